@@ -1,0 +1,164 @@
+"""`[tool.gradlint]` in pyproject.toml → one frozen Settings object.
+
+Every key is declared once in `_KEYS` with its type; anything else is an error that names the
+file and the key, because a silently ignored setting is worse than none.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from gradlint.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+DEFAULT_EXCLUDES = (
+    ".git", ".hg", ".svn", ".venv", "venv", "env", ".env", "__pycache__", "build", "dist",
+    ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".gradlint_cache",
+    "node_modules", "site-packages", ".ipynb_checkpoints",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that changes what gradlint reports or how it fixes."""
+
+    select: tuple[str, ...] = ("GL", "GR")
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDES
+    extend_exclude: tuple[str, ...] = ()
+    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    respect_gitignore: bool = True
+    fix_distribution: str = "normal"  # "normal" | "uniform": for initializers gradlint adds
+    runtime: Mapping[str, Any] = field(default_factory=dict)
+    config_path: Path | None = None  # the pyproject.toml the settings came from
+
+    @property
+    def root(self) -> Path:
+        """Directory that relative patterns in the configuration are anchored to."""
+        return self.config_path.parent if self.config_path else Path.cwd()
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _str_list(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError("a list of strings")
+    return tuple(value)
+
+
+def _per_file(value: Any) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict):
+        raise TypeError("a table of glob = [codes]")
+    return {str(k): _str_list(v) for k, v in value.items()}
+
+
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in allowed:
+            raise TypeError(" or ".join(repr(a) for a in allowed))
+        return value
+
+    return check
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("true or false")
+    return value
+
+
+def _table(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError("a table")
+    return value
+
+
+# key in pyproject.toml → (Settings field, converter raising TypeError("expected …"))
+_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "select": ("select", _str_list),
+    "ignore": ("ignore", _str_list),
+    "exclude": ("exclude", _str_list),
+    "extend-exclude": ("extend_exclude", _str_list),
+    "per-file-ignores": ("per_file_ignores", _per_file),
+    "respect-gitignore": ("respect_gitignore", _bool),
+    "fix-distribution": ("fix_distribution", _choice("normal", "uniform")),
+    "runtime": ("runtime", _table),
+}
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest pyproject.toml at or above `start` that has a [tool.gradlint] table."""
+    start = start.resolve()
+    directory = start if start.is_dir() else start.parent
+    for candidate in (directory, *directory.parents):
+        path = candidate / "pyproject.toml"
+        if path.is_file():
+            try:
+                if "gradlint" in _read_toml(path).get("tool", {}):
+                    return path
+            except ConfigError:
+                return path  # report its error rather than skip past it
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a configuration file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def load_settings(config: Path | None, start: Path) -> Settings:
+    """Settings from `--config` if given, else from the nearest pyproject.toml, else defaults."""
+    if config is not None:
+        if not config.exists():
+            raise ConfigError(f"{config}: configuration file does not exist")
+        path: Path | None = config
+    else:
+        path = find_config(start)
+    if path is None:
+        return Settings()
+    data = _read_toml(path)
+    table = data.get("tool", {}).get("gradlint", {}) if path.name == "pyproject.toml" else data
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.gradlint] must be a table")
+    return settings_from_table(table, path)
+
+
+def settings_from_table(table: Mapping[str, Any], path: Path | None) -> Settings:
+    where = f"{path}: " if path else ""
+    values: dict[str, Any] = {"config_path": path.resolve() if path else None}
+    for key, value in table.items():
+        if key not in _KEYS:
+            hint = difflib.get_close_matches(key, _KEYS, n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            raise ConfigError(f"{where}unknown key '{key}' in [tool.gradlint]{suggestion}")
+        attr, convert = _KEYS[key]
+        try:
+            values[attr] = convert(value)
+        except TypeError as exc:
+            raise ConfigError(f"{where}[tool.gradlint] {key} must be {exc}, not {value!r}") from None
+    settings = Settings(**values)
+    from gradlint.rules import validate_selectors  # the registry knows which codes exist
+
+    for key, selectors in (("select", settings.select), ("ignore", settings.ignore),
+                           *(("per-file-ignores", v) for v in settings.per_file_ignores.values())):
+        bad = validate_selectors(selectors)
+        if bad:
+            raise ConfigError(f"{where}[tool.gradlint] {key}: unknown rule code or prefix {bad!r}")
+    return settings

@@ -1,0 +1,169 @@
+"""Paths on the command line → the files to check.
+
+Directories are walked for Python files; default excludes, `exclude`/`extend-exclude` and
+.gitignore files are honoured; a file named explicitly is always checked. Symlink loops and
+broken links are skipped, never followed forever.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fnmatch import fnmatch
+from pathlib import Path
+
+import pathspec
+
+from gradlint.config import Settings
+
+SOURCE_SUFFIXES = (".py",)
+
+
+@dataclass(frozen=True)
+class Discovered:
+    path: Path
+    display: str  # how reports name it: relative to the working directory when inside it
+
+
+class MissingPath(Exception):
+    """A path given on the command line does not exist."""
+
+
+class PatternSet:
+    """Gitignore-style patterns anchored at `root`; a bare name (`build`, `*.ipynb`) matches
+    any path component, as in ruff's `exclude`."""
+
+    def __init__(self, patterns: Iterable[str], root: Path) -> None:
+        patterns = list(patterns)
+        self.root = root.resolve()
+        self.names = [p.rstrip("/") for p in patterns if "/" not in p.rstrip("/")]
+        self.spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+
+    def matches(self, path: Path, name_only: bool = False) -> bool:
+        """`name_only`: bare names are tried on the last component alone (a walk tries each
+        level as it descends, and a directory named on the command line is never excluded)."""
+        try:
+            relative = path.absolute().relative_to(self.root).as_posix()
+            parts = [path.name] if name_only else relative.split("/")
+        except ValueError:  # outside the project: only the name itself can match
+            relative, parts = path.name, [path.name]
+        if any(fnmatch(part, name) for part in parts for name in self.names):
+            return True
+        return self.spec.match_file(relative)
+
+
+def matches_patterns(path: Path, patterns: Iterable[str], root: Path) -> bool:
+    return PatternSet(patterns, root).matches(path)
+
+
+def _display(path: Path) -> str:
+    """Relative to the working directory when inside it, else as given."""
+    absolute = path.absolute()
+    try:
+        return absolute.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def discover(paths: Iterable[Path], settings: Settings, suffixes: tuple[str, ...] = SOURCE_SUFFIXES,
+             force_exclude: bool = False) -> Iterator[Discovered]:
+    """Every file to check, each once, in a stable (sorted) order per argument.
+
+    A file named explicitly is checked even if excluded, unless `force_exclude` (what
+    pre-commit needs, since it names every file)."""
+    seen: set[Path] = set()
+    excludes = PatternSet((*settings.exclude, *settings.extend_exclude), settings.root)
+    for given in paths:
+        if not given.exists() and not given.is_symlink():
+            raise MissingPath(f"{given}: no such file or directory")
+        if force_exclude and excludes.matches(given):
+            continue
+        if not given.is_dir():
+            key = given.absolute()
+            if key not in seen:
+                seen.add(key)
+                yield Discovered(given, _display(given))
+            continue
+        for path in _walk(given, excludes, settings, suffixes):
+            key = path.absolute()
+            if key not in seen:
+                seen.add(key)
+                yield Discovered(path, _display(path))
+
+
+def _gitignore_spec(directory: Path) -> pathspec.GitIgnoreSpec | None:
+    ignore = directory / ".gitignore"
+    try:
+        lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def _ancestor_ignores(directory: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
+    """.gitignore files above the walked directory, up to the repository root."""
+    found = []
+    current = directory.resolve()
+    for parent in (current, *current.parents):
+        if parent != current:
+            spec = _gitignore_spec(parent)
+            if spec is not None:
+                found.append((parent, spec))
+        if (parent / ".git").exists():
+            break
+    return found
+
+
+def _ignored(path: Path, is_dir: bool, ignores: list[tuple[Path, pathspec.GitIgnoreSpec]]) -> bool:
+    resolved = path.absolute()
+    for base, spec in ignores:
+        try:
+            relative = resolved.relative_to(base).as_posix()
+        except ValueError:
+            continue
+        if spec.match_file(relative + ("/" if is_dir else "")):
+            return True
+    return False
+
+
+def _walk(root: Path, excludes: PatternSet, settings: Settings, suffixes: tuple[str, ...]) -> Iterator[Path]:
+    ignores = _ancestor_ignores(root) if settings.respect_gitignore else []
+    ignores = [(b.absolute(), s) for b, s in ignores]
+    visited: set[tuple[int, int]] = set()
+    stack: list[tuple[Path, list[tuple[Path, pathspec.GitIgnoreSpec]]]] = [(root, ignores)]
+    while stack:
+        directory, inherited = stack.pop()
+        try:
+            info = directory.stat()
+        except OSError:
+            continue
+        if (info.st_dev, info.st_ino) in visited:
+            continue  # a symlink loop, or a directory reached twice
+        visited.add((info.st_dev, info.st_ino))
+        local = inherited
+        if settings.respect_gitignore:
+            spec = _gitignore_spec(directory)
+            if spec is not None:
+                local = [*inherited, (directory.absolute(), spec)]
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir()
+                is_file = entry.is_file()
+            except OSError:
+                continue
+            if not (is_dir or is_file):
+                continue  # broken symlink, socket, …
+            if excludes.matches(path, name_only=True) or _ignored(path, is_dir, local):
+                continue
+            if is_dir:
+                subdirs.append((path, local))
+            elif path.suffix in suffixes:
+                yield path
+        stack.extend(reversed(subdirs))

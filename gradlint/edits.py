@@ -1,0 +1,130 @@
+"""Building a fix's edits from syntax nodes, in the layout the code already has.
+
+A fix never reformats: it replaces the text of the nodes it is about, or inserts an argument
+in the style of the call it goes into (same line or own line, indentation, trailing comma,
+line endings, quotes).
+"""
+
+from __future__ import annotations
+
+import ast
+
+from gradlint.diagnostics import Edit
+from gradlint.graph.source import SourceText
+
+
+def _edit(source: SourceText, start: int, end: int, content: str) -> Edit:
+    return Edit(content, source.position(start), source.position(end))
+
+
+def replace_node(source: SourceText, node: ast.AST, content: str) -> Edit:
+    return _edit(source, source.start(node), source.end(node), content)
+
+
+def replace_span(source: SourceText, start: int, end: int, content: str) -> Edit:
+    return _edit(source, start, end, content)
+
+
+def string_literal(value: str, like: ast.AST | None, source: SourceText) -> str:
+    """`value` as a string literal quoted like `like` (an existing literal), else double."""
+    quote = '"'
+    if like is not None:
+        text = source.segment(like).lstrip("rRuUbBfF")
+        if text[:1] in ("'", '"'):
+            quote = text[:3] if text[:3] in ("'''", '"""') else text[:1]
+    return f"{quote}{value}{quote}"
+
+
+def preferred_quote_node(call: ast.Call) -> ast.AST | None:
+    """A string literal among a call's arguments, to copy its quote style."""
+    for arg in [*call.args, *(k.value for k in call.keywords)]:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            return arg
+    return None
+
+
+def _skip_trivia(text: str, index: int, stop: int, closing: int) -> int:
+    """First index at or after `index` that is not white space, a comment, a line
+    continuation, or a ')' closing parentheses around the previous argument."""
+    while index < stop:
+        ch = text[index]
+        if ch in " \t\r\n\f\\":
+            index += 1
+        elif ch == "#":
+            while index < stop and text[index] not in "\r\n":
+                index += 1
+        elif ch == ")" and index != closing:
+            index += 1
+        else:
+            return index
+    return index
+
+
+def _line_indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def insert_argument(source: SourceText, call: ast.Call, text: str, after: ast.AST | None = None) -> tuple[Edit, ...]:
+    """Insert the argument `text` (e.g. `kernel_initializer="he_normal"`) into `call`, after
+    the argument `after` or else last, keeping the call's layout."""
+    src = source.text
+    call_end = source.end(call)
+    closing = call_end - 1  # the call's own ')'
+    arguments = [*call.args, *call.keywords]
+    if not arguments:
+        opening = src.index("(", source.end(call.func))
+        return (_edit(source, opening + 1, opening + 1, text),)
+    anchor = after if after is not None else max(arguments, key=lambda a: (a.end_lineno, a.end_col_offset))
+    anchor_end = source.end(anchor)
+    nxt = _skip_trivia(src, anchor_end, call_end, closing)
+    # Extend the anchor over parentheses that wrap it: `activation=("relu")`.
+    j = anchor_end
+    while j < nxt and src[j] in " \t)":
+        if src[j] == ")":
+            anchor_end = j + 1
+        j += 1
+    anchor_row = source.position(anchor_end).row
+    newline = source.newline_at(anchor_row)
+    anchor_start = source.start(anchor)
+    starts_line = source.text[source.line_starts[source.position(anchor_start).row - 1]:anchor_start].strip() == ""
+    if nxt < call_end and src[nxt] == ",":
+        rest = _rest_of_line(src, nxt + 1)
+        if rest.strip() and not rest.strip().startswith("#"):
+            return (_edit(source, anchor_end, anchor_end, f", {text}"),)
+        # One argument per line: a new line after the comma's line.
+        comma_row = source.position(nxt).row
+        indent = _argument_indent(source, anchor_start, starts_line, comma_row)
+        at = _line_end(source, comma_row)
+        return (_edit(source, at, at, f"{indent}{text},{source.newline_at(comma_row)}"),)
+    # The anchor is the last argument, without a trailing comma.
+    if source.position(nxt).row == anchor_row:
+        return (_edit(source, anchor_end, anchor_end, f", {text}"),)
+    indent = _argument_indent(source, anchor_start, starts_line, anchor_row)
+    at = _line_end(source, anchor_row)
+    return (
+        _edit(source, anchor_end, anchor_end, ","),
+        _edit(source, at, at, f"{indent}{text}{newline}"),
+    )
+
+
+def _rest_of_line(text: str, index: int) -> str:
+    end = index
+    while end < len(text) and text[end] not in "\r\n":
+        end += 1
+    return text[index:end]
+
+
+def _line_end(source: SourceText, row: int) -> int:
+    """Offset just past row's line ending: where the next line starts."""
+    starts = source.line_starts
+    return starts[row] if row < len(starts) else len(source.text)
+
+
+def _argument_indent(source: SourceText, anchor_start: int, starts_line: bool, row: int) -> str:
+    if starts_line:
+        return _line_indent(source.line(source.position(anchor_start).row))
+    following = source.line(row + 1)
+    if following.strip() and not following.strip().startswith(")"):
+        return _line_indent(following)
+    base = _line_indent(source.line(source.position(anchor_start).row))
+    return base + ("\t" if base.startswith("\t") else "    ")

@@ -1,0 +1,167 @@
+"""Per file: read → prefilter → parse → model graph → rules → diagnostics (+ fixes).
+
+Functions here are pure over (text, settings) so that files can be checked in any process, in
+any order, and results cached by content.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gradlint.config import Settings
+from gradlint.diagnostics import Diagnostic, Position
+from gradlint.files import SourceFile, UnreadableFile, read_source
+from gradlint.fixing import BrokenFix, apply_fixes, verify_parses
+from gradlint.graph.model import build_graph
+from gradlint.graph.source import SourceText
+from gradlint.noqa import is_suppressed
+from gradlint.rules import ALL_RULES, is_selected
+
+# A module that mentions none of these imports nothing gradlint could judge.
+_MENTIONS_KERAS = re.compile(r"keras|tensorflow")
+_MAX_FIX_PASSES = 10
+
+
+@dataclass
+class FileResult:
+    """What checking (or fixing) one file produced."""
+
+    path: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # gradlint could not do its job here
+    fixed: list[Diagnostic] = field(default_factory=list)
+    original: SourceFile | None = None
+    new_text: str | None = None  # the fixed text, when fixing changed something
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors) or any(d.code in ("GL001", "GL002") for d in self.diagnostics)
+
+
+@dataclass(frozen=True)
+class FixOutcome:
+    source: str
+    fixed: list[Diagnostic]
+    remaining: list[Diagnostic]
+
+
+def _error(code: str, filename: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
+    position = Position(max(row, 1), max(column, 1))
+    return Diagnostic(code, message, filename, position, position)
+
+
+def check_source(text: str, filename: str, settings: Settings | None = None) -> list[Diagnostic]:
+    """All selected, unsuppressed findings for one module's text, sorted by position."""
+    settings = settings or Settings()
+    ignore = (*settings.ignore, *per_file_ignores(filename, settings))
+    rules = [r for r in ALL_RULES if is_selected(r.code, settings.select, ignore)]
+    if not rules or not _MENTIONS_KERAS.search(text):
+        # Nothing here can be Keras: not even parsed. Syntax errors in such files are
+        # Python's and other linters' business, and skipping them keeps large trees cheap.
+        return []
+    try:
+        tree = ast.parse(text, filename=filename)
+    except SyntaxError as exc:
+        return [_syntax_error(exc, text, filename)]
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return [_error("GL002", filename, f"cannot be parsed: {_reason(exc)}")]
+    source = SourceText(text)
+    try:
+        graph = build_graph(tree, source, filename)
+        found = [d for rule in rules for d in rule.check(graph, settings)]
+    except RecursionError:
+        return [_error("GL002", filename, "expressions nested too deeply to analyse")]
+    kept = [d for d in found if not is_suppressed(source.line(d.location.row), d.code)]
+    return sorted(_dedupe(kept), key=Diagnostic.sort_key)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "expressions nested too deeply"
+    if isinstance(exc, MemoryError):
+        return "too large to parse"
+    return str(exc)
+
+
+def _syntax_error(exc: SyntaxError, text: str, filename: str) -> Diagnostic:
+    row = exc.lineno or 1
+    column = exc.offset or 1
+    return _error("GL001", filename, f"SyntaxError: {exc.msg}", row, column)
+
+
+def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    seen: set[tuple] = set()
+    kept = []
+    for d in diagnostics:
+        key = (d.code, d.location, d.message)
+        if key not in seen:
+            seen.add(key)
+            kept.append(d)
+    return kept
+
+
+def per_file_ignores(filename: str, settings: Settings) -> tuple[str, ...]:
+    if not settings.per_file_ignores:
+        return ()
+    from gradlint.discovery import matches_patterns
+
+    codes: list[str] = []
+    for pattern, ignored in settings.per_file_ignores.items():
+        if matches_patterns(Path(filename), [pattern], settings.root):
+            codes.extend(ignored)
+    return tuple(codes)
+
+
+def fix_source(text: str, filename: str, settings: Settings | None = None) -> FixOutcome:
+    """Apply every selected fix, pass after pass, until none is left or none applies.
+
+    Raises BrokenFix if a fix would produce code that does not parse.
+    """
+    settings = settings or Settings()
+    fixed: list[Diagnostic] = []
+    current = text
+    for _ in range(_MAX_FIX_PASSES):
+        fixable = [d for d in check_source(current, filename, settings) if d.fix is not None]
+        if not fixable:
+            break
+        result = apply_fixes(current, fixable)
+        if not result.applied or result.text == current:
+            break
+        verify_parses(result.text, [d.code for d in result.applied])
+        fixed.extend(result.applied)
+        current = result.text
+    return FixOutcome(current, fixed, check_source(current, filename, settings))
+
+
+def check_file(path: Path, display: str, settings: Settings, fix: bool = False) -> FileResult:
+    """Check (and with `fix`, compute the fixed text of) one file; never raises for bad input."""
+    result = FileResult(display)
+    try:
+        source = read_source(path)
+    except UnreadableFile as exc:
+        result.diagnostics.append(_error("GL002", display, f"cannot read file: {exc}"))
+        return result
+    result.original = source
+    if not fix:
+        result.diagnostics = check_source(source.text, display, settings)
+        return result
+    try:
+        outcome = fix_source(source.text, display, settings)
+    except BrokenFix as exc:
+        result.errors.append(f"{display}: {exc}")
+        result.diagnostics = check_source(source.text, display, settings)
+        return result
+    result.fixed = outcome.fixed
+    result.diagnostics = outcome.remaining
+    if outcome.source != source.text:
+        result.new_text = outcome.source
+    return result
+
+
+def check_files(files: list, settings: Settings, fix: bool = False) -> list[FileResult]:
+    """Check many files; results come back sorted by path whatever order they ran in."""
+    results = [check_file(f.path, f.display, settings, fix=fix) for f in files]
+    return sorted(results, key=lambda r: r.path)

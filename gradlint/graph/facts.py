@@ -1,0 +1,106 @@
+"""The facts the model graph establishes about one layer, as plain values rules can read."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from gradlint.graph.scopes import Scope
+from gradlint.keras_api.activations import LINEAR, Family
+from gradlint.keras_api.initializers import InitializerSpec
+from gradlint.keras_api.layers import LayerSpec
+
+
+@dataclass(frozen=True)
+class ActivationFact:
+    """The activation a layer's output meets, and where that was learned.
+
+    `source` is "argument" (its own activation=), "layer" (an activation layer or function
+    applied to its output), or "output"/"weighted" (the output goes out of the model or into
+    another weighted layer, so the layer is linear).
+    """
+
+    name: str
+    source: str
+    node: ast.AST | None = None
+
+    @property
+    def is_linear(self) -> bool:
+        return self.name == LINEAR
+
+
+@dataclass(frozen=True)
+class InitializerFact:
+    """A layer's initializer argument, resolved as far as it statically can be."""
+
+    expr: ast.expr | None  # the argument as written; None when absent (Keras default)
+    resolved: ast.AST | None  # what it denotes after following a variable: str, call or dict
+    resolved_scope: Scope | None
+    spec: InitializerSpec | None  # None: unknown or custom
+    family: Family | None  # the family it realises, if any
+    distribution: str | None
+    display: str  # how the message names it
+    via_variable: bool = False
+    variance_scaling: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_default(self) -> bool:
+        return self.expr is None
+
+
+@dataclass(eq=False)
+class ArgSource:
+    """One call that supplies arguments to a layer: the constructor itself, or the
+    `functools.partial(...)` that fixed some of them. The call's positional arguments from
+    `skip` on stand for the layer's parameters from `offset` on."""
+
+    call: ast.Call
+    skip: int = 0
+    offset: int = 0
+
+    @property
+    def positional(self) -> list[ast.expr]:
+        return self.call.args[self.skip:]
+
+
+@dataclass(eq=False)
+class Layer:
+    """One Keras layer written in the source: a constructor call (or a partial that makes it).
+
+    `home` is the call where a finding about its initializer is reported and fixed.
+    """
+
+    call: ast.Call
+    class_name: str
+    spec: LayerSpec
+    scope: Scope
+    sources: list[ArgSource]  # later sources override earlier ones (partial, then call)
+    partial: ast.Call | None = None
+    activation_arg: ActivationFact | None = None  # explicit, non-linear; None if absent/linear
+    activation_unknown: bool = False  # given, but not knowable statically
+    initializer: InitializerFact | None = None  # None: not a judged parameter, or unknown
+    initializer_home: ast.Call | None = None  # call whose arguments hold (or would hold) it
+    following: ActivationFact | None = None  # set by the graph from the layer's context
+    is_template: bool = False  # a partial(...) itself, judged for its own explicit arguments
+
+    def argument(self, name: str) -> tuple[ast.expr, ArgSource] | None:
+        """The expression passed for a parameter, by keyword or position, last source wins."""
+        found = None
+        for source in self.sources:
+            for kw in source.call.keywords:
+                if kw.arg == name:
+                    found = (kw.value, source)
+            if name in self.spec.positional:
+                index = self.spec.positional.index(name) - source.offset
+                args = source.positional
+                if 0 <= index < len(args) and not any(isinstance(a, ast.Starred) for a in args[: index + 1]):
+                    found = (args[index], source)
+        return found
+
+    @property
+    def activation(self) -> ActivationFact | None:
+        """What GL101 and friends judge: the explicit activation, else what follows."""
+        if self.activation_unknown:
+            return None
+        return self.activation_arg or self.following

@@ -1,0 +1,295 @@
+"""Find the Keras layers a module constructs and read their explicit arguments.
+
+Every call whose callee resolves to a Keras layer class is a layer; so is the layer a
+`functools.partial(LayerClass, ...)` makes when it is called. What the layer's output meets
+next is the job of the context builders (sequential.py, dataflow.py), not of this module.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from gradlint.graph.facts import ActivationFact, ArgSource, InitializerFact, Layer
+from gradlint.graph.scopes import Resolver, Scope, ScopeTable
+from gradlint.graph.source import SourceText
+from gradlint.graph.values import UNKNOWN, constant_value, has_splat
+from gradlint.keras_api.activations import (
+    ACTIVATION_LAYERS,
+    LINEAR,
+    activation_from_function,
+    normalize_activation,
+)
+from gradlint.keras_api.initializers import (
+    VARIANCE_SCALING_DEFAULTS,
+    VARIANCE_SCALING_PARAMS,
+    InitKind,
+    distribution_of_variance_scaling,
+    initializer_spec,
+    variance_scaling_family,
+)
+from gradlint.keras_api.layers import DEFAULT_INITIALIZER, LayerSpec, Role, layer_spec
+
+_PARTIAL = "functools.partial"
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What a layer does to the signal that the layer before it hands on.
+
+    kind: "activation" (applies `activation`), "linear" (a weighted layer: what flows in is
+    taken as linear), "transparent" (passes it on), "unknown".
+    """
+
+    kind: str
+    activation: ActivationFact | None = None
+
+
+UNKNOWN_EFFECT = Effect("unknown")
+
+
+class LayerCatalog:
+    """All layers of one module, keyed by the call that constructs each."""
+
+    def __init__(self, module: ast.Module, table: ScopeTable, resolver: Resolver, source: SourceText) -> None:
+        self.table = table
+        self.resolver = resolver
+        self.source = source
+        self.by_call: dict[int, Layer] = {}
+        calls = [n for n in ast.walk(module) if isinstance(n, ast.Call)]
+        calls.sort(key=lambda c: (c.lineno, c.col_offset))
+        for call in calls:
+            self._make_template(call)
+        for call in calls:
+            if id(call) not in self.by_call:
+                self._make_layer(call)
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self.by_call.values())
+
+    # -- recognising layers ---------------------------------------------------------------
+    def layer_class(self, func: ast.AST, scope: Scope) -> tuple[str, LayerSpec] | None:
+        name = self.resolver.qualified_name(func, scope)
+        if name is None:
+            return None
+        spec = layer_spec(name)
+        return (spec.name, spec) if spec else None
+
+    def _make_template(self, call: ast.Call) -> bool:
+        scope = self.table.scope_of(call)
+        if not call.args or self.resolver.qualified_name(call.func, scope) != _PARTIAL:
+            return False
+        found = self.layer_class(call.args[0], scope)
+        if found is None:
+            return False
+        name, spec = found
+        layer = Layer(call, name, spec, scope, [ArgSource(call, skip=1)], partial=call, is_template=True)
+        self._read_arguments(layer)
+        self.by_call[id(call)] = layer
+        return True
+
+    def _make_layer(self, call: ast.Call) -> None:
+        scope = self.table.scope_of(call)
+        found = self.layer_class(call.func, scope)
+        if found is not None:
+            name, spec = found
+            layer = Layer(call, name, spec, scope, [ArgSource(call)])
+        else:
+            template = self.template_named(call.func, scope)
+            if template is None:
+                return
+            partial = template.call
+            layer = Layer(call, template.class_name, template.spec, scope,
+                          [ArgSource(partial, skip=1), ArgSource(call, offset=len(partial.args) - 1)],
+                          partial=partial)
+        self._read_arguments(layer)
+        self.by_call[id(call)] = layer
+
+    def template_named(self, func: ast.AST, scope: Scope) -> Layer | None:
+        """The partial(...) template a name is bound to, e.g. `DefaultConv2D`."""
+        if not isinstance(func, ast.Name):
+            return None
+        found = self.resolver.assigned_value(func.id, scope)
+        if found is None or not isinstance(found[0], ast.Call):
+            return None
+        layer = self.by_call.get(id(found[0]))
+        return layer if layer is not None and layer.is_template else None
+
+    def layer_of(self, expr: ast.AST, scope: Scope) -> Layer | None:
+        """The layer an expression denotes: a constructor call, or a name bound once to one."""
+        if isinstance(expr, ast.Call):
+            layer = self.by_call.get(id(expr))
+            return None if layer is None or layer.is_template else layer
+        if isinstance(expr, ast.Name):
+            found = self.resolver.assigned_value(expr.id, scope)
+            if found is not None and isinstance(found[0], ast.Call):
+                return self.layer_of(found[0], found[1])
+        return None
+
+    # -- explicit arguments ----------------------------------------------------------------
+    def _unknowable(self, layer: Layer) -> bool:
+        """True when an argument not found may hide in *args/**kwargs or in positional
+        arguments beyond those whose meaning is the same in every Keras version."""
+        for source in layer.sources:
+            if has_splat(source.call):
+                return True
+            if source.offset + len(source.positional) > len(layer.spec.positional):
+                return True
+        return False
+
+    def _read_arguments(self, layer: Layer) -> None:
+        found = layer.argument("activation")
+        if found is None:
+            layer.activation_unknown = self._unknowable(layer) and layer.spec.role is Role.WEIGHTED
+        else:
+            fact = self.activation_of(found[0], layer.scope)
+            if fact is None:
+                layer.activation_unknown = True
+            elif not fact.is_linear:
+                layer.activation_arg = fact
+        param = layer.spec.initializer_param
+        if param is None:
+            return
+        found = layer.argument(param)
+        if found is None:
+            if self._unknowable(layer):
+                return
+            spec = initializer_spec(DEFAULT_INITIALIZER)
+            layer.initializer = InitializerFact(
+                expr=None, resolved=None, resolved_scope=None, spec=spec,
+                family=spec.family if spec else None, distribution="uniform",
+                display=f"{DEFAULT_INITIALIZER} (Keras default)",
+            )
+            # Added where the layer's own arguments are: on the partial for partial-made layers.
+            layer.initializer_home = layer.partial if layer.partial is not None else layer.call
+        else:
+            expr, source = found
+            layer.initializer = self.initializer_of(expr, layer.scope)
+            layer.initializer_home = source.call
+
+    def activation_of(self, expr: ast.AST, scope: Scope) -> ActivationFact | None:
+        """An `activation=` value → its activation; None if it cannot be known."""
+        if isinstance(expr, ast.Constant):
+            if expr.value is None:
+                return ActivationFact(LINEAR, "argument", expr)
+            if isinstance(expr.value, str):
+                name = normalize_activation(expr.value)
+                return ActivationFact(name, "argument", expr) if name else None
+            return None
+        if isinstance(expr, (ast.Name, ast.Attribute)):
+            qualified = self.resolver.qualified_name(expr, scope)
+            if qualified:
+                name = activation_from_function(qualified)
+                return ActivationFact(name, "argument", expr) if name else None
+            value = constant_value(expr, scope, self.resolver)
+            if isinstance(value, str):
+                name = normalize_activation(value)
+                return ActivationFact(name, "argument", expr) if name else None
+            if value is None:
+                return ActivationFact(LINEAR, "argument", expr)
+            return None
+        if isinstance(expr, ast.Call):
+            layer = self.by_call.get(id(expr))
+            if layer is not None and layer.spec.role is Role.ACTIVATION:
+                effect = self.effect_of(layer)
+                if effect.activation is not None:
+                    return ActivationFact(effect.activation.name, "argument", expr)
+        return None
+
+    def effect_of(self, layer: Layer) -> Effect:
+        """What `layer` does to the output of the layer before it."""
+        role = layer.spec.role
+        if role in (Role.WEIGHTED, Role.WRAPPER):
+            return Effect("linear", ActivationFact(LINEAR, "weighted", layer.call))
+        if role in (Role.TRANSPARENT, Role.MERGE):
+            return Effect("transparent")
+        if layer.class_name == "Activation":
+            found = layer.argument("activation") or (
+                (layer.call.args[0], layer.sources[-1]) if layer.call.args else None
+            )
+            fact = self.activation_of(found[0], layer.scope) if found else None
+            if fact is None:
+                return UNKNOWN_EFFECT
+            return Effect("activation", ActivationFact(fact.name, "layer", layer.call))
+        name = ACTIVATION_LAYERS.get(layer.class_name)
+        if name is None:
+            return UNKNOWN_EFFECT
+        return Effect("activation", ActivationFact(name, "layer", layer.call))
+
+    def initializer_of(self, expr: ast.expr, scope: Scope) -> InitializerFact | None:
+        """An initializer argument → what it is; None if it cannot be known."""
+        target: ast.AST = expr
+        where = scope
+        via_variable = False
+        if isinstance(expr, ast.Name) and self.resolver.qualified_name(expr, scope) is None:
+            found = self.resolver.assigned_value(expr.id, scope)
+            if found is None:
+                return None
+            target, where = found
+            via_variable = True
+        display = self._display(expr, target, via_variable)
+        name: str | None = None
+        config: dict = {}
+        if isinstance(target, ast.Constant) and isinstance(target.value, str):
+            name = target.value
+        elif isinstance(target, (ast.Name, ast.Attribute)):
+            name = self._initializer_name(target, where)
+        elif isinstance(target, ast.Call):
+            name = self._initializer_name(target.func, where)
+            if name is not None:
+                config = self._call_config(target, where)
+        elif isinstance(target, ast.Dict):
+            value = constant_value(target, where, self.resolver)
+            if isinstance(value, dict) and isinstance(value.get("class_name"), str):
+                name = value["class_name"]
+                inner = value.get("config")
+                config = inner if isinstance(inner, dict) else {}
+        if name is None:
+            return None
+        spec = initializer_spec(name)
+        if spec is None:
+            return None
+        family = spec.family
+        distribution = spec.distribution
+        vs: dict = {}
+        if spec.kind is InitKind.VARIANCE_SCALING:
+            vs = {k: config.get(k, VARIANCE_SCALING_DEFAULTS.get(k)) for k in ("scale", "mode", "distribution")}
+            family = variance_scaling_family(vs["scale"], vs["mode"])
+            distribution = distribution_of_variance_scaling(vs["distribution"])
+        return InitializerFact(expr=expr, resolved=target, resolved_scope=where, spec=spec,
+                               family=family, distribution=distribution, display=display,
+                               via_variable=via_variable, variance_scaling=vs)
+
+    def _initializer_name(self, func: ast.AST, scope: Scope) -> str | None:
+        qualified = self.resolver.qualified_name(func, scope)
+        if qualified is None:
+            return None
+        last = qualified.rsplit(".", 1)[-1]
+        if qualified.startswith("keras.initializers."):
+            return last
+        if qualified.startswith("tensorflow.") and last.endswith("_initializer"):
+            return last
+        return None
+
+    def _call_config(self, call: ast.Call, scope: Scope) -> dict:
+        """VarianceScaling's keyword and positional values (UNKNOWN where not constant)."""
+        config = {}
+        for index, arg in enumerate(call.args):
+            if isinstance(arg, ast.Starred) or index >= len(VARIANCE_SCALING_PARAMS):
+                return {"scale": UNKNOWN}
+            config[VARIANCE_SCALING_PARAMS[index]] = constant_value(arg, scope, self.resolver)
+        for kw in call.keywords:
+            if kw.arg is None:
+                return {"scale": UNKNOWN}
+            config[kw.arg] = constant_value(kw.value, scope, self.resolver)
+        return config
+
+    def _display(self, expr: ast.expr, target: ast.AST, via_variable: bool) -> str:
+        if isinstance(target, ast.Constant) and isinstance(target.value, str):
+            text = target.value
+        else:
+            text = " ".join(self.source.segment(target).split())
+        if len(text) > 48:
+            text = text[:45] + "..."
+        return f"{self.source.segment(expr)} = {text}" if via_variable else text

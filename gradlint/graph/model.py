@@ -1,0 +1,73 @@
+"""The model graph of one module: its layers, what each one's output meets, and the chains
+they form. Built once per file; every rule reads it.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from gradlint.graph.dataflow import Dataflow
+from gradlint.graph.facts import ActivationFact, Layer
+from gradlint.graph.layers import LayerCatalog
+from gradlint.graph.scopes import Resolver, ScopeTable
+from gradlint.graph.sequential import SequentialContexts
+from gradlint.graph.source import SourceText
+
+
+@dataclass
+class ModuleGraph:
+    """Everything the rules may ask about one module."""
+
+    path: str
+    source: SourceText
+    tree: ast.Module
+    scopes: ScopeTable
+    resolver: Resolver
+    catalog: LayerCatalog
+    sequential: SequentialContexts
+    dataflow: Dataflow
+
+    @property
+    def layers(self) -> list[Layer]:
+        return self.catalog.layers
+
+
+def build_graph(tree: ast.Module, source: SourceText, path: str) -> ModuleGraph:
+    scopes = ScopeTable(tree)
+    resolver = Resolver(scopes)
+    catalog = LayerCatalog(tree, scopes, resolver, source)
+    sequential = SequentialContexts(tree, scopes, resolver, catalog)
+    dataflow = Dataflow(tree, scopes, resolver, catalog)
+    graph = ModuleGraph(path, source, tree, scopes, resolver, catalog, sequential, dataflow)
+    _settle_following(graph)
+    return graph
+
+
+def _agree(facts: list[ActivationFact | None]) -> ActivationFact | None:
+    """One activation when every context agrees on it; None when any is unknown or they differ."""
+    if not facts or any(f is None for f in facts):
+        return None
+    names = {f.name for f in facts if f is not None}
+    return facts[0] if len(names) == 1 else None
+
+
+def _settle_following(graph: ModuleGraph) -> None:
+    """Give every layer the activation its output meets, from all contexts it appears in."""
+    instances_of: dict[int, list[Layer]] = {}
+    for layer in graph.layers:
+        if layer.is_template:
+            continue
+        facts = graph.sequential.outcomes.get(id(layer.call), []) + graph.dataflow.outcomes(layer)
+        layer.following = _agree(facts)
+        if layer.partial is not None:
+            instances_of.setdefault(id(layer.partial), []).append(layer)
+    # A partial(...) is judged once, for the layers it makes that take their initializer
+    # from it; with none visible, by its own explicit arguments.
+    for layer in graph.layers:
+        if layer.is_template:
+            made = [m for m in instances_of.get(id(layer.call), []) if m.initializer_home is layer.call]
+            if made:
+                layer.activation_arg = None
+                layer.activation_unknown = False
+                layer.following = _agree([m.activation for m in made])

@@ -1,0 +1,306 @@
+"""Name resolution without running anything: scopes, their bindings, and what a name denotes.
+
+A light pass of our own over imports and simple assignments: enough to know that `L.Dense`
+is `keras.layers.Dense` and that `ACT` is "relu", and to refuse to guess about anything else.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from enum import Enum
+
+from gradlint.keras_api.names import canonical
+
+
+class BindingKind(Enum):
+    IMPORT = "import"  # value: the dotted path imported
+    ASSIGN = "assign"  # value: the assigned expression
+    DEF = "def"  # value: the FunctionDef / ClassDef
+    OTHER = "other"  # parameters, loop targets, tuple unpacking: not knowable
+
+
+@dataclass(frozen=True)
+class Binding:
+    kind: BindingKind
+    node: ast.AST | None = None  # the assigned expression, the def, the import statement
+    path: str | None = None  # for imports
+
+
+@dataclass(eq=False)
+class Scope:
+    node: ast.AST
+    parent: Scope | None
+    is_class: bool = False
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
+
+    def bind(self, name: str, binding: Binding) -> None:
+        self.bindings.setdefault(name, []).append(binding)
+
+    def lookup(self, name: str) -> list[Binding] | None:
+        """The bindings of `name` in the nearest scope that binds it (Python's rule: class
+        bodies are not seen from the functions inside them)."""
+        scope: Scope | None = self
+        first = True
+        while scope is not None:
+            if (first or not scope.is_class) and name in scope.bindings:
+                return scope.bindings[name]
+            first = False
+            scope = scope.parent
+        return None
+
+
+_SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
+                ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+class ScopeTable:
+    """Every scope of a module, and the scope each call and function body belongs to."""
+
+    def __init__(self, module: ast.Module) -> None:
+        self.module_scope = Scope(module, None)
+        self.scope_of_node: dict[int, Scope] = {}  # id(Call | def | scope node) → scope
+        self.defs: dict[int, Scope] = {}  # id(FunctionDef) → the scope of its body
+        _Builder(self).run(module)
+
+    def scope_of(self, node: ast.AST) -> Scope:
+        return self.scope_of_node.get(id(node), self.module_scope)
+
+
+class _Builder(ast.NodeVisitor):
+    def __init__(self, table: ScopeTable) -> None:
+        self.table = table
+        self.scope = table.module_scope
+
+    def run(self, module: ast.Module) -> None:
+        for stmt in module.body:
+            self.visit(stmt)
+
+    # -- scopes -------------------------------------------------------------------------
+    def _enter(self, node: ast.AST, is_class: bool = False) -> Scope:
+        scope = Scope(node, self.scope, is_class=is_class)
+        self.table.scope_of_node[id(node)] = self.scope
+        return scope
+
+    def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for deco in node.decorator_list:
+            self.visit(deco)
+        self._visit_defaults(node.args)
+        self.scope.bind(node.name, Binding(BindingKind.DEF, node))
+        inner = self._enter(node)
+        self.table.defs[id(node)] = inner
+        _bind_params(inner, node.args)
+        outer, self.scope = self.scope, inner
+        for stmt in node.body:
+            self.visit(stmt)
+        self.scope = outer
+
+    visit_FunctionDef = _visit_function
+    visit_AsyncFunctionDef = _visit_function
+
+    def _visit_defaults(self, args: ast.arguments) -> None:
+        for default in [*args.defaults, *[d for d in args.kw_defaults if d is not None]]:
+            self.visit(default)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self._visit_defaults(node.args)
+        inner = self._enter(node)
+        _bind_params(inner, node.args)
+        outer, self.scope = self.scope, inner
+        self.visit(node.body)
+        self.scope = outer
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for expr in [*node.decorator_list, *node.bases, *[k.value for k in node.keywords]]:
+            self.visit(expr)
+        self.scope.bind(node.name, Binding(BindingKind.DEF, node))
+        inner = self._enter(node, is_class=True)
+        self.table.defs[id(node)] = inner
+        outer, self.scope = self.scope, inner
+        for stmt in node.body:
+            self.visit(stmt)
+        self.scope = outer
+
+    def _visit_comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
+        # The first iterable is evaluated in the enclosing scope.
+        self.visit(node.generators[0].iter)
+        inner = self._enter(node)
+        outer, self.scope = self.scope, inner
+        for i, gen in enumerate(node.generators):
+            if i:
+                self.visit(gen.iter)
+            self._bind_target(gen.target, None)
+            for cond in gen.ifs:
+                self.visit(cond)
+        if isinstance(node, ast.DictComp):
+            self.visit(node.key)
+            self.visit(node.value)
+        else:
+            self.visit(node.elt)
+        self.scope = outer
+
+    visit_ListComp = _visit_comprehension
+    visit_SetComp = _visit_comprehension
+    visit_GeneratorExp = _visit_comprehension
+    visit_DictComp = _visit_comprehension
+
+    # -- bindings ------------------------------------------------------------------------
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            if alias.asname:
+                self.scope.bind(alias.asname, Binding(BindingKind.IMPORT, node, path=alias.name))
+            else:
+                top = alias.name.split(".")[0]
+                self.scope.bind(top, Binding(BindingKind.IMPORT, node, path=top))
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            name = alias.asname or alias.name
+            if node.level or not node.module:
+                # A relative import is the project's own code, never Keras.
+                self.scope.bind(name, Binding(BindingKind.OTHER))
+            else:
+                self.scope.bind(name, Binding(BindingKind.IMPORT, node, path=f"{node.module}.{alias.name}"))
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        for target in node.targets:
+            self._bind_target(target, node.value)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+            self._bind_target(node.target, node.value)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.visit(node.value)
+        self._bind_target(node.target, None)
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.visit(node.value)
+        self._bind_target(node.target, node.value)
+
+    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
+        self.visit(node.iter)
+        self._bind_target(node.target, None)
+        for stmt in [*node.body, *node.orelse]:
+            self.visit(stmt)
+
+    visit_AsyncFor = visit_For
+
+    def visit_withitem(self, node: ast.withitem) -> None:
+        self.visit(node.context_expr)
+        if node.optional_vars is not None:
+            self._bind_target(node.optional_vars, None)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.type is not None:
+            self.visit(node.type)
+        if node.name:
+            self.scope.bind(node.name, Binding(BindingKind.OTHER))
+        for stmt in node.body:
+            self.visit(stmt)
+
+    def visit_Global(self, node: ast.Global) -> None:
+        for name in node.names:
+            self.scope.bind(name, Binding(BindingKind.OTHER))
+
+    visit_Nonlocal = visit_Global
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self.table.scope_of_node[id(node)] = self.scope
+        self.generic_visit(node)
+
+    def _bind_target(self, target: ast.AST, value: ast.AST | None) -> None:
+        if isinstance(target, ast.Name):
+            kind = BindingKind.ASSIGN if value is not None else BindingKind.OTHER
+            self.scope.bind(target.id, Binding(kind, value))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for elt in target.elts:
+                self._bind_target(elt.value if isinstance(elt, ast.Starred) else elt, None)
+        else:
+            self.visit(target)
+
+
+def _bind_params(scope: Scope, args: ast.arguments) -> None:
+    params = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    if args.vararg:
+        params.append(args.vararg)
+    if args.kwarg:
+        params.append(args.kwarg)
+    for param in params:
+        scope.bind(param.arg, Binding(BindingKind.OTHER))
+
+
+class Resolver:
+    """Answers "what is this expression?" for dotted names, following imports and aliases."""
+
+    _MAX_DEPTH = 8
+
+    def __init__(self, table: ScopeTable) -> None:
+        self.table = table
+
+    def single_binding(self, name: str, scope: Scope) -> Binding | None:
+        """The one binding of `name` visible from `scope`; None if it is bound more than once
+        (its value then depends on the path taken at run time) or not at all."""
+        bindings = scope.lookup(name)
+        if not bindings:
+            return None
+        if len(bindings) == 1:
+            return bindings[0]
+        # `try: import tensorflow.keras as keras / except: import keras` is still one thing.
+        if all(b.kind is BindingKind.IMPORT for b in bindings):
+            paths = {canonical(b.path or "") for b in bindings}
+            if len(paths) == 1:
+                return bindings[0]
+        return None
+
+    def qualified_name(self, expr: ast.AST, scope: Scope, depth: int = 0) -> str | None:
+        """`L.Dense` → "keras.layers.Dense" (canonical), or None if it cannot be known."""
+        path = self._dotted(expr, scope, depth)
+        return canonical(path) if path else None
+
+    def _dotted(self, expr: ast.AST, scope: Scope, depth: int) -> str | None:
+        if depth > self._MAX_DEPTH:
+            return None
+        if isinstance(expr, ast.Attribute):
+            base = self._dotted(expr.value, scope, depth + 1)
+            return f"{base}.{expr.attr}" if base else None
+        if isinstance(expr, ast.Name):
+            binding = self.single_binding(expr.id, scope)
+            if binding is None:
+                return None
+            if binding.kind is BindingKind.IMPORT:
+                return binding.path
+            if binding.kind is BindingKind.ASSIGN and isinstance(binding.node, (ast.Name, ast.Attribute)):
+                # `layers = keras.layers`: an alias of a module or class.
+                return self._dotted(binding.node, self._scope_of_binding(expr.id, scope), depth + 1)
+        return None
+
+    def _scope_of_binding(self, name: str, scope: Scope) -> Scope:
+        s: Scope | None = scope
+        while s is not None:
+            if name in s.bindings:
+                return s
+            s = s.parent
+        return scope
+
+    def assigned_value(self, name: str, scope: Scope) -> tuple[ast.AST, Scope] | None:
+        """The expression `name` was bound to, if it was bound exactly once by assignment."""
+        binding = self.single_binding(name, scope)
+        if binding is None or binding.kind is not BindingKind.ASSIGN or binding.node is None:
+            return None
+        return binding.node, self._scope_of_binding(name, scope)
+
+    def function_def(self, expr: ast.AST, scope: Scope) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """The module's own function that a call's `func` names, if it is defined once."""
+        if not isinstance(expr, ast.Name):
+            return None
+        binding = self.single_binding(expr.id, scope)
+        if binding and binding.kind is BindingKind.DEF and isinstance(
+            binding.node, (ast.FunctionDef, ast.AsyncFunctionDef)
+        ):
+            return binding.node
+        return None

@@ -1,0 +1,222 @@
+"""GL101 init-activation-mismatch: a layer's kernel initializer does not fit its activation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from gradlint.config import Settings
+from gradlint.diagnostics import Diagnostic
+from gradlint.graph.facts import ActivationFact, Layer
+from gradlint.graph.model import ModuleGraph
+from gradlint.keras_api.activations import family_of
+from gradlint.keras_api.layers import Role
+from gradlint.rules.base import Invalid, Rule
+from gradlint.rules.initializer_fix import plan_initializer_fix, suggested_text
+
+
+class InitActivationMismatch(Rule):
+    code = "GL101"
+    name = "init-activation-mismatch"
+    summary = "Kernel initializer does not fit the layer's activation (He for ReLU, Glorot for tanh/sigmoid/linear, LeCun for SELU)"
+    fixable = True
+    doc = """\
+## What it finds
+Dense, EinsumDense and convolution layers whose kernel initializer belongs to a different
+family than the activation their output meets. The activation is the layer's own
+`activation=`, or else the activation applied next (an `Activation`/`ReLU`/`LeakyReLU` layer,
+`tf.nn.relu(x)`, …, looking past BatchNormalization, Dropout, pooling and merges), or linear
+when the output goes into another weighted layer or out of the model. Keras' default
+initializer is `glorot_uniform`, so a ReLU layer with no initializer is flagged.
+
+## Why it matters
+An initializer sets the variance of the weights so that the signal keeps its scale from layer
+to layer, forwards and backwards. Glorot (variance 1/fan_avg) is derived for activations
+that are linear around zero (none, tanh, sigmoid, softmax); ReLU zeroes half of its input, so
+it needs twice the variance, 2/fan_in (He); SELU's self-normalization assumes 1/fan_in
+(LeCun). With the wrong family the signal shrinks or grows by a constant factor at every
+layer, and over a deep stack the gradients of the first layers vanish or explode.
+
+## Example
+```python
+model = keras.Sequential([
+    layers.Dense(256, activation="relu"),   # GL101: relu with glorot_uniform (default)
+    layers.Dense(10, activation="softmax"),
+])
+```
+
+## Fix
+`gradlint fix --write` adds or rewrites the initializer in the form already there:
+```python
+    layers.Dense(256, activation="relu", kernel_initializer="he_normal"),
+```
+A string keeps its distribution (`glorot_uniform` → `he_uniform`), a class call keeps its
+module path and arguments (`initializers.GlorotUniform(seed=42)` → `initializers.HeUniform(seed=42)`),
+a `VarianceScaling` call gets the family's `scale` and `mode`. A variable shared by several
+layers is left alone; the flagged layer gets its own initializer. Added initializers use the
+normal distribution unless `fix-distribution = "uniform"` is set.
+"""
+
+    valid = (
+        # He where ReLU follows; Glorot (default) where the output is linear or softmax.
+        """\
+import tensorflow as tf
+model = tf.keras.Sequential([
+    tf.keras.layers.Dense(64, activation="relu", kernel_initializer="he_normal"),
+    tf.keras.layers.Dense(10, activation="softmax"),
+])
+""",
+        # The activation comes later, through BatchNormalization: He is right.
+        """\
+from keras import layers
+x = layers.Conv2D(32, 3, kernel_initializer="he_uniform")(inputs)
+x = layers.BatchNormalization()(x)
+x = layers.Activation("relu")(x)
+""",
+        # A Dense of the user's own is not Keras; PyTorch's Linear neither.
+        """\
+from mylib import Dense
+import torch.nn as nn
+a = Dense(64, activation="relu")
+b = nn.Linear(10, 10)
+""",
+        # Where the output goes cannot be seen: not judged.
+        """\
+from tensorflow.keras import layers
+def make():
+    return layers.Dense(32)
+""",
+        # `Model` is not Keras' here (never imported): where the output goes is not known.
+        """\
+from tensorflow.keras import layers, initializers
+out = layers.Dense(
+    1,
+    kernel_initializer=initializers.HeNormal(seed=7),
+)(features)
+model = Model(inputs, out)
+""",
+        # SELU with LeCun normal, tanh with an explicit Glorot.
+        """\
+from tensorflow import keras
+keras.layers.Dense(100, activation="selu", kernel_initializer="lecun_normal")
+keras.layers.Dense(100, activation="tanh", kernel_initializer=keras.initializers.GlorotNormal())
+""",
+    )
+    invalid = (
+        Invalid(
+            """\
+import tensorflow as tf
+model = tf.keras.Sequential([
+    tf.keras.layers.Dense(64, activation='relu'),
+    tf.keras.layers.Dense(10, activation='softmax'),
+])
+""",
+            fixed="""\
+import tensorflow as tf
+model = tf.keras.Sequential([
+    tf.keras.layers.Dense(64, activation='relu', kernel_initializer='he_normal'),
+    tf.keras.layers.Dense(10, activation='softmax'),
+])
+""",
+        ),
+        Invalid(
+            """\
+from keras import layers
+x = layers.Conv2D(32, 3, kernel_initializer="glorot_uniform")(inputs)
+x = layers.BatchNormalization()(x)
+x = layers.ReLU()(x)
+""",
+            fixed="""\
+from keras import layers
+x = layers.Conv2D(32, 3, kernel_initializer="he_uniform")(inputs)
+x = layers.BatchNormalization()(x)
+x = layers.ReLU()(x)
+""",
+        ),
+        Invalid(
+            """\
+from tensorflow import keras
+from tensorflow.keras import initializers
+inputs = keras.Input(shape=(20,))
+out = keras.layers.Dense(
+    1,
+    kernel_initializer=initializers.HeNormal(seed=7),
+)(inputs)
+model = keras.Model(inputs, out)
+""",
+            fixed="""\
+from tensorflow import keras
+from tensorflow.keras import initializers
+inputs = keras.Input(shape=(20,))
+out = keras.layers.Dense(
+    1,
+    kernel_initializer=initializers.GlorotNormal(seed=7),
+)(inputs)
+model = keras.Model(inputs, out)
+""",
+        ),
+        Invalid(
+            """\
+from functools import partial
+from tensorflow import keras
+DefaultConv2D = partial(keras.layers.Conv2D, kernel_size=3, activation="relu", padding="SAME")
+model = keras.Sequential([
+    DefaultConv2D(filters=64, kernel_size=7, input_shape=[28, 28, 1]),
+    DefaultConv2D(filters=128),
+    keras.layers.Flatten(),
+    keras.layers.Dense(10, activation="softmax"),
+])
+""",
+            fixed="""\
+from functools import partial
+from tensorflow import keras
+DefaultConv2D = partial(keras.layers.Conv2D, kernel_size=3, activation="relu", kernel_initializer="he_normal", padding="SAME")
+model = keras.Sequential([
+    DefaultConv2D(filters=64, kernel_size=7, input_shape=[28, 28, 1]),
+    DefaultConv2D(filters=128),
+    keras.layers.Flatten(),
+    keras.layers.Dense(10, activation="softmax"),
+])
+""",
+        ),
+    )
+
+    def check(self, graph: ModuleGraph, settings: Settings) -> Iterator[Diagnostic]:
+        for layer in graph.layers:
+            if not self._judged(layer):
+                continue
+            activation = layer.activation
+            initializer = layer.initializer
+            if activation is None or initializer is None or initializer.family is None:
+                continue
+            wanted = family_of(activation.name)
+            if wanted is None or wanted is initializer.family:
+                continue
+            param = layer.spec.initializer_param or "kernel_initializer"
+            plan = plan_initializer_fix(graph, layer, wanted, settings)
+            suggestion = plan.suggestion if plan else suggested_text(wanted, settings, param)
+            message = (
+                f"{_describe(graph, layer, activation)} uses {initializer.display}; "
+                f"{activation.name} wants {wanted.value} initialization: {suggestion}"
+            )
+            yield self.report(graph, layer.call, message, plan.edits if plan else (),
+                              f"Use {suggestion}")
+
+    @staticmethod
+    def _judged(layer: Layer) -> bool:
+        if layer.spec.role is not Role.WEIGHTED or layer.spec.initializer_param is None:
+            return False
+        # A layer a partial makes with the partial's initializer is judged once, on the partial.
+        return layer.is_template or layer.partial is None or layer.initializer_home is not layer.partial
+
+
+def _describe(graph: ModuleGraph, layer: Layer, activation: ActivationFact) -> str:
+    what = f"{layer.class_name} made by partial(...)" if layer.is_template else layer.class_name
+    if activation.source == "argument":
+        return f"{what} with activation '{activation.name}'"
+    row = graph.source.position(graph.source.start(activation.node)).row if activation.node is not None else None
+    at = f" (line {row})" if row else ""
+    if activation.source == "layer":
+        return f"{what} followed by activation '{activation.name}'{at}"
+    if activation.source == "output":
+        return f"{what} with linear output (the model's output{at})"
+    return f"{what} with linear output (feeds a weighted layer{at})"
