@@ -65,6 +65,11 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--no-color", is_flag=True, help="No colours (NO_COLOR is honoured too)."),
         click.option("--config", type=click.Path(path_type=Path), help="pyproject.toml (or TOML file) to read settings from."),
         click.option("--force-exclude", is_flag=True, help="Apply exclusions to files named on the command line too (for pre-commit)."),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+                     help="Processes to check files in (default: the number of CPUs)."),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache."),
+        click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
+                     help="Where to keep the result cache (default: .gradlint_cache next to the configuration)."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -115,7 +120,8 @@ def _emit(diagnostics: list[Diagnostic], output_format: str, color: bool) -> Non
 @common_options
 def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[str, ...],
           ignore: tuple[str, ...], output_format: str, exit_zero: bool, quiet: bool,
-          no_color: bool, config: Path | None, force_exclude: bool) -> None:
+          no_color: bool, config: Path | None, force_exclude: bool, jobs: int | None,
+          no_cache: bool, cache_dir: Path | None) -> None:
     """Report problems in PATHS (default: the current directory)."""
     from gradlint.engine import check_files
 
@@ -123,7 +129,8 @@ def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple
         settings = _settings(config, paths, select, extend_select, ignore)
     except GradlintError as exc:
         _fail(str(exc))
-    results = check_files(_discover(paths, settings, force_exclude), settings)
+    settings = settings.with_overrides(cache_dir=cache_dir, use_cache=False if no_cache else None)
+    results = check_files(_discover(paths, settings, force_exclude), settings, jobs=jobs)
     diagnostics = [d for r in results for d in r.diagnostics]
     _emit(diagnostics, output_format, _use_color(no_color))
     for result in results:
@@ -140,7 +147,8 @@ def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple
 @click.option("--write", is_flag=True, help="Apply the fixes to the files (without it: show a diff, change nothing).")
 def fix(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[str, ...],
         ignore: tuple[str, ...], output_format: str, exit_zero: bool, quiet: bool,
-        no_color: bool, config: Path | None, force_exclude: bool, write: bool) -> None:
+        no_color: bool, config: Path | None, force_exclude: bool, jobs: int | None,
+        no_cache: bool, cache_dir: Path | None, write: bool) -> None:
     """Fix what can be fixed in PATHS; show the diff unless --write is given."""
     from gradlint.engine import check_files
     from gradlint.files import WriteRefused, write_atomic
@@ -149,7 +157,8 @@ def fix(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[s
         settings = _settings(config, paths, select, extend_select, ignore)
     except GradlintError as exc:
         _fail(str(exc))
-    results = check_files(_discover(paths, settings, force_exclude), settings, fix=True)
+    settings = settings.with_overrides(cache_dir=cache_dir, use_cache=False if no_cache else None)
+    results = check_files(_discover(paths, settings, force_exclude), settings, fix=True, jobs=jobs)
     color = _use_color(no_color)
     failed = any(r.failed for r in results)
     fixed = sum(len(r.fixed) for r in results)

@@ -39,6 +39,8 @@ class Settings:
     respect_gitignore: bool = True
     fix_distribution: str = "normal"  # "normal" | "uniform": for initializers gradlint adds
     runtime: Mapping[str, Any] = field(default_factory=dict)
+    cache_dir: Path | None = None  # default: .gradlint_cache beside the configuration
+    use_cache: bool = True
     config_path: Path | None = None  # the pyproject.toml the settings came from
 
     @property
@@ -93,7 +95,12 @@ _KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "respect-gitignore": ("respect_gitignore", _bool),
     "fix-distribution": ("fix_distribution", _choice("normal", "uniform")),
     "runtime": ("runtime", _table),
+    "cache-dir": ("cache_dir", lambda v: Path(v) if isinstance(v, str) else _raise("a path string")),
 }
+
+
+def _raise(expected: str) -> Any:
+    raise TypeError(expected)
 
 
 def find_config(start: Path) -> Path | None:

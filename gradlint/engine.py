@@ -161,7 +161,7 @@ def check_file(path: Path, display: str, settings: Settings, fix: bool = False) 
     return result
 
 
-def check_files(files: list, settings: Settings, fix: bool = False) -> list[FileResult]:
+def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | None = None) -> list[FileResult]:
     """Check many files; results come back sorted by path whatever order they ran in."""
     results = [check_file(f.path, f.display, settings, fix=fix) for f in files]
     return sorted(results, key=lambda r: r.path)
