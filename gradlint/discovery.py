@@ -41,11 +41,13 @@ class PatternSet:
         self.spec = pathspec.GitIgnoreSpec.from_lines(patterns)
 
     def matches(self, path: Path, name_only: bool = False) -> bool:
-        """`name_only`: bare names are tried on the last component alone (a walk tries each
-        level as it descends, and a directory named on the command line is never excluded)."""
+        """`name_only`: only the path's own name is tried (a walk tries each level as it
+        descends)."""
+        if name_only:
+            return any(fnmatch(path.name, name) for name in self.names)
         try:
             relative = path.absolute().relative_to(self.root).as_posix()
-            parts = [path.name] if name_only else relative.split("/")
+            parts = relative.split("/")
         except ValueError:  # outside the project: only the name itself can match
             relative, parts = path.name, [path.name]
         if any(fnmatch(part, name) for part in parts for name in self.names):
@@ -128,6 +130,9 @@ def _ignored(path: Path, is_dir: bool, ignores: list[tuple[Path, pathspec.GitIgn
 
 
 def _walk(root: Path, excludes: PatternSet, settings: Settings, suffixes: tuple[str, ...]) -> Iterator[Path]:
+    # A directory named on the command line is checked even if excluded: inside it, only
+    # patterns that match below it apply.
+    explicit_excluded = excludes.matches(root)
     ignores = _ancestor_ignores(root) if settings.respect_gitignore else []
     ignores = [(b.absolute(), s) for b, s in ignores]
     visited: set[tuple[int, int]] = set()
@@ -160,7 +165,10 @@ def _walk(root: Path, excludes: PatternSet, settings: Settings, suffixes: tuple[
                 continue
             if not (is_dir or is_file):
                 continue  # broken symlink, socket, …
-            if excludes.matches(path, name_only=True) or _ignored(path, is_dir, local):
+            excluded = excludes.matches(path, name_only=True)
+            if not excluded and not explicit_excluded:
+                excluded = excludes.matches(path)
+            if excluded or _ignored(path, is_dir, local):
                 continue
             if is_dir:
                 subdirs.append((path, local))

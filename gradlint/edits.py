@@ -74,6 +74,8 @@ def insert_argument(source: SourceText, call: ast.Call, text: str, after: ast.AS
     if not arguments:
         opening = src.index("(", source.end(call.func))
         return (_edit(source, opening + 1, opening + 1, text),)
+    # A keyword's value stands for the whole `name=value` argument.
+    after = next((k for k in call.keywords if k.value is after), after)
     anchor = after if after is not None else max(arguments, key=lambda a: (a.end_lineno, a.end_col_offset))
     anchor_end = source.end(anchor)
     nxt = _skip_trivia(src, anchor_end, call_end, closing)

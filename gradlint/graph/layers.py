@@ -63,6 +63,10 @@ class LayerCatalog:
         for call in calls:
             if id(call) not in self.by_call:
                 self._make_layer(call)
+        # Arguments are read once every layer is known: `activation=LeakyReLU(0.2)` refers to
+        # a layer call that may come later in the walk.
+        for layer in self.by_call.values():
+            self._read_arguments(layer)
 
     @property
     def layers(self) -> list[Layer]:
@@ -84,9 +88,7 @@ class LayerCatalog:
         if found is None:
             return False
         name, spec = found
-        layer = Layer(call, name, spec, scope, [ArgSource(call, skip=1)], partial=call, is_template=True)
-        self._read_arguments(layer)
-        self.by_call[id(call)] = layer
+        self.by_call[id(call)] = Layer(call, name, spec, scope, [ArgSource(call, skip=1)], partial=call, is_template=True)
         return True
 
     def _make_layer(self, call: ast.Call) -> None:
@@ -103,7 +105,6 @@ class LayerCatalog:
             layer = Layer(call, template.class_name, template.spec, scope,
                           [ArgSource(partial, skip=1), ArgSource(call, offset=len(partial.args) - 1)],
                           partial=partial)
-        self._read_arguments(layer)
         self.by_call[id(call)] = layer
 
     def template_named(self, func: ast.AST, scope: Scope) -> Layer | None:
@@ -288,6 +289,10 @@ class LayerCatalog:
     def _display(self, expr: ast.expr, target: ast.AST, via_variable: bool) -> str:
         if isinstance(target, ast.Constant) and isinstance(target.value, str):
             text = target.value
+        elif isinstance(target, ast.Dict):
+            value = constant_value(target, self.table.module_scope, self.resolver)
+            name = value.get("class_name") if isinstance(value, dict) else None
+            text = f"{name} (config dict)" if isinstance(name, str) else "a config dict"
         else:
             text = " ".join(self.source.segment(target).split())
         if len(text) > 48:

@@ -1,0 +1,361 @@
+"""GL101: which layers are judged, what activation they meet, and how they are fixed."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from gradlint.config import Settings
+from gradlint.engine import check_source, fix_source
+
+GL101 = Settings(select=("GL101",))
+
+
+def findings(src: str, settings: Settings = GL101) -> list[tuple[int, str]]:
+    return [(d.location.row, d.message) for d in check_source(textwrap.dedent(src), "m.py", settings)]
+
+
+def rows(src: str) -> list[int]:
+    return [row for row, _ in findings(src)]
+
+
+def fixed(src: str, settings: Settings = GL101) -> str:
+    return fix_source(textwrap.dedent(src), "m.py", settings).source
+
+
+# -- what is Keras ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("imports, dense", [
+    ("import tensorflow as tf", "tf.keras.layers.Dense"),
+    ("import tensorflow", "tensorflow.keras.layers.Dense"),
+    ("import keras", "keras.layers.Dense"),
+    ("import keras", "keras.src.layers.Dense"),
+    ("import tf_keras", "tf_keras.layers.Dense"),
+    ("from keras import layers as L", "L.Dense"),
+    ("import tensorflow.keras as K", "K.layers.Dense"),
+    ("from tensorflow.keras.layers import Dense as D", "D"),
+    ("from tensorflow.python.keras.layers.core import Dense", "Dense"),
+    ("from tensorflow import keras\nlayers = keras.layers", "layers.Dense"),
+    ("try:\n    from tensorflow import keras\nexcept ImportError:\n    import keras", "keras.layers.Dense"),
+])
+def test_every_spelling_of_keras_dense_is_recognised(imports, dense):
+    src = f"{imports}\nlayer = {dense}(64, activation='relu')\n"
+    assert len(findings(src)) == 1
+
+
+@pytest.mark.parametrize("src", [
+    "from mymodels import Dense\nlayer = Dense(64, activation='relu')\n",
+    "import torch.nn as nn\nfrom tensorflow import keras\nlayer = nn.Linear(64, 64)\n",
+    "from tensorflow import keras\nclass Dense:\n    pass\nlayer = Dense(64, activation='relu')\n",
+    "from tensorflow import keras\nlayers = get_layers()\nlayer = layers.Dense(64, activation='relu')\n",
+    "from tensorflow import keras\ndef build(layers):\n    return layers.Dense(64, activation='relu')\n",
+    "from .layers import Dense\nimport tensorflow as tf\nlayer = Dense(64, activation='relu')\n",
+])
+def test_lookalikes_are_never_taken_for_keras(src):
+    assert findings(src) == []
+
+
+# -- the activation a layer meets -----------------------------------------------------------
+
+@pytest.mark.parametrize("activation", [
+    "'relu'", '"gelu"', "tf.nn.relu", "tf.keras.activations.gelu", "tf.keras.activations.swish",
+    "tf.keras.layers.LeakyReLU(0.1)", "tf.keras.layers.PReLU()", "ACT", "'leaky_relu'", "'mish'",
+])
+def test_relu_family_activations_want_he(activation):
+    src = f"import tensorflow as tf\nACT = 'elu'\nlayer = tf.keras.layers.Dense(8, activation={activation})\n"
+    assert len(findings(src)) == 1
+
+
+def test_positional_activation_is_read():
+    assert rows("import keras\nlayer = keras.layers.Dense(64, 'relu')\n") == [2]
+
+
+def test_the_message_names_layer_activation_initializer_and_the_fit():
+    [(_, message)] = findings("import keras\nlayer = keras.layers.Dense(64, activation='relu')\n")
+    assert message == ("Dense with activation 'relu' uses glorot_uniform (Keras default); "
+                       "relu wants He initialization: kernel_initializer='he_normal'")
+
+
+def test_activation_after_batchnorm_in_sequential():
+    src = """\
+    from tensorflow import keras
+    model = keras.Sequential([
+        keras.layers.Dense(64),
+        keras.layers.BatchNormalization(),
+        keras.layers.Dropout(0.1),
+        keras.layers.Activation("relu"),
+        keras.layers.Dense(10),
+    ])
+    """
+    [(row, message)] = findings(src)
+    assert row == 3 and "followed by activation 'relu' (line 6)" in message
+
+
+def test_add_chain_with_activation_layers():
+    src = """\
+    from keras.models import Sequential
+    from keras.layers import Dense, Activation, ELU
+    model = Sequential()
+    model.add(Dense(64, input_dim=20))
+    model.add(Activation('tanh'))
+    model.add(Dense(64))
+    model.add(ELU())
+    model.add(Dense(1))
+    """
+    assert rows(src) == [6]
+
+
+def test_output_layer_is_linear_and_wants_glorot():
+    src = """\
+    import keras
+    model = keras.Sequential([
+        keras.layers.Dense(64, activation="relu", kernel_initializer="he_normal"),
+        keras.layers.Dense(1, kernel_initializer="he_normal"),
+    ])
+    """
+    [(row, message)] = findings(src)
+    assert row == 4 and "linear output (the model's output" in message and "glorot_normal" in message
+
+
+def test_functional_chain_with_residual_merge_and_activation_function():
+    src = """\
+    import tensorflow as tf
+    from tensorflow.keras import layers
+    inputs = tf.keras.Input(shape=(32,))
+    x = layers.Dense(32, kernel_initializer="he_normal")(inputs)
+    y = layers.Dense(32)(x)
+    y = layers.LayerNormalization()(y)
+    z = y + x
+    z = tf.nn.relu(z)
+    out = layers.Dense(1)(z)
+    model = tf.keras.Model(inputs=inputs, outputs=out)
+    """
+    assert rows(src) == [5]
+
+
+def test_helper_block_is_followed_to_its_callers():
+    src = """\
+    from tensorflow.keras import layers
+    def block(x, filters):
+        x = layers.Conv2D(filters, 3, padding="same")(x)
+        return layers.BatchNormalization()(x)
+    def net(x):
+        x = block(x, 16)
+        x = layers.Activation("relu")(x)
+        x = block(x, 32)
+        return layers.ReLU()(x)
+    """
+    assert rows(src) == [3]
+
+
+def test_callers_that_disagree_leave_the_layer_unjudged():
+    src = """\
+    from tensorflow.keras import layers
+    def block(x):
+        return layers.Dense(16)(x)
+    a = layers.Activation("relu")(block(inp))
+    b = layers.Activation("tanh")(block(inp))
+    """
+    assert findings(src) == []
+
+
+@pytest.mark.parametrize("src", [
+    # Goes into a function of the user's own that the module does not define.
+    "from tensorflow.keras import layers\nx = layers.Dense(8)(inp)\nx = custom_act(x)\n",
+    # Stored on self and used elsewhere.
+    "import keras\nclass M(keras.Model):\n    def __init__(self):\n        super().__init__()\n        self.d = keras.layers.Dense(8)\n",
+    # A standalone layer.
+    "import keras\nlayer = keras.layers.Conv2D(8, 3, kernel_initializer='he_normal')\n",
+    # Activation given through **kwargs.
+    "import keras\nkw = dict(activation='relu')\nlayer = keras.layers.Dense(8, **kw)\n",
+    # An activation string Keras does not know (a custom registered one).
+    "import keras\nlayer = keras.layers.Dense(8, activation='my_act')\n",
+])
+def test_what_cannot_be_seen_is_not_judged(src):
+    assert findings(src) == []
+
+
+def test_explicit_activation_on_self_layers_is_judged():
+    src = """\
+    import keras
+    class Block(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.fc = keras.layers.Dense(64, activation="relu")
+    """
+    assert rows(src) == [5]
+
+
+def test_comprehension_and_loop_layers_are_one_finding_each():
+    src = """\
+    import keras
+    model = keras.Sequential([
+        *[keras.layers.Dense(64, activation="relu") for _ in range(4)],
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    x = inp = keras.Input((8,))
+    for _ in range(3):
+        x = keras.layers.Dense(8, activation="relu")(x)
+    """
+    assert rows(src) == [3, 8]
+
+
+def test_loop_carried_dense_without_activation_meets_itself_and_the_relu():
+    src = """\
+    import keras
+    x = keras.Input((8,))
+    for _ in range(3):
+        x = keras.layers.Dense(8)(x)
+    x = keras.layers.ReLU()(x)
+    """
+    assert findings(src) == []  # linear into the next turn, relu after the last: they disagree
+
+
+# -- initializers ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("init, flagged", [
+    ("'he_uniform'", False), ("'HeNormal'", False), ("initializers.HeNormal(seed=1)", False),
+    ("initializers.he_normal()", False), ("initializers.VarianceScaling(2.0)", False),
+    ("initializers.VarianceScaling(scale=2.0, mode='fan_in', distribution='uniform')", False),
+    ("{'class_name': 'HeNormal', 'config': {}}", False),
+    ("initializers.Orthogonal()", False), ("'identity'", False), ("my_init", False),
+    ("'random_normal'", False), ("initializers.Zeros()", False),  # fixed scale: GL103's
+    ("initializers.VarianceScaling(3.0)", False),  # no family: not judged
+    ("'glorot_uniform'", True), ("'xavier_normal'", True), ("initializers.GlorotNormal()", True),
+    ("initializers.VarianceScaling()", True),  # defaults are LeCun
+    ("initializers.VarianceScaling(1.0, 'fan_avg')", True),
+    ("{'class_name': 'VarianceScaling', 'config': {'scale': 1.0, 'mode': 'fan_avg'}}", True),
+    ("tf.compat.v1.glorot_uniform_initializer()", True),
+])
+def test_initializer_forms_for_a_relu_layer(init, flagged):
+    src = f"import tensorflow as tf\nfrom keras import initializers\nlayer = tf.keras.layers.Dense(8, activation='relu', kernel_initializer={init})\n"
+    assert len(findings(src)) == (1 if flagged else 0)
+
+
+def test_separable_and_depthwise_convolutions_judge_their_own_initializer():
+    src = """\
+    from keras import layers
+    a = layers.SeparableConv2D(32, 3, activation="relu", depthwise_initializer="he_normal")
+    b = layers.DepthwiseConv2D(3, activation="relu", pointwise_initializer="he_normal")
+    """
+    messages = [m for _, m in findings(src)]
+    assert len(messages) == 2
+    assert "pointwise_initializer=" in messages[0] and "depthwise_initializer=" in messages[1]
+
+
+# -- suppression -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("comment, suppressed", [
+    ("# noqa: GL101", True), ("# noqa", True), ("# NOQA:GL101,GL201", True),
+    ("# noqa: E501", False), ("# noqa: GL201", False), ("# no qa", False),
+])
+def test_noqa_on_the_first_line_of_the_call(comment, suppressed):
+    src = f"import keras\nlayer = keras.layers.Dense(  {comment}\n    64, activation='relu')\n"
+    assert (findings(src) == []) is suppressed
+
+
+def test_select_and_ignore():
+    src = "import keras\nlayer = keras.layers.Dense(64, activation='relu')\n"
+    assert findings(src, Settings(ignore=("GL1",))) == []
+    assert len(findings(src, Settings(select=("GL",), ignore=("GL2",)))) == 1
+    assert findings(src, Settings(select=("GL1",), ignore=("GL101",))) == []
+
+
+# -- fixes -----------------------------------------------------------------------------------
+
+def test_fix_adds_the_keyword_after_activation_in_one_line_calls():
+    assert fixed("import keras\nx = keras.layers.Dense(64, activation='relu', name='fc')\n") == \
+        "import keras\nx = keras.layers.Dense(64, activation='relu', kernel_initializer='he_normal', name='fc')\n"
+
+
+def test_fix_in_a_multiline_call_with_trailing_comma_and_comments():
+    src = """\
+    import keras
+    layer = keras.layers.Dense(
+        64,
+        activation="relu",  # hidden layer
+        use_bias=False,
+    )
+    """
+    assert fixed(src) == textwrap.dedent("""\
+    import keras
+    layer = keras.layers.Dense(
+        64,
+        activation="relu",  # hidden layer
+        kernel_initializer="he_normal",
+        use_bias=False,
+    )
+    """)
+
+
+def test_fix_in_a_multiline_call_without_trailing_comma_keeps_that_style():
+    src = "import keras\nlayer = keras.layers.Dense(64,\n                           activation='relu'  # note\n)\n"
+    assert fixed(src) == ("import keras\nlayer = keras.layers.Dense(64,\n                           activation='relu',  # note\n"
+                          "                           kernel_initializer='he_normal'\n)\n")
+
+
+def test_fix_keeps_crlf_line_endings_and_every_other_byte():
+    src = "import keras\r\n# a comment\r\nlayer = keras.layers.Dense(\r\n    64,\r\n    activation='relu',\r\n)\r\nother = 1\r\n"
+    out = fix_source(src, "m.py", GL101).source
+    assert out == "import keras\r\n# a comment\r\nlayer = keras.layers.Dense(\r\n    64,\r\n    activation='relu',\r\n    kernel_initializer='he_normal',\r\n)\r\nother = 1\r\n"
+
+
+def test_fix_distribution_setting_for_added_initializers():
+    src = "import keras\nlayer = keras.layers.Dense(64, activation='selu')\n"
+    assert "kernel_initializer='lecun_uniform'" in fixed(src, Settings(select=("GL101",), fix_distribution="uniform"))
+
+
+def test_fix_renames_a_from_imported_class_and_imports_the_new_one():
+    src = """\
+    from keras.initializers import GlorotUniform
+    from keras.layers import Dense
+    a = Dense(8, activation="relu", kernel_initializer=GlorotUniform(seed=3))
+    b = Dense(8, activation="relu", kernel_initializer=GlorotUniform())
+    c = Dense(8, activation="tanh", kernel_initializer=GlorotUniform())
+    """
+    assert fixed(src) == textwrap.dedent("""\
+    from keras.initializers import GlorotUniform, HeUniform
+    from keras.layers import Dense
+    a = Dense(8, activation="relu", kernel_initializer=HeUniform(seed=3))
+    b = Dense(8, activation="relu", kernel_initializer=HeUniform())
+    c = Dense(8, activation="tanh", kernel_initializer=GlorotUniform())
+    """)
+
+
+def test_fix_leaves_a_shared_initializer_variable_alone():
+    src = """\
+    import tensorflow as tf
+    init = tf.keras.initializers.GlorotNormal(seed=0)
+    a = tf.keras.layers.Dense(8, activation="relu", kernel_initializer=init)
+    b = tf.keras.layers.Dense(8, activation="tanh", kernel_initializer=init)
+    """
+    assert fixed(src) == textwrap.dedent("""\
+    import tensorflow as tf
+    init = tf.keras.initializers.GlorotNormal(seed=0)
+    a = tf.keras.layers.Dense(8, activation="relu", kernel_initializer=tf.keras.initializers.HeNormal(seed=0))
+    b = tf.keras.layers.Dense(8, activation="tanh", kernel_initializer=init)
+    """)
+
+
+def test_fix_sets_variance_scaling_scale_and_mode():
+    src = "from keras import initializers, layers\nx = layers.Dense(8, activation='relu', kernel_initializer=initializers.VarianceScaling(mode='fan_avg'))\n"
+    assert fixed(src) == ("from keras import initializers, layers\n"
+                          "x = layers.Dense(8, activation='relu', kernel_initializer=initializers.VarianceScaling(mode='fan_in', scale=2.0))\n")
+
+
+def test_fix_is_idempotent_and_check_after_fix_is_clean():
+    src = """\
+    import keras
+    from keras import layers
+    def build():
+        inp = keras.Input((16,))
+        x = layers.Dense(32)(inp)
+        x = layers.Activation("relu")(x)
+        x = layers.Dense(32, activation="selu", kernel_initializer="glorot_uniform")(x)
+        return keras.Model(inp, layers.Dense(1, kernel_initializer="he_uniform")(x))
+    """
+    once = fixed(src)
+    assert once != textwrap.dedent(src)
+    assert fixed(once) == once
+    assert findings(once) == []
