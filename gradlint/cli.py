@@ -78,9 +78,11 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _settings(config: Path | None, paths: tuple[Path, ...], select: tuple[str, ...],
               extend_select: tuple[str, ...], ignore: tuple[str, ...]) -> Settings:
-    from gradlint.rules import validate_selectors
-
     for flag, values in (("--select", select), ("--extend-select", extend_select), ("--ignore", ignore)):
+        if not values:
+            continue
+        from gradlint.rules import validate_selectors
+
         bad = validate_selectors(_codes(values))
         if bad is not None:
             raise GradlintError(f"{flag}: unknown rule code or prefix '{bad}'")

@@ -141,7 +141,10 @@ def load_settings(config: Path | None, start: Path) -> Settings:
     if path is None:
         return Settings()
     data = _read_toml(path)
-    table = data.get("tool", {}).get("gradlint", {}) if path.name == "pyproject.toml" else data
+    # A pyproject.toml (or any file with a [tool.gradlint] table) is read there; another
+    # TOML file given with --config holds the settings at its top level.
+    nested = isinstance(data.get("tool"), dict) and "gradlint" in data["tool"]
+    table = data["tool"]["gradlint"] if nested else ({} if path.name == "pyproject.toml" else data)
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.gradlint] must be a table")
     return settings_from_table(table, path)
@@ -161,6 +164,8 @@ def settings_from_table(table: Mapping[str, Any], path: Path | None) -> Settings
         except TypeError as exc:
             raise ConfigError(f"{where}[tool.gradlint] {key} must be {exc}, not {value!r}") from None
     settings = Settings(**values)
+    if not {"select", "ignore", "per-file-ignores"} & set(table):
+        return settings
     from gradlint.rules import validate_selectors  # the registry knows which codes exist
 
     for key, selectors in (("select", settings.select), ("ignore", settings.ignore),

@@ -11,11 +11,14 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatch
+from functools import cached_property
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from gradlint.config import Settings
+
+if TYPE_CHECKING:
+    import pathspec
 
 SOURCE_SUFFIXES = (".py",)
 
@@ -35,10 +38,15 @@ class PatternSet:
     any path component, as in ruff's `exclude`."""
 
     def __init__(self, patterns: Iterable[str], root: Path) -> None:
-        patterns = list(patterns)
+        self.patterns = list(patterns)
         self.root = root.resolve()
-        self.names = [p.rstrip("/") for p in patterns if "/" not in p.rstrip("/")]
-        self.spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+        self.names = [p.rstrip("/") for p in self.patterns if "/" not in p.rstrip("/")]
+
+    @cached_property
+    def spec(self) -> pathspec.GitIgnoreSpec:
+        import pathspec  # a tenth of a second to import: only when a path pattern is tried
+
+        return pathspec.GitIgnoreSpec.from_lines(self.patterns)
 
     def matches(self, path: Path, name_only: bool = False) -> bool:
         """`name_only`: only the path's own name is tried (a walk tries each level as it
@@ -100,6 +108,8 @@ def _gitignore_spec(directory: Path) -> pathspec.GitIgnoreSpec | None:
         lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines(lines)
 
 

@@ -10,15 +10,15 @@ import ast
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic, Position
 from gradlint.files import SourceFile, UnreadableFile, read_source
 from gradlint.fixing import BrokenFix, apply_fixes, verify_parses
-from gradlint.graph.model import build_graph
-from gradlint.graph.source import SourceText
-from gradlint.noqa import is_suppressed
-from gradlint.rules import ALL_RULES, is_selected
+
+if TYPE_CHECKING:
+    from gradlint.cache import ResultCache
 
 # A module that mentions none of these imports nothing gradlint could judge.
 _MENTIONS_KERAS = re.compile(r"keras|tensorflow")
@@ -55,12 +55,20 @@ def _error(code: str, filename: str, message: str, row: int = 1, column: int = 1
 
 def check_source(text: str, filename: str, settings: Settings | None = None) -> list[Diagnostic]:
     """All selected, unsuppressed findings for one module's text, sorted by position."""
+    if not _MENTIONS_KERAS.search(text):
+        # Nothing here can be Keras: not even parsed. Syntax errors in such files are
+        # Python's and other linters' business, and skipping them keeps large trees cheap.
+        return []
+    # Imported here, past the prefilter: a run over files without Keras code never pays for them.
+    from gradlint.graph.model import build_graph
+    from gradlint.graph.source import SourceText
+    from gradlint.noqa import is_suppressed
+    from gradlint.rules import ALL_RULES, is_selected
+
     settings = settings or Settings()
     ignore = (*settings.ignore, *per_file_ignores(filename, settings))
     rules = [r for r in ALL_RULES if is_selected(r.code, settings.select, ignore)]
-    if not rules or not _MENTIONS_KERAS.search(text):
-        # Nothing here can be Keras: not even parsed. Syntax errors in such files are
-        # Python's and other linters' business, and skipping them keeps large trees cheap.
+    if not rules:
         return []
     try:
         tree = ast.parse(text, filename=filename)
@@ -144,10 +152,18 @@ def check_file(path: Path, display: str, settings: Settings, fix: bool = False) 
     except UnreadableFile as exc:
         result.diagnostics.append(_error("GL002", display, f"cannot read file: {exc}"))
         return result
-    result.original = source
+    cache = _cache_for(settings)
+    key = cache.key(source.raw, display) if cache else ""
+    cached = cache.get(key) if cache else None
+    if cached is not None and (not fix or all(d.fix is None for d in cached)):
+        result.diagnostics = cached  # nothing to fix either: no need to parse at all
+        return result
     if not fix:
         result.diagnostics = check_source(source.text, display, settings)
+        if cache:
+            cache.put(key, result.diagnostics)
         return result
+    result.original = source
     try:
         outcome = fix_source(source.text, display, settings)
     except BrokenFix as exc:
@@ -158,10 +174,33 @@ def check_file(path: Path, display: str, settings: Settings, fix: bool = False) 
     result.diagnostics = outcome.remaining
     if outcome.source != source.text:
         result.new_text = outcome.source
+    elif cache:
+        cache.put(key, outcome.remaining)
     return result
 
 
+_caches: dict[str, ResultCache | None] = {}
+
+
+def _cache_for(settings: Settings) -> ResultCache | None:
+    """One cache object per settings in this process (workers build their own)."""
+    if not settings.use_cache:
+        return None
+    from gradlint.cache import ResultCache, cache_directory, settings_fingerprint
+
+    directory = cache_directory(settings)
+    key = f"{directory}\0{settings_fingerprint(settings)}"
+    if key not in _caches:
+        _caches[key] = ResultCache(directory, settings)
+    return _caches[key]
+
+
 def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | None = None) -> list[FileResult]:
-    """Check many files; results come back sorted by path whatever order they ran in."""
-    results = [check_file(f.path, f.display, settings, fix=fix) for f in files]
+    """Check many files, in parallel processes when it pays; results come back sorted by
+    path, then position, whatever order they ran in."""
+    from gradlint.parallel import run_parallel
+
+    results = run_parallel(check_file, [(f.path, f.display, settings, fix) for f in files], jobs)
+    for result in results:
+        result.diagnostics.sort(key=Diagnostic.sort_key)
     return sorted(results, key=lambda r: r.path)

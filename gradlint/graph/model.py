@@ -49,7 +49,10 @@ def _agree(facts: list[ActivationFact | None]) -> ActivationFact | None:
     if not facts or any(f is None for f in facts):
         return None
     names = {f.name for f in facts if f is not None}
-    return facts[0] if len(names) == 1 else None
+    if len(names) != 1:
+        return None
+    # Several contexts agree: name the first place in the source, whatever order they came in.
+    return min(facts, key=lambda f: (getattr(f.node, "lineno", 0), getattr(f.node, "col_offset", 0)))  # type: ignore[union-attr]
 
 
 def _settle_following(graph: ModuleGraph) -> None:
