@@ -78,14 +78,13 @@ class Dataflow:
         self.results: dict[int, list[FlowNode]] = {}  # id(def) → results of calls to it
         self.params: dict[tuple[int, str], FlowNode] = {}
         _Walker(self, None).block(module.body, {})
-        for node in ast.walk(module):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                env: Env = {}
-                for param in _parameters(node):
-                    flow = self.node(("param", id(node), param), "param")
-                    self.params[(id(node), param)] = flow
-                    env[param] = frozenset({flow})
-                _Walker(self, node).block(node.body, env)
+        for function in table.functions:
+            env: Env = {}
+            for param in _parameters(function):
+                flow = self.node(("param", id(function), param), "param")
+                self.params[(id(function), param)] = flow
+                env[param] = frozenset({flow})
+            _Walker(self, function).block(function.body, env)
 
     def node(self, key: object, kind: str, **kw: object) -> FlowNode:
         found = self.nodes.get(key)

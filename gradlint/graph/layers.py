@@ -56,8 +56,7 @@ class LayerCatalog:
         self.resolver = resolver
         self.source = source
         self.by_call: dict[int, Layer] = {}
-        calls = [n for n in ast.walk(module) if isinstance(n, ast.Call)]
-        calls.sort(key=lambda c: (c.lineno, c.col_offset))
+        calls = table.calls
         for call in calls:
             self._make_template(call)
         for call in calls:

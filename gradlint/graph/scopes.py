@@ -61,7 +61,11 @@ class ScopeTable:
         self.module_scope = Scope(module, None)
         self.scope_of_node: dict[int, Scope] = {}  # id(Call | def | scope node) → scope
         self.defs: dict[int, Scope] = {}  # id(FunctionDef) → the scope of its body
+        # Collected on the one walk every module gets, so that no later pass walks it again.
+        self.calls: list[ast.Call] = []
+        self.functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
         _Builder(self).run(module)
+        self.calls.sort(key=lambda c: (c.lineno, c.col_offset))
 
     def scope_of(self, node: ast.AST) -> Scope:
         return self.scope_of_node.get(id(node), self.module_scope)
@@ -89,6 +93,7 @@ class _Builder(ast.NodeVisitor):
         self.scope.bind(node.name, Binding(BindingKind.DEF, node))
         inner = self._enter(node)
         self.table.defs[id(node)] = inner
+        self.table.functions.append(node)
         _bind_params(inner, node.args)
         outer, self.scope = self.scope, inner
         for stmt in node.body:
@@ -211,6 +216,7 @@ class _Builder(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         self.table.scope_of_node[id(node)] = self.scope
+        self.table.calls.append(node)
         self.generic_visit(node)
 
     def _bind_target(self, target: ast.AST, value: ast.AST | None) -> None:

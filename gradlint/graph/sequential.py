@@ -19,12 +19,8 @@ SEQUENTIAL = frozenset({"keras.Sequential", "keras.models.Sequential"})
 Outcome = ActivationFact | None  # None: cannot be known
 
 
-def sequential_models(module: ast.Module, table: ScopeTable, resolver: Resolver) -> list[ast.Call]:
-    return [
-        node for node in ast.walk(module)
-        if isinstance(node, ast.Call)
-        and resolver.qualified_name(node.func, table.scope_of(node)) in SEQUENTIAL
-    ]
+def sequential_models(table: ScopeTable, resolver: Resolver) -> list[ast.Call]:
+    return [c for c in table.calls if resolver.qualified_name(c.func, table.scope_of(c)) in SEQUENTIAL]
 
 
 class SequentialContexts:
@@ -37,9 +33,10 @@ class SequentialContexts:
         self.outcomes: dict[int, list[Outcome]] = defaultdict(list)
         # Every chain: (the Sequential call, its layers in order), for rules over whole stacks.
         self.chains: list[tuple[ast.Call, list[Layer | None], bool]] = []
-        homes = _model_homes(module)
-        add_calls = _add_calls(module, table)
-        for call in sequential_models(module, table, resolver):
+        homes = _model_homes(module, table)
+        add_calls = _add_calls(table)
+        self._used_as_layers = _names_used_as_layers(table)
+        for call in sequential_models(table, resolver):
             self._chain(call, homes.get(id(call)), add_calls)
 
     def _chain(self, call: ast.Call, home: tuple[str | None, ast.AST] | None,
@@ -59,21 +56,22 @@ class SequentialContexts:
                 add_scope = self.table.scope_of(add)
                 if add_scope.lookup(name) is binding and self.resolver.single_binding(name, scope) is not None:
                     elements.append(add.args[0])
-            if _used_as_layer(name, home[1]):
+            if name in self._used_as_layers:
                 end_known = False
         chain = [self._element(e, scope) for e in elements]
         self.chains.append((call, chain, end_known))
         for i, layer in enumerate(chain):
             if layer is not None:
-                self.outcomes[id(layer.call)].append(self._following(chain[i + 1:], call, end_known))
+                self.outcomes[id(layer.call)].append(self._following(chain, i + 1, call, end_known))
 
     def _element(self, expr: ast.expr, scope: Scope) -> Layer | None:
         if isinstance(expr, ast.Starred) and isinstance(expr.value, (ast.ListComp, ast.GeneratorExp)):
             expr = expr.value.elt
         return self.catalog.layer_of(expr, scope)
 
-    def _following(self, rest: list[Layer | None], model: ast.Call, end_known: bool) -> Outcome:
-        for layer in rest:
+    def _following(self, chain: list[Layer | None], start: int, model: ast.Call, end_known: bool) -> Outcome:
+        for index in range(start, len(chain)):
+            layer = chain[index]
             if layer is None:
                 return None
             effect = self.catalog.effect_of(layer)
@@ -83,15 +81,13 @@ class SequentialContexts:
         return ActivationFact(LINEAR, "output", model) if end_known else None
 
 
-def _model_homes(module: ast.Module) -> dict[int, tuple[str | None, ast.AST]]:
+def _model_homes(module: ast.Module, table: ScopeTable) -> dict[int, tuple[str | None, ast.AST]]:
     """Sequential calls that are a whole model: assigned to a name or returned.
 
     Maps id(call) → (the name or None, the statement's enclosing body owner).
     """
     homes: dict[int, tuple[str | None, ast.AST]] = {}
-    for owner in ast.walk(module):
-        if not isinstance(owner, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)):
-            continue
+    for owner in (module, *table.functions):
         for stmt in _statements(owner.body):
             if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
                 targets = stmt.targets
@@ -120,30 +116,26 @@ def _statements(body: list[ast.stmt]):
             yield from _statements(handler.body)
 
 
-def _add_calls(module: ast.Module, table: ScopeTable) -> dict[str, list[ast.Call]]:
+def _add_calls(table: ScopeTable) -> dict[str, list[ast.Call]]:
     """`name.add(layer)` calls by receiver name, in source order."""
     calls: dict[str, list[ast.Call]] = defaultdict(list)
-    for node in ast.walk(module):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "add" and isinstance(node.func.value, ast.Name)
-                and len(node.args) == 1 and not node.keywords):
+    for node in table.calls:
+        if (isinstance(node.func, ast.Attribute) and node.func.attr == "add"
+                and isinstance(node.func.value, ast.Name) and len(node.args) == 1 and not node.keywords):
             calls[node.func.value.id].append(node)
     for group in calls.values():
         group.sort(key=lambda c: (c.lineno, c.col_offset))
     return calls
 
 
-def _used_as_layer(name: str, owner: ast.AST) -> bool:
-    """True if the model is itself called on a tensor or listed inside another model, so that
-    its last layer's output does not leave the model."""
-    for node in ast.walk(owner):
-        if not isinstance(node, ast.Call):
-            continue
-        if isinstance(node.func, ast.Name) and node.func.id == name:
-            return True
-        for arg in [*node.args, *(k.value for k in node.keywords)]:
-            if isinstance(arg, (ast.List, ast.Tuple)) and any(
-                isinstance(e, ast.Name) and e.id == name for e in arg.elts
-            ):
-                return True
-    return False
+def _names_used_as_layers(table: ScopeTable) -> set[str]:
+    """Names called on a tensor or listed inside another call (`Sequential([base, …])`):
+    a model under such a name hands its last layer's output on, not out of the model."""
+    names: set[str] = set()
+    for call in table.calls:
+        if isinstance(call.func, ast.Name):
+            names.add(call.func.id)
+        for arg in [*call.args, *(k.value for k in call.keywords)]:
+            if isinstance(arg, (ast.List, ast.Tuple)):
+                names.update(e.id for e in arg.elts if isinstance(e, ast.Name))
+    return names

@@ -1,0 +1,260 @@
+"""Bad input: each case gets a clear message naming the file, the other files are still
+checked, and nothing is ever left half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gradlint.cli import main
+
+BAD_RELU = "from tensorflow import keras\nlayer = keras.layers.Dense(64, activation='relu')\n"
+FIXED_RELU = "from tensorflow import keras\nlayer = keras.layers.Dense(64, activation='relu', kernel_initializer='he_normal')\n"
+
+
+def cli(*args: str, cwd: Path | None = None):
+    runner = CliRunner()
+    if cwd is None:
+        return runner.invoke(main, list(args))
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return runner.invoke(main, list(args))
+    finally:
+        os.chdir(old)
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[tool.gradlint]\n")
+    (tmp_path / "good.py").write_text(BAD_RELU)
+    return tmp_path
+
+
+def findings(result) -> list[dict]:
+    return json.loads(result.output)
+
+
+def test_syntax_error_is_gl001_with_position_and_other_files_go_on(project: Path):
+    (project / "broken.py").write_text("import keras\nmodel = keras.Sequential([\n    keras.layers.Dense(8,\n")
+    result = cli("check", "--no-cache", "--output-format", "json", str(project))
+    assert result.exit_code == 2
+    by_code = {d["code"]: d for d in findings(result)}
+    assert by_code["GL001"]["filename"].endswith("broken.py")
+    assert by_code["GL001"]["location"]["row"] >= 2
+    assert "GL101" in by_code  # good.py was still checked
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"import keras\nname = '\xe9t\xe9'\n", "not valid UTF-8"),
+    (b"\x7fELF\x02\x01\x01\x00\x00\x00keras", "binary file"),
+    (b"# -*- coding: klingon -*-\nimport keras\n", "unknown encoding"),
+])
+def test_unreadable_sources_are_gl002_naming_the_problem(project: Path, content: bytes, reason: str):
+    (project / "bad.py").write_bytes(content)
+    result = cli("check", "--no-cache", str(project))
+    assert result.exit_code == 2
+    line = next(l for l in result.output.splitlines() if "GL002" in l)
+    assert line.startswith("bad.py:") or "bad.py:1:1: GL002" in line
+    assert reason in line
+    assert "good.py" in result.output
+
+
+def test_permission_denied_is_gl002(project: Path, monkeypatch):
+    secret = project / "secret.py"
+    secret.write_text(BAD_RELU)
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name == "secret.py":
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    result = cli("check", "--no-cache", str(project))
+    assert result.exit_code == 2
+    assert "secret.py:1:1: GL002 cannot read file: permission denied" in result.output
+
+
+def test_latin1_with_cookie_is_checked_and_fixed_keeping_its_encoding(project: Path):
+    path = project / "legacy.py"
+    source = "# -*- coding: latin-1 -*-\n# Modèle écrit en 2017\n" + BAD_RELU
+    path.write_bytes(source.encode("latin-1"))
+    result = cli("fix", "--write", "--no-cache", str(path))
+    assert result.exit_code == 0, result.output
+    assert path.read_bytes() == ("# -*- coding: latin-1 -*-\n# Modèle écrit en 2017\n" + FIXED_RELU).encode("latin-1")
+
+
+@pytest.mark.parametrize("prefix, newline, tail", [
+    (b"\xef\xbb\xbf", "\n", "\n"),  # UTF-8 BOM
+    (b"", "\r\n", "\r\n"),  # CRLF
+    (b"", "\n", ""),  # no trailing newline
+])
+def test_bom_line_endings_and_missing_final_newline_are_kept(project: Path, prefix, newline, tail):
+    path = project / "model.py"
+    body = BAD_RELU.rstrip("\n").replace("\n", newline) + tail
+    path.write_bytes(prefix + body.encode())
+    assert cli("fix", "--write", "--no-cache", str(path)).exit_code == 0
+    expected = FIXED_RELU.rstrip("\n").replace("\n", newline) + tail
+    assert path.read_bytes() == prefix + expected.encode()
+
+
+def test_mixed_line_endings_tabs_and_form_feeds_are_kept(project: Path):
+    path = project / "model.py"
+    source = ("from tensorflow import keras\r\n\x0c\n# section\n"
+              "if True:\n\tlayer = keras.layers.Dense(\r\n\t\t64,\r\n\t\tactivation='relu',\r\n\t)\n")
+    path.write_bytes(source.encode())
+    assert cli("fix", "--write", "--no-cache", str(path)).exit_code == 0
+    assert path.read_bytes().decode() == source.replace(
+        "\t\tactivation='relu',\r\n", "\t\tactivation='relu',\r\n\t\tkernel_initializer='he_normal',\r\n")
+
+
+def test_empty_file_is_clean(project: Path):
+    (project / "good.py").write_text("")
+    result = cli("check", "--no-cache", str(project))
+    assert result.exit_code == 0 and result.output == ""
+
+
+def test_large_generated_file_is_checked(project: Path):
+    """A generated module: a wide model and its weights embedded as base64 text, 10 MB."""
+    lines = ["from tensorflow import keras", "model = keras.Sequential(["]
+    lines += [f"    keras.layers.Dense({i % 97 + 1}, activation='tanh', name='d{i}')," for i in range(3_000)]
+    lines += ["    keras.layers.Dense(10, activation='relu'),", "])", "WEIGHTS = ("]
+    lines += [f'    "{"QUJD" * 19}"' for _ in range(125_000)]
+    lines += [")", ""]
+    text = "\n".join(lines)
+    assert len(text) > 10_000_000
+    (project / "generated.py").write_text(text)
+    result = cli("check", "--no-cache", "--output-format", "json", str(project / "generated.py"))
+    assert result.exit_code == 1, result.output[:500]
+    [finding] = findings(result)
+    assert finding["location"]["row"] == 3_003
+
+
+@pytest.mark.parametrize("terms", [3_000, 100_000])  # deep for gradlint's walk; deep for the parser
+def test_deeply_nested_expression_is_gl002_not_a_crash(project: Path, terms: int):
+    (project / "deep.py").write_text("import keras\nx = " + " + ".join(["a"] * terms) + "\n")
+    result = cli("check", "--no-cache", str(project))
+    assert result.exit_code == 2
+    assert "deep.py:1:1: GL002" in result.output and "nested too deeply" in result.output
+    assert "good.py" in result.output
+
+
+def test_broken_symlinks_and_symlink_loops_are_skipped(project: Path):
+    (project / "dangling.py").symlink_to(project / "missing.py")
+    sub = project / "sub"
+    sub.mkdir()
+    (sub / "loop").symlink_to(project)
+    (sub / "model.py").write_text(BAD_RELU)
+    result = cli("check", "--no-cache", "--output-format", "json", str(project))
+    assert result.exit_code == 1
+    assert sorted(Path(d["filename"]).name for d in findings(result)) == ["good.py", "model.py"]
+
+
+def test_a_path_that_does_not_exist_is_exit_2(project: Path):
+    result = cli("check", str(project / "nope.py"))
+    assert result.exit_code == 2
+    assert "nope.py: no such file or directory" in result.output
+
+
+def test_a_directory_as_config_is_exit_2(project: Path):
+    result = cli("check", "--config", str(project), str(project / "good.py"))
+    assert result.exit_code == 2
+    assert "is a directory" in result.output
+
+
+@pytest.mark.parametrize("config, message", [
+    ("[tool.gradlint\nselect = 1\n", "invalid TOML"),
+    ("[tool.gradlint]\nslect = ['GL']\n", "unknown key 'slect' in [tool.gradlint] (did you mean 'select'?)"),
+    ("[tool.gradlint]\nselect = 'GL101'\n", "select must be a list of strings"),
+    ("[tool.gradlint]\nignore = ['XYZ9']\n", "unknown rule code or prefix 'XYZ9'"),
+    ("[tool.gradlint]\nfix-distribution = 'cauchy'\n", "fix-distribution must be 'normal' or 'uniform'"),
+])
+def test_malformed_configuration_is_a_clear_error(project: Path, config: str, message: str):
+    (project / "pyproject.toml").write_text(config)
+    result = cli("check", str(project / "good.py"))
+    assert result.exit_code == 2
+    assert "pyproject.toml" in result.output and message in result.output
+
+
+def test_unknown_selector_on_the_command_line_is_exit_2(project: Path):
+    result = cli("check", "--select", "GL9", str(project))
+    assert result.exit_code == 2 and "--select: unknown rule code or prefix 'GL9'" in result.output
+
+
+# -- writing -------------------------------------------------------------------------------
+
+def test_write_keeps_permission_bits(project: Path):
+    path = project / "good.py"
+    path.chmod(0o754)
+    assert cli("fix", "--write", "--no-cache", str(path)).exit_code == 0
+    assert stat.S_IMODE(path.stat().st_mode) == 0o754
+    assert path.read_text() == FIXED_RELU
+    assert [p.name for p in project.iterdir() if "gradlint-tmp" in p.name] == []
+
+
+def test_a_file_changed_while_being_checked_is_not_overwritten(project: Path, monkeypatch):
+    path = project / "good.py"
+    import gradlint.engine
+
+    real = gradlint.engine.fix_source
+
+    def meanwhile(text, filename, settings=None):
+        path.write_text(BAD_RELU + "# edited by the user meanwhile\n")
+        return real(text, filename, settings)
+
+    monkeypatch.setattr(gradlint.engine, "fix_source", meanwhile)
+    result = cli("fix", "--write", "--no-cache", str(path))
+    assert result.exit_code == 2
+    assert "changed on disk" in result.output
+    assert path.read_text() == BAD_RELU + "# edited by the user meanwhile\n"
+
+
+def test_a_symlinked_file_is_written_through_and_stays_a_link(project: Path):
+    target = project / "real_model.py"
+    target.write_text(BAD_RELU)
+    (project / "good.py").unlink()
+    link = project / "link.py"
+    link.symlink_to(target)
+    assert cli("fix", "--write", "--no-cache", str(link)).exit_code == 0
+    assert link.is_symlink()
+    assert target.read_text() == FIXED_RELU
+
+
+def test_a_fix_that_would_break_the_file_is_refused_and_reported(project: Path, monkeypatch):
+    from gradlint.diagnostics import Edit, Fix
+    from gradlint.rules.init_activation import InitActivationMismatch
+
+    real_check = InitActivationMismatch.check
+
+    def broken(self, graph, settings):
+        for d in real_check(self, graph, settings):
+            edit = Edit("kernel_initializer=(", d.fix.edits[0].location, d.fix.edits[0].end_location)
+            yield type(d)(**{**d.__dict__, "fix": Fix("broken", (edit,))})
+
+    monkeypatch.setattr(InitActivationMismatch, "check", broken)
+    path = project / "good.py"
+    result = cli("fix", "--write", "--no-cache", str(path))
+    assert result.exit_code == 2
+    assert "internal error: fix for GL101 produced invalid code" in result.output
+    assert path.read_text() == BAD_RELU
+
+
+def test_a_failed_write_leaves_the_original_intact(project: Path, monkeypatch):
+    path = project / "good.py"
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", no_space)
+    result = cli("fix", "--write", "--no-cache", str(path))
+    assert result.exit_code == 2
+    assert "not written" in result.output
+    assert path.read_text() == BAD_RELU
+    assert [p.name for p in project.iterdir() if "gradlint-tmp" in p.name] == []
