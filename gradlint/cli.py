@@ -6,7 +6,6 @@ Exit codes follow ruff: 0 nothing found, 1 findings, 2 gradlint could not check 
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from collections.abc import Callable
@@ -200,6 +199,8 @@ def fix(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[s
 
 
 def _diff(old: str, new: str, path: str, color: bool) -> str:
+    import difflib
+
     lines = difflib.unified_diff(
         old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{path}", f"b/{path}"
     )

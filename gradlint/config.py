@@ -6,7 +6,6 @@ file and the key, because a silently ignored setting is worse than none.
 
 from __future__ import annotations
 
-import difflib
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -37,6 +36,7 @@ class Settings:
     extend_exclude: tuple[str, ...] = ()
     per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     respect_gitignore: bool = True
+    extensions: tuple[str, ...] = ("py", "ipynb")  # file types taken when walking directories
     fix_distribution: str = "normal"  # "normal" | "uniform": for initializers gradlint adds
     runtime: Mapping[str, Any] = field(default_factory=dict)
     cache_dir: Path | None = None  # default: .gradlint_cache beside the configuration
@@ -56,6 +56,18 @@ def _str_list(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise TypeError("a list of strings")
     return tuple(value)
+
+
+KNOWN_EXTENSIONS = ("py", "pyi", "ipynb")
+
+
+def extensions(values: tuple[str, ...]) -> tuple[str, ...]:
+    """`["py", ".ipynb"]` → ("py", "ipynb"); TypeError for a file type gradlint cannot check."""
+    cleaned = tuple(dict.fromkeys(v.strip().lstrip(".").lower() for v in values if v.strip()))
+    unknown = [v for v in cleaned if v not in KNOWN_EXTENSIONS]
+    if unknown or not cleaned:
+        raise TypeError(f"a list of file types among {', '.join(map(repr, KNOWN_EXTENSIONS))}")
+    return cleaned
 
 
 def _per_file(value: Any) -> dict[str, tuple[str, ...]]:
@@ -93,6 +105,7 @@ _KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "extend-exclude": ("extend_exclude", _str_list),
     "per-file-ignores": ("per_file_ignores", _per_file),
     "respect-gitignore": ("respect_gitignore", _bool),
+    "extensions": ("extensions", lambda v: extensions(_str_list(v))),
     "fix-distribution": ("fix_distribution", _choice("normal", "uniform")),
     "runtime": ("runtime", _table),
     "cache-dir": ("cache_dir", lambda v: Path(v) if isinstance(v, str) else _raise("a path string")),
@@ -155,6 +168,8 @@ def settings_from_table(table: Mapping[str, Any], path: Path | None) -> Settings
     values: dict[str, Any] = {"config_path": path.resolve() if path else None}
     for key, value in table.items():
         if key not in _KEYS:
+            import difflib
+
             hint = difflib.get_close_matches(key, _KEYS, n=1)
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise ConfigError(f"{where}unknown key '{key}' in [tool.gradlint]{suggestion}")

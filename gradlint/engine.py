@@ -6,7 +6,6 @@ any order, and results cached by content.
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,6 @@ from typing import TYPE_CHECKING
 from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic, Position
 from gradlint.files import SourceFile, UnreadableFile, read_source
-from gradlint.fixing import BrokenFix, apply_fixes, verify_parses
 
 if TYPE_CHECKING:
     from gradlint.cache import ResultCache
@@ -60,6 +58,8 @@ def check_source(text: str, filename: str, settings: Settings | None = None) -> 
         # Python's and other linters' business, and skipping them keeps large trees cheap.
         return []
     # Imported here, past the prefilter: a run over files without Keras code never pays for them.
+    import ast
+
     from gradlint.graph.model import build_graph
     from gradlint.graph.source import SourceText
     from gradlint.noqa import is_suppressed
@@ -128,6 +128,8 @@ def fix_source(text: str, filename: str, settings: Settings | None = None) -> Fi
 
     Raises BrokenFix if a fix would produce code that does not parse.
     """
+    from gradlint.fixing import apply_fixes, verify_parses
+
     settings = settings or Settings()
     fixed: list[Diagnostic] = []
     current = text
@@ -146,6 +148,10 @@ def fix_source(text: str, filename: str, settings: Settings | None = None) -> Fi
 
 def check_file(path: Path, display: str, settings: Settings, fix: bool = False) -> FileResult:
     """Check (and with `fix`, compute the fixed text of) one file; never raises for bad input."""
+    if path.suffix == ".ipynb":
+        from gradlint.notebook import check_notebook
+
+        return check_notebook(path, display, settings, fix=fix)
     result = FileResult(display)
     try:
         source = read_source(path)
@@ -163,6 +169,8 @@ def check_file(path: Path, display: str, settings: Settings, fix: bool = False) 
         if cache:
             cache.put(key, result.diagnostics)
         return result
+    from gradlint.fixing import BrokenFix
+
     result.original = source
     try:
         outcome = fix_source(source.text, display, settings)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import os
 import stat
-import tempfile
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +83,8 @@ def write_atomic(original: SourceFile, new_text: str) -> None:
         raise WriteRefused(f"cannot re-read before writing: {exc.strerror or exc}") from None
     if current != original.raw:
         raise WriteRefused("changed on disk while gradlint was running; not overwritten")
+    import tempfile
+
     data = new_text.encode(original.encoding)
     mode = stat.S_IMODE(target.stat().st_mode)
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".gradlint-tmp", dir=target.parent)
