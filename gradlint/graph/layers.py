@@ -62,6 +62,14 @@ class LayerCatalog:
         for call in calls:
             if id(call) not in self.by_call:
                 self._make_layer(call)
+        # `self.fc = Dense(...)` in a method: the layer `self.fc` names elsewhere in the class.
+        self.self_layers: dict[tuple[int, str], ast.Call | None] = {}
+        for scope, attr, value in table.self_assignments:
+            owner = table.class_of(scope)
+            if owner is not None:
+                key = (id(owner), attr)
+                single = isinstance(value, ast.Call) and key not in self.self_layers
+                self.self_layers[key] = value if single else None  # type: ignore[assignment]
         # Arguments are read once every layer is known: `activation=LeakyReLU(0.2)` refers to
         # a layer call that may come later in the walk.
         for layer in self.by_call.values():
@@ -125,6 +133,11 @@ class LayerCatalog:
             found = self.resolver.assigned_value(expr.id, scope)
             if found is not None and isinstance(found[0], ast.Call):
                 return self.layer_of(found[0], found[1])
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
+            owner = self.table.class_of(scope)
+            call = self.self_layers.get((id(owner), expr.attr)) if owner is not None else None
+            if call is not None:
+                return self.layer_of(call, scope)
         return None
 
     # -- explicit arguments ----------------------------------------------------------------

@@ -64,11 +64,23 @@ class ScopeTable:
         # Collected on the one walk every module gets, so that no later pass walks it again.
         self.calls: list[ast.Call] = []
         self.functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+        # `self.name = value` inside methods: (the scope of the method, name, value).
+        self.self_assignments: list[tuple[Scope, str, ast.expr]] = []
         _Builder(self).run(module)
         self.calls.sort(key=lambda c: (c.lineno, c.col_offset))
 
     def scope_of(self, node: ast.AST) -> Scope:
         return self.scope_of_node.get(id(node), self.module_scope)
+
+    @staticmethod
+    def class_of(scope: Scope) -> ast.ClassDef | None:
+        """The class whose method `scope` is (or is nested in), if any."""
+        current: Scope | None = scope
+        while current is not None:
+            if current.parent is not None and current.parent.is_class and isinstance(current.parent.node, ast.ClassDef):
+                return current.parent.node
+            current = current.parent
+        return None
 
 
 class _Builder(ast.NodeVisitor):
@@ -172,6 +184,8 @@ class _Builder(ast.NodeVisitor):
     def visit_Assign(self, node: ast.Assign) -> None:
         self.visit(node.value)
         for target in node.targets:
+            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+                self.table.self_assignments.append((self.scope, target.attr, node.value))
             self._bind_target(target, node.value)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:

@@ -91,10 +91,10 @@ def _model_homes(module: ast.Module, table: ScopeTable) -> dict[int, tuple[str |
         for stmt in _statements(owner.body):
             if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
                 targets = stmt.targets
+                # (A model stored on an attribute, `self.block = Sequential(...)`, is a block
+                # used inside another model: where its output goes is not known here.)
                 if len(targets) == 1 and isinstance(targets[0], ast.Name):
                     homes[id(stmt.value)] = (targets[0].id, owner)
-                elif len(targets) == 1 and isinstance(targets[0], ast.Attribute):
-                    homes[id(stmt.value)] = (None, owner)
             elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.value, ast.Call) and isinstance(stmt.target, ast.Name):
                 homes[id(stmt.value)] = (stmt.target.id, owner)
             elif isinstance(stmt, ast.Return) and isinstance(stmt.value, ast.Call):

@@ -359,3 +359,36 @@ def test_fix_is_idempotent_and_check_after_fix_is_clean():
     assert once != textwrap.dedent(src)
     assert fixed(once) == once
     assert findings(once) == []
+
+
+def test_layers_on_self_are_followed_through_the_call_method():
+    src = """\
+    import tensorflow as tf
+    from tensorflow.keras import layers
+    class MLP(tf.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense1 = layers.Dense(64)
+            self.norm = layers.BatchNormalization()
+            self.dense2 = layers.Dense(10, kernel_initializer="he_normal")
+        def call(self, x, training=False):
+            x = self.dense1(x)
+            x = self.norm(x, training=training)
+            x = tf.nn.relu(x)
+            return self.dense2(x)
+    """
+    [(row, message)] = findings(src)
+    assert row == 6 and "followed by activation 'relu' (line 12)" in message
+
+
+def test_a_sequential_block_stored_on_self_does_not_end_the_model():
+    src = """\
+    import keras
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.block = keras.Sequential([keras.layers.Conv2D(8, 3, kernel_initializer="he_normal")])
+        def call(self, x):
+            return keras.ops.relu(self.block(x))
+    """
+    assert findings(src) == []
