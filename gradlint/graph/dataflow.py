@@ -289,7 +289,7 @@ class _Walker:
     def call(self, call: ast.Call, env: Env) -> frozenset[FlowNode]:
         flow = self.flow
         scope = flow.table.scope_of(call)
-        layer = flow.catalog.layer_of(call.func, scope) if isinstance(call.func, (ast.Call, ast.Name)) else None
+        layer = flow.catalog.layer_of(call.func, scope) if isinstance(call.func, (ast.Call, ast.Name, ast.Attribute)) else None
         if layer is not None:
             node = flow.node(id(call), "layer", layer=layer)
             apps = flow.applications.setdefault(id(layer.call), [])
