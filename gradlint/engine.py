@@ -146,28 +146,23 @@ def fix_source(text: str, filename: str, settings: Settings | None = None) -> Fi
     return FixOutcome(current, fixed, check_source(current, filename, settings))
 
 
-def check_file(path: Path, display: str, settings: Settings, fix: bool = False) -> FileResult:
-    """Check (and with `fix`, compute the fixed text of) one file; never raises for bad input."""
+def check_file(path: Path, display: str, settings: Settings, fix: bool = False,
+               data: bytes | None = None) -> FileResult:
+    """Check (and with `fix`, compute the fixed text of) one file; never raises for bad input.
+
+    `data` is the file's content when the caller has read it already."""
     if path.suffix == ".ipynb":
         from gradlint.notebook import check_notebook
 
         return check_notebook(path, display, settings, fix=fix)
     result = FileResult(display)
     try:
-        source = read_source(path)
+        source = read_source(path, data)
     except UnreadableFile as exc:
         result.diagnostics.append(_error("GL002", display, f"cannot read file: {exc}"))
         return result
-    cache = _cache_for(settings)
-    key = cache.key(source.raw, display) if cache else ""
-    cached = cache.get(key) if cache else None
-    if cached is not None and (not fix or all(d.fix is None for d in cached)):
-        result.diagnostics = cached  # nothing to fix either: no need to parse at all
-        return result
     if not fix:
         result.diagnostics = check_source(source.text, display, settings)
-        if cache:
-            cache.put(key, result.diagnostics)
         return result
     from gradlint.fixing import BrokenFix
 
@@ -182,8 +177,6 @@ def check_file(path: Path, display: str, settings: Settings, fix: bool = False) 
     result.diagnostics = outcome.remaining
     if outcome.source != source.text:
         result.new_text = outcome.source
-    elif cache:
-        cache.put(key, outcome.remaining)
     return result
 
 
@@ -191,7 +184,7 @@ _caches: dict[str, ResultCache | None] = {}
 
 
 def _cache_for(settings: Settings) -> ResultCache | None:
-    """One cache object per settings in this process (workers build their own)."""
+    """One cache object per settings and directory in this process."""
     if not settings.use_cache:
         return None
     from gradlint.cache import ResultCache, cache_directory, settings_fingerprint
@@ -204,11 +197,37 @@ def _cache_for(settings: Settings) -> ResultCache | None:
 
 
 def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | None = None) -> list[FileResult]:
-    """Check many files, in parallel processes when it pays; results come back sorted by
-    path, then position, whatever order they ran in."""
+    """Check many files; results come back sorted by path, then position.
+
+    Cached results are looked up here, in this process, so that a warm run starts no worker
+    at all; only the files that changed are checked, in parallel processes when it pays.
+    """
     from gradlint.parallel import run_parallel
 
-    results = run_parallel(check_file, [(f.path, f.display, settings, fix) for f in files], jobs)
+    cache = _cache_for(settings)
+    results: list[FileResult] = []
+    pending: list[tuple] = []
+    keys: dict[str, str] = {}
+    for f in files:
+        data = None
+        if cache is not None and f.path.suffix == ".py":
+            try:
+                data = f.path.read_bytes()
+            except OSError:
+                data = None
+            if data is not None:
+                key = cache.key(data, f.display)
+                cached = cache.get(key)
+                if cached is not None and (not fix or all(d.fix is None for d in cached)):
+                    results.append(FileResult(f.display, cached))
+                    continue
+                keys[f.display] = key
+        pending.append((f.path, f.display, settings, fix, data))
+    for result in run_parallel(check_file, pending, jobs):
+        key = keys.get(result.path)
+        if cache is not None and key and not result.errors and result.new_text is None:
+            cache.put(key, result.diagnostics)
+        results.append(result)
     for result in results:
         result.diagnostics.sort(key=Diagnostic.sort_key)
     return sorted(results, key=lambda r: r.path)

@@ -50,7 +50,11 @@ def decode_source(data: bytes) -> tuple[str, str]:
         raise UnreadableFile(f"unknown encoding '{encoding}' in the encoding declaration") from None
 
 
-def read_source(path: Path) -> SourceFile:
+def read_source(path: Path, data: bytes | None = None) -> SourceFile:
+    """The file's source; `data`, when given, is its content as already read."""
+    if data is not None:
+        text, encoding = decode_source(data)
+        return SourceFile(path, text, encoding, data)
     try:
         data = path.read_bytes()
     except IsADirectoryError:
