@@ -69,6 +69,12 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache."),
         click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
                      help="Where to keep the result cache (default: .gradlint_cache next to the configuration)."),
+        click.option("--extension", multiple=True, metavar="EXTS",
+                     help="File types to take when walking directories (comma-separated: py, pyi, ipynb); "
+                          "--extension py leaves notebooks out. Replaces the configured list."),
+        click.option("--stdin-filename", metavar="PATH", default=None,
+                     help="Read the source from standard input (path '-') and report it as PATH, "
+                          "with PATH's settings and per-file ignores. For editors."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -76,7 +82,8 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _settings(config: Path | None, paths: tuple[Path, ...], select: tuple[str, ...],
-              extend_select: tuple[str, ...], ignore: tuple[str, ...]) -> Settings:
+              extend_select: tuple[str, ...], ignore: tuple[str, ...],
+              extension: tuple[str, ...] = ()) -> Settings:
     for flag, values in (("--select", select), ("--extend-select", extend_select), ("--ignore", ignore)):
         if not values:
             continue
@@ -85,13 +92,54 @@ def _settings(config: Path | None, paths: tuple[Path, ...], select: tuple[str, .
         bad = validate_selectors(_codes(values))
         if bad is not None:
             raise GradlintError(f"{flag}: unknown rule code or prefix '{bad}'")
+    chosen_extensions = None
+    if extension:
+        from gradlint.config import extensions
+
+        try:
+            chosen_extensions = extensions(_split(extension))
+        except TypeError as exc:
+            raise GradlintError(f"--extension must be {exc}") from None
     start = paths[0] if paths else Path.cwd()
-    settings = load_settings(config, start if start.exists() else Path.cwd())
+    # The nearest existing directory: an editor's buffer may name a file not saved yet.
+    start = next((p for p in (start, *start.absolute().parents) if p.exists()), Path.cwd())
+    settings = load_settings(config, start)
     chosen = _codes(select) or settings.select
     return settings.with_overrides(
         select=(*chosen, *_codes(extend_select)),
         ignore=(*settings.ignore, *_codes(ignore)),
+        extensions=chosen_extensions,
     )
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+
+
+def _reads_stdin(paths: tuple[Path, ...], stdin_filename: str | None) -> bool:
+    """Source from standard input: the path '-', or no path and --stdin-filename."""
+    if any(str(p) == "-" for p in paths):
+        if len(paths) > 1:
+            _fail("'-' (standard input) cannot be combined with other paths")
+        return True
+    return not paths and stdin_filename is not None
+
+
+def _settings_paths(paths: tuple[Path, ...], stdin: bool, stdin_filename: str | None) -> tuple[Path, ...]:
+    """Where settings are looked up from: the name given to standard input, else the paths."""
+    if not stdin:
+        return paths
+    return (Path(stdin_filename),) if stdin_filename else ()
+
+
+def _run_stdin(stdin_filename: str | None, settings: Settings, force_exclude: bool, fix: bool) -> tuple[list, bytes]:
+    """([result], the bytes read); no result when --force-exclude excludes the name."""
+    from gradlint.stdin import check_stdin, is_excluded
+
+    data = sys.stdin.buffer.read()
+    if force_exclude and stdin_filename and is_excluded(stdin_filename, settings):
+        return [], data
+    return [check_stdin(data, stdin_filename, settings, fix=fix)], data
 
 
 def _use_color(no_color: bool) -> bool:
@@ -119,46 +167,109 @@ def _emit(diagnostics: list[Diagnostic], output_format: str, color: bool) -> Non
 
 @main.command()
 @common_options
+@click.option("--statistics", is_flag=True, help="Print the number of findings per code (and how many are fixable) instead of the findings.")
+@click.option("--show-files", is_flag=True, help="Print the files that would be checked, and exit.")
+@click.option("--show-settings", is_flag=True, help="Print the settings that apply to the first path, and exit.")
+@click.option("--runtime", is_flag=True,
+              help="Also probe the models listed in [tool.gradlint.runtime] targets (runs their code; needs gradlint[runtime]).")
 def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[str, ...],
           ignore: tuple[str, ...], output_format: str, exit_zero: bool, quiet: bool,
           no_color: bool, config: Path | None, force_exclude: bool, jobs: int | None,
-          no_cache: bool, cache_dir: Path | None) -> None:
-    """Report problems in PATHS (default: the current directory)."""
+          no_cache: bool, cache_dir: Path | None, extension: tuple[str, ...], stdin_filename: str | None,
+          statistics: bool, show_files: bool, show_settings: bool, runtime: bool) -> None:
+    """Report problems in PATHS (default: the current directory; '-': standard input)."""
     from gradlint.engine import check_files
 
+    stdin = _reads_stdin(paths, stdin_filename)
+    settings_paths = _settings_paths(paths, stdin, stdin_filename)
     try:
-        settings = _settings(config, paths, select, extend_select, ignore)
+        settings = _settings(config, settings_paths, select, extend_select, ignore, extension)
     except GradlintError as exc:
         _fail(str(exc))
     settings = settings.with_overrides(cache_dir=cache_dir, use_cache=False if no_cache else None)
-    results = check_files(_discover(paths, settings, force_exclude), settings, jobs=jobs)
+    if show_settings:
+        from gradlint.report.show import render_settings
+
+        click.echo(render_settings(settings, str(settings_paths[0] if settings_paths else Path("."))), nl=False)
+        sys.exit(EXIT_CLEAN)
+    if stdin:
+        results, _ = _run_stdin(stdin_filename, settings, force_exclude, fix=False)
+    else:
+        files = _discover(paths, settings, force_exclude)
+        if show_files:
+            from gradlint.report.show import render_files
+
+            click.echo(render_files(f.display for f in files), nl=False)
+            sys.exit(EXIT_CLEAN)
+        results = check_files(files, settings, jobs=jobs)
     diagnostics = [d for r in results for d in r.diagnostics]
-    _emit(diagnostics, output_format, _use_color(no_color))
+    runtime_failed = False
+    if runtime:
+        found, errors = _runtime_findings(settings)
+        diagnostics = sorted([*diagnostics, *found], key=Diagnostic.sort_key)
+        for error in errors:
+            click.echo(f"error: {error}", err=True)
+        runtime_failed = bool(errors)
+    if statistics:
+        from gradlint.report.statistics import render_statistics, render_statistics_json
+
+        click.echo((render_statistics_json if output_format == "json" else render_statistics)(diagnostics), nl=False)
+    else:
+        _emit(diagnostics, output_format, _use_color(no_color))
     for result in results:
         for error in result.errors:
             click.echo(f"error: {error}", err=True)
-    if output_format == "text" and not quiet and diagnostics:
+    if output_format == "text" and not quiet and not statistics and diagnostics:
         click.echo(check_summary(diagnostics))
-    failed = any(r.failed for r in results)
+    failed = runtime_failed or any(r.failed for r in results)
     sys.exit(EXIT_ERROR if failed else EXIT_CLEAN if exit_zero or not diagnostics else EXIT_FINDINGS)
+
+
+def _runtime_findings(settings: Settings) -> tuple[list[Diagnostic], list[str]]:
+    """Probe the configured targets; their findings obey --select/--ignore like static ones."""
+    from gradlint.rules import is_selected
+    from gradlint.runtime import options_from_table, run_targets
+
+    try:
+        options = options_from_table(settings.runtime)
+    except GradlintError as exc:
+        return [], [str(exc)]
+    if not options.targets:
+        return [], ["--runtime: no targets configured; add `targets = [\"model.py:build_model\"]` "
+                    "to [tool.gradlint.runtime] in pyproject.toml"]
+    found, errors = run_targets(list(options.targets), options)
+    return [d for d in found if is_selected(d.code, settings.select, settings.ignore)], errors
 
 
 @main.command()
 @common_options
 @click.option("--write", is_flag=True, help="Apply the fixes to the files (without it: show a diff, change nothing).")
+@click.option("--confirm", "confirm_target", metavar="TARGET", default=None,
+              help="Probe TARGET (file.py:factory) before and after the fixes of its file, then, with "
+                   "--write, write them (runs the target's code; needs gradlint[runtime]).")
 def fix(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[str, ...],
         ignore: tuple[str, ...], output_format: str, exit_zero: bool, quiet: bool,
         no_color: bool, config: Path | None, force_exclude: bool, jobs: int | None,
-        no_cache: bool, cache_dir: Path | None, write: bool) -> None:
-    """Fix what can be fixed in PATHS; show the diff unless --write is given."""
+        no_cache: bool, cache_dir: Path | None, extension: tuple[str, ...], stdin_filename: str | None,
+        write: bool, confirm_target: str | None) -> None:
+    """Fix what can be fixed in PATHS; show the diff unless --write is given.
+
+    With '-' (standard input), the fixed source is written to standard output and the
+    remaining findings to standard error."""
     from gradlint.engine import check_files
     from gradlint.files import WriteRefused, write_atomic
 
+    stdin = _reads_stdin(paths, stdin_filename)
+    settings_paths = _settings_paths(paths, stdin, stdin_filename)
     try:
-        settings = _settings(config, paths, select, extend_select, ignore)
+        settings = _settings(config, settings_paths, select, extend_select, ignore, extension)
     except GradlintError as exc:
         _fail(str(exc))
     settings = settings.with_overrides(cache_dir=cache_dir, use_cache=False if no_cache else None)
+    if confirm_target is not None:
+        _fix_confirm(confirm_target, settings, write, output_format, _use_color(no_color))
+    if stdin:
+        _fix_stdin(stdin_filename, settings, force_exclude, output_format, exit_zero)
     results = check_files(_discover(paths, settings, force_exclude), settings, fix=True, jobs=jobs)
     color = _use_color(no_color)
     failed = any(r.failed for r in results)
@@ -173,7 +284,7 @@ def fix(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[s
         elif not quiet:
             for result in results:
                 if result.new_text is not None and result.original is not None:
-                    click.echo(_diff(result.original.text, result.new_text, result.path, color), nl=False)
+                    click.echo(_result_diff(result, color), nl=False)
             if fixed:
                 click.echo(f"Would fix {plural(fixed, 'problem')}"
                            f" ({len(remaining)} remaining); run 'gradlint fix --write' to apply.")
@@ -198,6 +309,70 @@ def fix(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[s
     sys.exit(EXIT_ERROR if failed else EXIT_CLEAN if exit_zero or not remaining else EXIT_FINDINGS)
 
 
+def _fix_confirm(target: str, settings: Settings, write: bool, output_format: str, color: bool) -> None:
+    """Probe the target as written and as fixed (in memory), show both, then write the fixed
+    file if asked. Exit 0 when the fixed model probes clean, 1 when findings remain."""
+    from gradlint.engine import fix_source
+    from gradlint.files import UnreadableFile, WriteRefused, read_source, write_atomic
+    from gradlint.runtime import confirm_fix, options_from_table
+    from gradlint.runtime.report import render_confirm_json, render_confirm_text
+
+    try:
+        result = confirm_fix(target, options_from_table(settings.runtime),
+                             fixer=lambda text, name: fix_source(text, name, settings))
+    except GradlintError as exc:
+        _fail(str(exc))
+        return
+    if output_format == "json":
+        click.echo(render_confirm_json([result]), nl=False)
+    else:
+        click.echo(render_confirm_text(result, color), nl=False)
+    if write and result.changed:
+        try:
+            original = read_source(Path(result.filename))
+            if original.text != result.original:
+                raise WriteRefused("changed on disk while gradlint was running; not overwritten")
+            write_atomic(original, result.source)
+        except (WriteRefused, OSError, UnreadableFile) as exc:
+            _fail(f"{result.filename}: not written: {exc}")
+        if output_format != "json":
+            click.echo(f"Fixed {plural(len(result.fixed), 'problem')} in {result.filename}.")
+    sys.exit(result.exit_code)
+
+
+def _fix_stdin(stdin_filename: str | None, settings: Settings, force_exclude: bool,
+               output_format: str, exit_zero: bool) -> None:
+    """Fixed source to standard output (the input as it came if nothing changed or nothing
+    could be done), remaining findings to standard error; then exit."""
+    from gradlint.stdin import output_bytes
+
+    results, data = _run_stdin(stdin_filename, settings, force_exclude, fix=True)
+    sys.stdout.buffer.write(output_bytes(results[0], data) if results else data)
+    sys.stdout.buffer.flush()
+    remaining = [d for r in results for d in r.diagnostics]
+    click.echo(renderer("concise" if output_format == "text" else output_format)(remaining), nl=False, err=True)
+    for result in results:
+        for error in result.errors:
+            click.echo(f"error: {error}", err=True)
+    failed = any(r.failed for r in results)
+    sys.exit(EXIT_ERROR if failed else EXIT_CLEAN if exit_zero or not remaining else EXIT_FINDINGS)
+
+
+def _result_diff(result: Any, color: bool) -> str:
+    """A file's diff; a notebook's per changed cell, its source as the user sees it."""
+    if result.original.path.suffix != ".ipynb":
+        return _diff(result.original.text, result.new_text, result.path, color)
+    from gradlint.notebook import changed_cells
+
+    def shown(old: str, new: str) -> tuple[str, str]:
+        # Cells rarely end with a line break; don't flag every diff with "No newline".
+        ends = ("\n", "\r")
+        return (old + "\n", new + "\n") if not old.endswith(ends) and not new.endswith(ends) else (old, new)
+
+    return "".join(_diff(*shown(old, new), f"{result.path}:cell {index}", color)
+                   for index, old, new in changed_cells(result.original.text, result.new_text))
+
+
 def _diff(old: str, new: str, path: str, color: bool) -> str:
     import difflib
 
@@ -217,34 +392,45 @@ def _diff(old: str, new: str, path: str, color: bool) -> str:
 
 
 @main.command("rules")
-@click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), default="text", show_default=True)
+@click.option("--output-format", type=click.Choice(("text", "json", "markdown")), default="text", show_default=True,
+              help="markdown: the whole of docs/rules.md.")
 def rules_command(output_format: str) -> None:
-    """List every rule: code, name, whether it is fixable, what it finds."""
-    from gradlint.rules import ALL_RULES
+    """List every code: code, name, whether it is fixable, what it finds."""
+    from gradlint.rules.docs import code_docs, rules_markdown
 
+    docs = code_docs()
     if output_format == "json":
         import json
 
         click.echo(json.dumps([
-            {"code": r.code, "name": r.name, "fixable": r.fixable, "summary": r.summary, "url": r.url()}
-            for r in ALL_RULES
+            {"code": d.code, "name": d.name, "fixable": d.fixable, "summary": d.summary, "url": d.url}
+            for d in docs
         ], indent=2))
         return
-    width = max(len(r.name) for r in ALL_RULES)
-    for r in ALL_RULES:
-        click.echo(f"{r.code}  {r.name:<{width}}  {'[*]' if r.fixable else '   '}  {r.summary}")
+    if output_format == "markdown":
+        click.echo(rules_markdown(), nl=False)
+        return
+    width = max(len(d.name) for d in docs)
+    for d in docs:
+        click.echo(f"{d.code}  {d.name:<{width}}  {'[*]' if d.fixable else '   '}  {d.summary}")
 
 
 @main.command("rule")
 @click.argument("code")
-def rule_command(code: str) -> None:
-    """Explain rule CODE: what it finds, why it matters, an example and its fix."""
-    from gradlint.rules import ALL_RULES, rule_by_code
+@click.option("--output-format", type=click.Choice(("text", "json")), default="text", show_default=True)
+def rule_command(code: str, output_format: str) -> None:
+    """Explain CODE: what it finds, why it matters, an example, its fix and options."""
+    from gradlint.rules.docs import code_docs, doc_for, render_doc
 
-    rule = rule_by_code(code)
-    if rule is None:
-        known = ", ".join(r.code for r in ALL_RULES)
+    doc = doc_for(code)
+    if doc is None:
+        known = ", ".join(d.code for d in code_docs())
         _fail(f"unknown rule '{code}' (known: {known})")
         return
-    fixable = "Fix available with `gradlint fix`." if rule.fixable else "No automatic fix."
-    click.echo(f"# {rule.code} {rule.name}\n\n{rule.summary}.\n\n{fixable}\n\n{rule.doc}")
+    if output_format == "json":
+        import json
+
+        click.echo(json.dumps({"code": doc.code, "name": doc.name, "summary": doc.summary, "fixable": doc.fixable,
+                               "options": list(doc.options), "url": doc.url, "explanation": render_doc(doc)}, indent=2))
+        return
+    click.echo(render_doc(doc), nl=False)

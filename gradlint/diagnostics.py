@@ -54,8 +54,9 @@ class Diagnostic:
     def fixable(self) -> bool:
         return self.fix is not None
 
-    def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.filename, self.location.row, self.location.column, self.code)
+    def sort_key(self) -> tuple[str, int, int, int, str]:
+        """File, then notebook cell (rows count within a cell), then position, then code."""
+        return (self.filename, self.cell or 0, self.location.row, self.location.column, self.code)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, used by the cache and the JSON reporter."""

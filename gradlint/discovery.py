@@ -1,8 +1,8 @@
 """Paths on the command line → the files to check.
 
-Directories are walked for Python files; default excludes, `exclude`/`extend-exclude` and
-.gitignore files are honoured; a file named explicitly is always checked. Symlink loops and
-broken links are skipped, never followed forever.
+Directories are walked for Python files and notebooks (the `extensions` setting); default
+excludes, `exclude`/`extend-exclude` and .gitignore files are honoured; a file named explicitly
+is always checked. Symlink loops and broken links are skipped, never followed forever.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     import pathspec
 
 SOURCE_SUFFIXES = (".py",)
+# Suffixes gradlint knows how to check; a file named explicitly with one of them that
+# `extensions` leaves out is skipped under --force-exclude (pre-commit names every file).
+KNOWN_SUFFIXES = (".py", ".pyi", ".ipynb")
 
 
 @dataclass(frozen=True)
@@ -76,18 +79,22 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def discover(paths: Iterable[Path], settings: Settings, suffixes: tuple[str, ...] = SOURCE_SUFFIXES,
+def discover(paths: Iterable[Path], settings: Settings, suffixes: tuple[str, ...] | None = None,
              force_exclude: bool = False) -> Iterator[Discovered]:
     """Every file to check, each once, in a stable (sorted) order per argument.
 
     A file named explicitly is checked even if excluded, unless `force_exclude` (what
     pre-commit needs, since it names every file)."""
+    if suffixes is None:
+        suffixes = tuple(f".{e}" for e in settings.extensions)
     seen: set[Path] = set()
     excludes = PatternSet((*settings.exclude, *settings.extend_exclude), settings.root)
     for given in paths:
         if not given.exists() and not given.is_symlink():
             raise MissingPath(f"{given}: no such file or directory")
         if force_exclude and excludes.matches(given):
+            continue
+        if force_exclude and given.suffix in KNOWN_SUFFIXES and given.suffix not in suffixes and not given.is_dir():
             continue
         if not given.is_dir():
             key = given.absolute()

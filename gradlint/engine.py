@@ -47,8 +47,10 @@ class FixOutcome:
 
 
 def _error(code: str, filename: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
+    from gradlint.codes import non_rule_url
+
     position = Position(max(row, 1), max(column, 1))
-    return Diagnostic(code, message, filename, position, position)
+    return Diagnostic(code, message, filename, position, position, url=non_rule_url(code))
 
 
 def check_source(text: str, filename: str, settings: Settings | None = None) -> list[Diagnostic]:
@@ -210,7 +212,7 @@ def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | 
     keys: dict[str, str] = {}
     for f in files:
         data = None
-        if cache is not None and f.path.suffix == ".py":
+        if cache is not None and f.path.suffix in (".py", ".ipynb"):
             try:
                 data = f.path.read_bytes()
             except OSError:

@@ -8,6 +8,10 @@ from gradlint.diagnostics import Diagnostic
 
 Renderer = Callable[[Sequence[Diagnostic]], str]
 
+# text: coloured on a terminal, with a summary (printed by the CLI); concise: the same lines only;
+# json: ruff's shape; github: Actions annotations; sarif: code scanning.
+OUTPUT_FORMATS = ("text", "concise", "json", "github", "sarif")
+
 
 def renderer(name: str, color: bool = False) -> Renderer:
     """The renderer of an output format (text is rendered by the CLI with its summary)."""
@@ -15,9 +19,18 @@ def renderer(name: str, color: bool = False) -> Renderer:
         from gradlint.report.json_format import render_json
 
         return render_json
+    if name == "concise":
+        from gradlint.report.concise import render_concise
+
+        return render_concise
+    if name == "github":
+        from gradlint.report.github import render_github
+
+        return render_github
+    if name == "sarif":
+        from gradlint.report.sarif import render_sarif
+
+        return render_sarif
     from gradlint.report.text import render_lines
 
     return lambda diagnostics: render_lines(diagnostics, color=color)
-
-
-OUTPUT_FORMATS = ("text", "json")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
+from gradlint.codes import non_rule_url
 from gradlint.diagnostics import Diagnostic, Position
 from gradlint.runtime.results import BACKWARD, FORWARD, WEIGHTS, LayerStats, ProbeReport
 from gradlint.runtime.settings import ProbeOptions
@@ -81,6 +82,7 @@ def judge(
                 filename=report.filename,
                 location=location,
                 end_location=location,
+                url=non_rule_url(code),
                 extra={
                     "target": report.target,
                     "criterion": criterion,

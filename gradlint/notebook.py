@@ -1,0 +1,455 @@
+"""Jupyter notebooks: the code cells as one virtual module, findings mapped back to cells, and
+fixes written into the cells' `source` without changing any other byte of the file.
+
+The code cells are joined in order, so a model built in one cell and compiled in a later one is
+one model, as it is in the kernel. A comment line separates two cells; it lets fixed text be
+split back into cells whatever the fixes did to line counts. IPython syntax (`%magic`,
+`!shell`, `obj?`) cannot be parsed: each such line is replaced by a `pass` placeholder with a
+unique comment for the analysis, and the original line is put back before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from gradlint.config import Settings
+from gradlint.diagnostics import Diagnostic, Edit, Fix, Position
+from gradlint.files import SourceFile, UnreadableFile, read_source
+from gradlint.jsonspans import JsonSpanError, Node, scan, string_offsets
+from gradlint.nbsource import serialize_source
+
+NOTEBOOK_SUFFIX = ".ipynb"
+# Cell magics whose body is Python run in the kernel: the `%%` line is masked, the body checked.
+PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "python", "python3"})
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+_HELP = re.compile(r"[\w.*\[\]]+\?{1,2}")  # `model.fit?`, `np.*load*??`
+_ASSIGNED_MAGIC = re.compile(r"[\w.,\[\]()*'\" ]+?(?<![=!<>])=\s*[%!](?!=)")  # `files = !ls`
+_LINE_REFERENCE = re.compile(r"\bline (\d+)\b")
+_PYTHON_LANGUAGES = {"python", "python2", "python3", "ipython", "ipython3"}
+
+
+class NotebookError(Exception):
+    """Not a notebook gradlint can read (bad JSON, not nbformat 4), or one it cannot write."""
+
+    def __init__(self, message: str, row: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.row, self.column = row, column
+
+
+@dataclass(frozen=True)
+class Cell:
+    index: int  # 1-based position in the notebook, counting every cell
+    cell_type: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Notebook:
+    text: str  # the file's JSON text, as read
+    data: dict[str, Any]
+    cells: tuple[Cell, ...]
+
+    @property
+    def language(self) -> str | None:
+        metadata = self.data.get("metadata")
+        if not isinstance(metadata, dict):
+            return None
+        for key, field in (("kernelspec", "language"), ("language_info", "name")):
+            value = metadata.get(key)
+            if isinstance(value, dict) and isinstance(value.get(field), str):
+                return value[field]
+        return None
+
+    @property
+    def is_python(self) -> bool:
+        """A notebook of another kernel (R, Julia, …) has nothing for gradlint."""
+        language = self.language
+        return language is None or language.lower() in _PYTHON_LANGUAGES
+
+
+def parse_notebook(text: str) -> Notebook:
+    """The notebook in `text`, or NotebookError naming what is wrong with it."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NotebookError(f"not a valid notebook: invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+                            exc.lineno, exc.colno) from None
+    except RecursionError:
+        raise NotebookError("not a valid notebook: JSON nested too deeply") from None
+    if not isinstance(data, dict):
+        raise NotebookError("not a valid notebook: the top level is not a JSON object")
+    if "nbformat" not in data:
+        raise NotebookError("not a Jupyter notebook: no 'nbformat' key")
+    if data["nbformat"] != 4:
+        raise NotebookError(
+            f"nbformat {data['nbformat']!r} is not supported, only nbformat 4 "
+            "(convert with 'jupyter nbconvert --to notebook --nbformat 4')"
+        )
+    raw_cells = data.get("cells")
+    if not isinstance(raw_cells, list):
+        raise NotebookError("not a valid notebook: 'cells' is missing or not a list")
+    cells = []
+    for position, raw in enumerate(raw_cells, start=1):
+        if not isinstance(raw, dict) or not isinstance(raw.get("cell_type"), str):
+            raise NotebookError(f"not a valid notebook: cell {position} has no 'cell_type'")
+        source = raw.get("source", "")
+        if isinstance(source, list) and all(isinstance(s, str) for s in source):
+            source = "".join(source)
+        elif not isinstance(source, str):
+            raise NotebookError(f"not a valid notebook: cell {position}: 'source' must be a string or a list of strings")
+        cells.append(Cell(position, raw["cell_type"], source))
+    return Notebook(text, data, tuple(cells))
+
+
+# --- IPython syntax -------------------------------------------------------------------------
+
+def _is_ipython_line(stripped: str) -> bool:
+    """IPython syntax at the start of a statement: magics, shell escapes, help."""
+    return (stripped.startswith(("%", "!", "?"))
+            or _HELP.fullmatch(stripped.rstrip()) is not None
+            or _ASSIGNED_MAGIC.match(stripped) is not None)
+
+
+class _Scanner:
+    """Just enough of Python's tokenizer to know whether a line starts a statement: open
+    brackets, open strings (triple-quoted ones span lines) and backslash continuations."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.quote: str | None = None
+        self.continued = False
+
+    @property
+    def at_statement_start(self) -> bool:
+        return self.depth == 0 and self.quote is None and not self.continued
+
+    def feed(self, line: str) -> None:
+        i, n = 0, len(line)
+        self.continued = False
+        while i < n:
+            char = line[i]
+            if self.quote is not None:
+                if char == "\\":
+                    i += 2
+                    continue
+                if line.startswith(self.quote, i):
+                    i += len(self.quote)
+                    self.quote = None
+                    continue
+                i += 1
+                continue
+            if char == "#":
+                break
+            if char in "\"'":
+                triple = line[i:i + 3]
+                self.quote = triple if triple in ('"""', "'''") else char
+                i += len(self.quote)
+                continue
+            if char in "([{":
+                self.depth += 1
+            elif char in ")]}":
+                self.depth = max(0, self.depth - 1)
+            elif char == "\\" and line[i + 1:].strip("\r\n") == "":
+                self.continued = True
+            i += 1
+        if self.quote is not None and len(self.quote) == 1 and not self.continued:
+            self.quote = None  # an unterminated one-line string: a syntax error, not our business
+
+
+@dataclass(frozen=True)
+class MaskedCell:
+    """A code cell as it appears in the virtual module."""
+
+    index: int
+    text: str  # source with IPython lines masked, ending with a line break
+    masks: tuple[tuple[str, str], ...]  # (placeholder, original line) without line endings
+    added_newline: bool  # the source had no final line break; one was added for joining
+
+
+def _split_lines(text: str) -> list[str]:
+    """Lines with their endings, split on \\n, \\r\\n and \\r only (as Python's parser does)."""
+    lines, start = [], 0
+    for match in _NEWLINE.finditer(text):
+        lines.append(text[start:match.end()])
+        start = match.end()
+    if start < len(text):
+        lines.append(text[start:])
+    return lines
+
+
+def mask_cell(cell: Cell, tag: str) -> MaskedCell | None:
+    """The cell ready for the parser, or None for a cell that is not Python (`%%bash`, …)."""
+    lines = _split_lines(cell.source)
+    first = lines[0].strip() if lines else ""
+    if first.startswith("%%"):
+        magic = first[2:].split(maxsplit=1)[0] if first[2:].strip() else ""
+        if magic not in PYTHON_CELL_MAGICS:
+            return None
+    scanner = _Scanner()
+    masks: list[tuple[str, str]] = []
+    out: list[str] = []
+    for line in lines:
+        body = line.rstrip("\r\n")
+        ending = line[len(body):]
+        stripped = body.lstrip()
+        if scanner.at_statement_start and stripped and _is_ipython_line(stripped):
+            placeholder = f"{body[:len(body) - len(stripped)]}pass  # {tag}:{len(masks)}"
+            masks.append((placeholder, body))
+            out.append(placeholder + ending)
+            continue
+        scanner.feed(body)
+        out.append(line)
+    text = "".join(out)
+    added = bool(text) and not text.endswith(("\n", "\r"))
+    return MaskedCell(cell.index, text + ("\n" if added else ""), tuple(masks), added)
+
+
+# --- the virtual module ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VirtualModule:
+    text: str
+    separator: str  # the comment line (with its line break) between two cells
+    cells: tuple[MaskedCell, ...]
+
+    def layout(self, text: str | None = None) -> CellLayout:
+        """Which rows of `text` (default: this module's; or a fixed version of it) are which cells'."""
+        text = self.text if text is None else text
+        pieces = text.split(self.separator)
+        if len(pieces) != len(self.cells):
+            raise NotebookError("a fix crossed the boundary between two cells; notebook left unchanged")
+        starts, row = [], 1
+        for piece in pieces:
+            starts.append(row)
+            row += len(_NEWLINE.findall(piece)) + 1  # the piece's lines, then the separator
+        return CellLayout(tuple(c.index for c in self.cells), tuple(starts))
+
+    def split(self, text: str) -> dict[int, str]:
+        """The source of each cell in a fixed version of the module, IPython lines restored."""
+        pieces = text.split(self.separator)
+        if len(pieces) != len(self.cells):
+            raise NotebookError("a fix crossed the boundary between two cells; notebook left unchanged")
+        sources = {}
+        for cell, piece in zip(self.cells, pieces):
+            for placeholder, original in cell.masks:
+                if piece.count(placeholder) != 1:
+                    raise NotebookError(f"a fix changed an IPython line in cell {cell.index}; notebook left unchanged")
+                piece = piece.replace(placeholder, original)
+            if cell.added_newline and piece.endswith("\n"):
+                piece = piece[:-1]
+            sources[cell.index] = piece
+        return sources
+
+
+@dataclass(frozen=True)
+class CellLayout:
+    cells: tuple[int, ...]  # cell index of each piece
+    starts: tuple[int, ...]  # first virtual row of each piece
+
+    def locate(self, position: Position) -> tuple[int, Position]:
+        """Virtual position → (cell index, position within the cell)."""
+        k = max(bisect_right(self.starts, position.row) - 1, 0)
+        return self.cells[k], Position(position.row - self.starts[k] + 1, position.column)
+
+    def row_of(self, row: int) -> tuple[int, int]:
+        cell, position = self.locate(Position(row, 1))
+        return cell, position.row
+
+
+def _unique_tag(sources: str) -> str:
+    tag = "gradlint:ipython"
+    while tag in sources:
+        tag += "~"
+    return tag
+
+
+def build_virtual_module(notebook: Notebook) -> VirtualModule:
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    everything = "".join(c.source for c in code)
+    tag = _unique_tag(everything)
+    separator = f"# {_unique_tag(everything + tag)}:cell-boundary\n"
+    masked = tuple(m for m in (mask_cell(c, tag) for c in code) if m is not None)
+    return VirtualModule(separator.join(m.text for m in masked), separator, masked)
+
+
+# --- positions in the file ------------------------------------------------------------------
+
+class JsonLocator:
+    """Position within a cell → line and column in the notebook's JSON text, where a CI
+    annotation on the .ipynb file has to point."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.cells = scan(text).get("cells")
+        self.line_starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+
+    def position(self, cell: int, where: Position) -> Position | None:
+        node = self._source(cell)
+        if node is None:
+            return None
+        tokens = [node] if node.kind == "string" else node.items
+        if not tokens:
+            return self._file_position(node.start)
+        decoded = [json.loads(self.text[t.start:t.end]) for t in tokens]
+        source = "".join(decoded)
+        starts = [0, *(m.end() for m in _NEWLINE.finditer(source))]
+        offset = min(starts[min(where.row, len(starts)) - 1] + where.column - 1, len(source))
+        for token, part in zip(tokens, decoded):
+            if offset < len(part) or token is tokens[-1]:
+                raw = string_offsets(self.text[token.start:token.end])
+                return self._file_position(token.start + raw[min(offset, len(raw) - 1)])
+            offset -= len(part)
+        return None  # pragma: no cover - the loop always returns
+
+    def _source(self, cell: int) -> Node | None:
+        if self.cells is None or not 0 < cell <= len(self.cells.items):
+            return None
+        node = self.cells.items[cell - 1].get("source")
+        return node if node is not None and node.kind in ("string", "array") else None
+
+    def _file_position(self, offset: int) -> Position:
+        index = bisect_right(self.line_starts, offset) - 1
+        return Position(index + 1, offset - self.line_starts[index] + 1)
+
+
+def map_diagnostic(d: Diagnostic, layout: CellLayout, locator: JsonLocator | None) -> Diagnostic:
+    """A finding on the virtual module → the same finding on its cell (row within the cell,
+    edits within the cell, "line N" in the message naming the cell)."""
+    cell, start = layout.locate(d.location)
+    end_cell, end = layout.locate(d.end_location)
+    if end_cell != cell:
+        end = start
+    fix = d.fix
+    if fix is not None:
+        fix = Fix(fix.message, tuple(_map_edit(e, layout) for e in fix.edits), fix.applicability)
+    extra = dict(d.extra)
+    if locator is not None:
+        json_start, json_end = locator.position(cell, start), locator.position(cell, end)
+        if json_start is not None and json_end is not None:
+            extra["json_location"] = [json_start.row, json_start.column]
+            extra["json_end_location"] = [json_end.row, json_end.column]
+
+    def name_line(match: re.Match[str]) -> str:
+        other, row = layout.row_of(int(match.group(1)))
+        return f"line {row}" if other == cell else f"cell {other}, line {row}"
+
+    return replace(d, location=start, end_location=end, cell=cell, fix=fix,
+                   message=_LINE_REFERENCE.sub(name_line, d.message), extra=extra)
+
+
+def _map_edit(edit: Edit, layout: CellLayout) -> Edit:
+    _, start = layout.locate(edit.location)
+    _, end = layout.locate(edit.end_location)
+    return Edit(edit.content, start, end)
+
+
+# --- writing back ---------------------------------------------------------------------------
+
+def write_sources(notebook: Notebook, sources: dict[int, str]) -> str:
+    """The notebook's JSON text with the `source` of the given cells replaced, in the style
+    the file already uses; every other byte stays as it was."""
+    changed = {i: s for i, s in sources.items() if s != notebook.cells[i - 1].source}
+    if not changed:
+        return notebook.text
+    text = notebook.text
+    try:
+        cells = scan(text).get("cells")
+    except JsonSpanError as exc:
+        raise NotebookError(f"cannot locate the cells in the JSON text ({exc}); notebook left unchanged") from None
+    assert cells is not None
+    expected = json.loads(text)
+    splices = []
+    for index, source in changed.items():
+        node = cells.items[index - 1].get("source")
+        if node is None:
+            raise NotebookError(f"cell {index} has no 'source' to write; notebook left unchanged")
+        value = serialize_source(text, node, source)
+        splices.append((node.start, node.end, value))
+        expected["cells"][index - 1]["source"] = json.loads(value)
+    pieces, position = [], 0
+    for start, end, value in sorted(splices):
+        pieces += [text[position:start], value]
+        position = end
+    text = "".join([*pieces, text[position:]])
+    if json.loads(text) != expected:  # never write a notebook that says anything else
+        raise NotebookError("internal error: the rewritten notebook does not match; notebook left unchanged")
+    return text
+
+
+def changed_cells(old_text: str, new_text: str) -> list[tuple[int, str, str]]:
+    """(cell index, old source, new source) of each cell whose source differs."""
+    old, new = parse_notebook(old_text), parse_notebook(new_text)
+    return [(a.index, a.source, b.source) for a, b in zip(old.cells, new.cells) if a.source != b.source]
+
+
+# --- checking and fixing --------------------------------------------------------------------
+
+def _unreadable(display: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
+    from gradlint.rules.docs import url_for
+
+    position = Position(max(row, 1), max(column, 1))
+    return Diagnostic("GL002", message, display, position, position, url=url_for("GL002"))
+
+
+def check_notebook(path: Path, display: str, settings: Settings, fix: bool = False):  # -> FileResult
+    """engine.check_file for a .ipynb file: never raises for bad input."""
+    from gradlint.engine import FileResult
+
+    try:
+        source = read_source(path)
+    except UnreadableFile as exc:
+        result = FileResult(display)
+        result.diagnostics.append(_unreadable(display, f"cannot read file: {exc}"))
+        return result
+    return check_notebook_source(source, display, settings, fix=fix)
+
+
+def check_notebook_source(source: SourceFile, display: str, settings: Settings, fix: bool = False):  # -> FileResult
+    from gradlint.engine import FileResult, check_source, fix_source
+    from gradlint.fixing import BrokenFix
+
+    result = FileResult(display)
+    result.original = source
+    try:
+        notebook = parse_notebook(source.text)
+    except NotebookError as exc:
+        result.diagnostics.append(_unreadable(display, str(exc), exc.row, exc.column))
+        return result
+    module = build_virtual_module(notebook)
+    if not notebook.is_python or not module.cells:
+        return result
+    layout = module.layout()
+
+    def mapped(found: list[Diagnostic], lay: CellLayout, text: str) -> list[Diagnostic]:
+        try:
+            locator = JsonLocator(text) if found else None
+        except JsonSpanError:  # json.loads accepted what the span scanner did not: no file positions
+            locator = None
+        return [map_diagnostic(d, lay, locator) for d in found]
+
+    if not fix:
+        result.diagnostics = mapped(check_source(module.text, display, settings), layout, source.text)
+        return result
+    try:
+        outcome = fix_source(module.text, display, settings)
+        if outcome.source == module.text:
+            new_text = source.text
+        else:
+            new_text = write_sources(notebook, module.split(outcome.source))
+            final_layout = module.layout(outcome.source)
+    except (BrokenFix, NotebookError) as exc:
+        result.errors.append(f"{display}: {exc}")
+        result.diagnostics = mapped(check_source(module.text, display, settings), layout, source.text)
+        return result
+    if new_text == source.text:
+        result.diagnostics = mapped(outcome.remaining, layout, source.text)
+        return result
+    result.fixed = mapped(outcome.fixed, layout, source.text)
+    result.diagnostics = mapped(outcome.remaining, final_layout, new_text)
+    result.new_text = new_text
+    return result

@@ -1,0 +1,42 @@
+"""`--show-files` and `--show-settings`: what gradlint would check, and with which settings.
+
+For debugging discovery and configuration: the settings are printed as the TOML that would
+produce them, so a line can be copied into pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from gradlint.config import Settings
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, Path)):
+        return json.dumps(str(value))
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def render_settings(settings: Settings, target: str) -> str:
+    from gradlint.config import _KEYS
+
+    source = str(settings.config_path) if settings.config_path else "defaults (no [tool.gradlint] found)"
+    lines = [f"# Settings for {target}", f"# from: {source}", f"# root: {settings.root}", "[tool.gradlint]"]
+    for key, (attr, _) in _KEYS.items():
+        value = getattr(settings, attr)
+        lines.append(f"# {key}: not set" if value is None else f"{key} = {_toml(value)}")
+    lines.append(f"# use-cache = {_toml(settings.use_cache)}")
+    return "\n".join(lines) + "\n"
+
+
+def render_files(displays: Iterable[str]) -> str:
+    return "".join(f"{d}\n" for d in displays)

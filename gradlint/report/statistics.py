@@ -1,0 +1,56 @@
+"""`--statistics`: how many findings of each code, and how many of them `fix` can remove."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gradlint.diagnostics import Diagnostic
+
+
+@dataclass(frozen=True)
+class CodeCount:
+    code: str
+    name: str
+    count: int
+    fixable: int  # how many of them have a fix
+
+    @property
+    def marker(self) -> str:
+        if self.fixable == self.count:
+            return "[*]"
+        return "[-]" if self.fixable else "[ ]"
+
+
+def count_codes(diagnostics: Sequence[Diagnostic]) -> list[CodeCount]:
+    """Most frequent first, then by code."""
+    from gradlint.rules.docs import doc_for
+
+    counts: dict[str, list[int]] = {}
+    for d in diagnostics:
+        entry = counts.setdefault(d.code, [0, 0])
+        entry[0] += 1
+        entry[1] += d.fix is not None
+    rows = []
+    for code, (count, fixable) in counts.items():
+        doc = doc_for(code)
+        rows.append(CodeCount(code, doc.name if doc else "", count, fixable))
+    return sorted(rows, key=lambda r: (-r.count, r.code))
+
+
+def render_statistics(diagnostics: Sequence[Diagnostic]) -> str:
+    """`count<TAB>code<TAB>[*] name` lines, as ruff prints them; [*] all fixable, [-] some."""
+    rows = count_codes(diagnostics)
+    if not rows:
+        return ""
+    width = max(len(str(r.count)) for r in rows)
+    code_width = max(len(r.code) for r in rows)
+    return "".join(f"{r.count:>{width}}\t{r.code:<{code_width}}\t{r.marker} {r.name}\n" for r in rows)
+
+
+def render_statistics_json(diagnostics: Sequence[Diagnostic]) -> str:
+    """ruff's shape (`fixable` true when any is), plus how many are fixable."""
+    rows = [{"code": r.code, "name": r.name, "count": r.count, "fixable": r.fixable > 0, "fixable_count": r.fixable}
+            for r in count_codes(diagnostics)]
+    return json.dumps(rows, indent=2) + "\n"
