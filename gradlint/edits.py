@@ -76,6 +76,9 @@ def insert_argument(source: SourceText, call: ast.Call, text: str, after: ast.AS
         return (_edit(source, opening + 1, opening + 1, text),)
     # A keyword's value stands for the whole `name=value` argument.
     after = next((k for k in call.keywords if k.value is after), after)
+    # A keyword argument cannot precede a positional one: `Dense(64, "relu", True)`.
+    if any(arg is after for arg in call.args[:-1]):
+        after = call.args[-1]
     anchor = after if after is not None else max(arguments, key=lambda a: (a.end_lineno, a.end_col_offset))
     anchor_end = source.end(anchor)
     nxt = _skip_trivia(src, anchor_end, call_end, closing)
@@ -130,3 +133,38 @@ def _argument_indent(source: SourceText, anchor_start: int, starts_line: bool, r
         return _line_indent(following)
     base = _line_indent(source.line(source.position(anchor_start).row))
     return base + ("\t" if base.startswith("\t") else "    ")
+
+
+def insert_first_argument(source: SourceText, call: ast.Call, text: str) -> tuple[Edit, ...]:
+    """Insert the keyword argument `text` before a call's other arguments, keeping its layout.
+    A call with positional arguments gets it last instead (a keyword cannot precede them)."""
+    arguments = [*call.args, *call.keywords]
+    if not arguments or call.args:
+        return insert_argument(source, call, text)
+    first = min(arguments, key=lambda a: (a.lineno, a.col_offset))
+    start = source.start(first)
+    row = source.position(start).row
+    line_start = source.line_starts[row - 1]
+    before = source.text[line_start:start]
+    if before.strip() == "":  # one argument per line: a line of its own above the first
+        return (_edit(source, line_start, line_start, f"{before}{text},{source.newline_at(row)}"),)
+    return (_edit(source, start, start, f"{text}, "),)
+
+
+def insert_line_after(source: SourceText, statement: ast.stmt, text: str) -> Edit | None:
+    """A new line `text` right after `statement`, indented like it. None where the statement
+    shares its first or last line with other code (`if x: y = 1`, `a = 1; b = 2`)."""
+    start, end = source.start(statement), source.end(statement)
+    first = source.position(start).row
+    indent = source.text[source.line_starts[first - 1]:start]
+    if indent.strip():
+        return None
+    last = source.position(end).row
+    rest = _rest_of_line(source.text, end).strip()
+    if rest and not rest.startswith("#"):
+        return None
+    newline = source.newline_at(last)
+    at = _line_end(source, last)
+    if at == len(source.text) and not source.text.endswith(("\n", "\r")):
+        return _edit(source, at, at, f"{newline}{indent}{text}")
+    return _edit(source, at, at, f"{indent}{text}{newline}")

@@ -77,6 +77,9 @@ class Dataflow:
         self.applications: dict[int, list[FlowNode]] = {}  # id(layer.call) → its applications
         self.results: dict[int, list[FlowNode]] = {}  # id(def) → results of calls to it
         self.params: dict[tuple[int, str], FlowNode] = {}
+        # (id(call), param) → the producers that one call passes for a parameter of the
+        # module's own function: lets a walk backwards take the call it came through.
+        self.call_arguments: dict[tuple[int, str], set[FlowNode]] = {}
         _Walker(self, None).block(module.body, {})
         for function in table.functions:
             env: Env = {}
@@ -360,6 +363,7 @@ class _Walker:
         for index, arg in enumerate(call.args):
             produced = self.value(arg, env) if not isinstance(arg, ast.Starred) else frozenset()
             if index < len(params) and not isinstance(arg, ast.Starred):
+                flow.call_arguments.setdefault((id(call), params[index]), set()).update(produced)
                 for producer in produced:
                     producer.feed(_ArgumentTo(function, params[index]))
             else:
@@ -367,6 +371,7 @@ class _Walker:
         for kw in call.keywords:
             produced = self.value(kw.value, env)
             if kw.arg in params:
+                flow.call_arguments.setdefault((id(call), kw.arg), set()).update(produced)
                 for producer in produced:
                     producer.feed(_ArgumentTo(function, kw.arg))
             else:

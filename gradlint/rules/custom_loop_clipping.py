@@ -1,0 +1,255 @@
+"""GL202 rnn-custom-loop-without-clipping: a custom training step of a recurrent model hands
+unclipped gradients to the optimizer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from gradlint.config import Settings
+from gradlint.diagnostics import Diagnostic, Edit
+from gradlint.edits import insert_line_after
+from gradlint.graph.model import ModuleGraph
+from gradlint.graph.training import TrainingStep, describe
+from gradlint.rules.base import Invalid, Rule
+from gradlint.rules.rnn_clipping import display, number, row_of, tensorflow_reference
+
+
+class RnnCustomLoopWithoutClipping(Rule):
+    code = "GL202"
+    name = "rnn-custom-loop-without-clipping"
+    summary = "Custom training step of a recurrent model applies gradients without clipping them"
+    fixable = True
+    doc = """\
+## What it finds
+A custom training step — `optimizer.apply_gradients(zip(grads, variables))` — where the
+variables belong to a recurrent model (`model.trainable_variables` of a model with an LSTM,
+GRU, SimpleRNN, … layer, or `self.trainable_variables` inside a Model subclass that has one),
+the gradients come from `tape.gradient(...)` without passing through `tf.clip_by_global_norm`,
+`tf.clip_by_norm`, `tf.clip_by_value` or `keras.ops.clip`, and the optimizer is not known to
+be built with clipping. A training step of a non-recurrent model is not flagged. When the
+optimizer is the one `compile()` gives the model, the compile call is GL201's to judge.
+
+## Why it matters
+A custom loop bypasses nothing of the recurrent net's problem: the same recurrent weight
+matrix is multiplied into the gradient at every time step, and over long sequences the
+gradient can grow geometrically. An update of that size throws the weights far away and the
+loss jumps or turns NaN. Clipping the global norm of the gradients before applying them caps
+the step and keeps its direction (`clip_by_value` cuts each component on its own and turns
+the gradient: `[0.9, 100.0]` clipped at 1.0 becomes `[0.9, 1.0]`).
+
+## Example
+```python
+with tf.GradientTape() as tape:
+    loss = loss_fn(y, model(x, training=True))
+grads = tape.gradient(loss, model.trainable_variables)
+optimizer.apply_gradients(zip(grads, model.trainable_variables))   # GL202
+```
+
+## Fix
+`gradlint fix --write` clips the gradients right after they are computed, with the module's
+own name for TensorFlow:
+```python
+grads = tape.gradient(loss, model.trainable_variables)
+grads, _ = tf.clip_by_global_norm(grads, 1.0)
+optimizer.apply_gradients(zip(grads, model.trainable_variables))
+```
+Where the gradients are used inline (`apply_gradients(zip(tape.gradient(...), ...))`) there
+is no clean place for the statement: the finding comes without a fix; give the optimizer
+`clipnorm=1.0` or clip the gradients yourself. The norm is `clip-value` in `[tool.gradlint]`.
+"""
+
+    valid = (
+        # Clipped by global norm before they are applied.
+        """\
+import tensorflow as tf
+model = tf.keras.Sequential([tf.keras.layers.LSTM(32), tf.keras.layers.Dense(1)])
+optimizer = tf.keras.optimizers.Adam(1e-3)
+def train_step(x, y):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(y - model(x, training=True)))
+    grads = tape.gradient(loss, model.trainable_variables)
+    grads, _ = tf.clip_by_global_norm(grads, 5.0)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+""",
+        # The optimizer clips.
+        """\
+import tensorflow as tf
+model = tf.keras.Sequential([tf.keras.layers.GRU(32), tf.keras.layers.Dense(1)])
+optimizer = tf.keras.optimizers.SGD(0.01, clipnorm=1.0)
+def train_step(x, y):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(y - model(x, training=True)))
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+""",
+        # Not recurrent.
+        """\
+import tensorflow as tf
+mlp = tf.keras.Sequential([tf.keras.layers.Dense(64, activation="relu", kernel_initializer="he_normal"),
+                           tf.keras.layers.Dense(1)])
+optimizer = tf.keras.optimizers.Adam()
+def train_step(x, y):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(y - mlp(x)))
+    grads = tape.gradient(loss, mlp.trainable_variables)
+    optimizer.apply_gradients(zip(grads, mlp.trainable_variables))
+""",
+        # Each gradient clipped by its norm.
+        """\
+import tensorflow as tf
+from tensorflow import keras
+class Seq2Seq(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.encoder = keras.layers.LSTM(64)
+        self.head = keras.layers.Dense(10)
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            loss = self.compute_loss(y=y, y_pred=self.head(self.encoder(x)))
+        grads = tape.gradient(loss, self.trainable_variables)
+        grads = [tf.clip_by_norm(g, 1.0) for g in grads]
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        return {"loss": loss}
+""",
+    )
+    invalid = (
+        Invalid(
+            """\
+import tensorflow as tf
+
+model = tf.keras.Sequential([
+    tf.keras.layers.Embedding(20000, 128),
+    tf.keras.layers.LSTM(128),
+    tf.keras.layers.Dense(1),
+])
+optimizer = tf.keras.optimizers.Adam(1e-3)
+loss_fn = tf.keras.losses.BinaryCrossentropy(from_logits=True)
+
+@tf.function
+def train_step(x, y):
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True))
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
+""",
+            fixed="""\
+import tensorflow as tf
+
+model = tf.keras.Sequential([
+    tf.keras.layers.Embedding(20000, 128),
+    tf.keras.layers.LSTM(128),
+    tf.keras.layers.Dense(1),
+])
+optimizer = tf.keras.optimizers.Adam(1e-3)
+loss_fn = tf.keras.losses.BinaryCrossentropy(from_logits=True)
+
+@tf.function
+def train_step(x, y):
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True))
+    grads = tape.gradient(loss, model.trainable_variables)
+    grads, _ = tf.clip_by_global_norm(grads, 1.0)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
+""",
+        ),
+        Invalid(
+            """\
+import keras
+from keras import layers
+import tensorflow
+
+
+class Forecaster(keras.Model):
+    def __init__(self, units=64):
+        super().__init__()
+        self.rnn = layers.Bidirectional(layers.GRU(units))
+        self.out = layers.Dense(1)
+
+    def call(self, x):
+        return self.out(self.rnn(x))
+
+    def train_step(self, data):
+        x, y = data
+        with tensorflow.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+        return {"loss": loss}
+""",
+            fixed="""\
+import keras
+from keras import layers
+import tensorflow
+
+
+class Forecaster(keras.Model):
+    def __init__(self, units=64):
+        super().__init__()
+        self.rnn = layers.Bidirectional(layers.GRU(units))
+        self.out = layers.Dense(1)
+
+    def call(self, x):
+        return self.out(self.rnn(x))
+
+    def train_step(self, data):
+        x, y = data
+        with tensorflow.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        gradients, _ = tensorflow.clip_by_global_norm(gradients, 1.0)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+        return {"loss": loss}
+""",
+        ),
+        # Gradients used inline: the finding, without a fix.
+        Invalid(
+            """\
+import tensorflow as tf
+model = tf.keras.Sequential([tf.keras.layers.SimpleRNN(16), tf.keras.layers.Dense(1)])
+opt = tf.keras.optimizers.SGD(0.1)
+def step(x, y):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean((model(x) - y) ** 2)
+    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+""",
+        ),
+    )
+
+    def check(self, graph: ModuleGraph, settings: Settings) -> Iterator[Diagnostic]:
+        for step in graph.training.steps:
+            known = [o for o in step.optimizers if o is not None]
+            if known and len(known) == len(step.optimizers) and all(o.clipped for o in known):
+                continue
+            if step.from_compile and any(not o.clipped for o in known):
+                continue  # the compile() that gives this optimizer is GL201's finding
+            yield self._finding(graph, step, settings)
+
+    def _finding(self, graph: ModuleGraph, step: TrainingStep, settings: Settings) -> Diagnostic:
+        what = describe(step.recurrent, graph.catalog)
+        value = number(settings.clip_value)
+        grads = step.gradients.id if step.gradients is not None else "grads"
+        edits: tuple[Edit, ...] = ()
+        tf_name = "tf"
+        if step.gradients is not None and step.assignment is not None:
+            site = graph.source.start(step.assignment)
+            reference = tensorflow_reference(graph, graph.training.scope_at(step.assignment), site)
+            if reference is not None:
+                tf_name = reference.text
+                line = f"{grads}, _ = {tf_name}.clip_by_global_norm({grads}, {value})"
+                edit = insert_line_after(graph.source, step.assignment, line)
+                if edit is not None:
+                    edits = (edit, *reference.edits)
+        suggestion = f"{grads}, _ = {tf_name}.clip_by_global_norm({grads}, {value})"
+        unclipped = [o for o in step.optimizers if o is not None and not o.clipped and not step.from_compile]
+        also = ""
+        if unclipped:
+            optimizer = unclipped[0]
+            also = f" (and its optimizer {display(graph, optimizer)}, line {row_of(graph, optimizer.node)}, does not clip)"
+        message = (f"{what} model trained by a custom step that applies unclipped gradients{also}; "
+                   f"clip them first: {suggestion}")
+        return self.report(graph, step.call, message, edits, f"Clip the gradients: {suggestion}")

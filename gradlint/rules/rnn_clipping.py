@@ -1,0 +1,410 @@
+"""GL201 rnn-optimizer-without-clipping: a recurrent model compiled with an optimizer that
+does not clip gradients."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from gradlint.config import Settings
+from gradlint.diagnostics import Diagnostic, Edit
+from gradlint.edits import insert_argument, insert_first_argument, insert_line_after, replace_node
+from gradlint.graph.model import ModuleGraph
+from gradlint.graph.scopes import BindingKind, Scope
+from gradlint.graph.training import CompileFact, OptimizerFact, describe
+from gradlint.keras_api.names import canonical
+from gradlint.keras_api.optimizers import DEFAULT_OPTIMIZER_STRING
+from gradlint.rules.base import Invalid, Rule
+
+# How a name found in the file reaches `keras.optimizers.<Class>`, best first.
+_OPTIMIZER_ROUTES = (("keras.optimizers", "{name}.{cls}"), ("keras", "{name}.optimizers.{cls}"),
+                     ("tensorflow", "{name}.keras.optimizers.{cls}"))
+_KERAS_SUBPACKAGES = frozenset({"layers", "models", "optimizers", "activations", "initializers",
+                                "losses", "metrics", "callbacks", "regularizers", "utils", "ops"})
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Text that names something at a place in the file, and the import edit it needs, if any."""
+
+    text: str
+    edits: tuple[Edit, ...] = ()
+
+
+def clip_argument(settings: Settings) -> str:
+    """`clipnorm=1.0`, or what `clip` and `clip-value` configure."""
+    return f"{settings.clip}={number(settings.clip_value)}"
+
+
+def number(value: float) -> str:
+    return repr(float(value))
+
+
+def optimizer_reference(graph: ModuleGraph, scope: Scope, cls: str, site: int) -> Reference | None:
+    """How to write `keras.optimizers.<cls>` at offset `site`: with a name the file already has
+    (`Adam`, `optimizers.Adam`, `keras.optimizers.Adam`, `tf.keras.optimizers.Adam`), else
+    with an import added after the file's imports, in the file's own style."""
+    target = f"keras.optimizers.{cls}"
+    best: tuple[int, str] | None = None
+    for name in _visible_names(graph, scope, site):
+        denoted = graph.resolver.qualified_name(ast.Name(id=name), scope)
+        if denoted == target:
+            options = [(0, name)]
+        else:
+            options = [(rank, pattern.format(name=name, cls=cls))
+                       for rank, (module, pattern) in enumerate(_OPTIMIZER_ROUTES, start=1) if denoted == module]
+        for option in options:
+            if _denotes(graph, option[1], scope, target) and (best is None or option < best):
+                best = option
+    if best is not None:
+        return Reference(best[1])
+    root, module_style = _keras_import_style(graph)
+    if module_style and not _bound_anywhere(graph, scope, "optimizers"):
+        return _with_import(graph, site, f"optimizers.{cls}", f"from {root} import optimizers")
+    if not _bound_anywhere(graph, scope, cls):
+        return _with_import(graph, site, cls, f"from {root}.optimizers import {cls}")
+    return None
+
+
+def tensorflow_reference(graph: ModuleGraph, scope: Scope, site: int) -> Reference | None:
+    """The file's own name for tensorflow (`tf`), else `tf` with `import tensorflow as tf` added."""
+    names = sorted(n for n in _visible_names(graph, scope, site)
+                   if _denotes(graph, n, scope, "tensorflow"))
+    if names:
+        return Reference("tf" if "tf" in names else names[0])
+    if _bound_anywhere(graph, scope, "tf"):
+        return None
+    return _with_import(graph, site, "tf", "import tensorflow as tf")
+
+
+def _denotes(graph: ModuleGraph, text: str, scope: Scope, target: str) -> bool:
+    try:
+        expr = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return False
+    return graph.resolver.qualified_name(expr, scope) == target
+
+
+def _visible_names(graph: ModuleGraph, scope: Scope, site: int) -> list[str]:
+    """Names bound by an import (or an alias of one) that is written before `site`, seen from
+    `scope`."""
+    names: list[str] = []
+    current: Scope | None = scope
+    while current is not None:
+        for name, bindings in current.bindings.items():
+            if name in names or not bindings:
+                continue
+            node = bindings[0].node
+            if bindings[0].kind in (BindingKind.IMPORT, BindingKind.ASSIGN) and node is not None \
+                    and hasattr(node, "lineno") and graph.source.start(node) < site:
+                names.append(name)
+        current = current.parent
+    return names
+
+
+def _bound_anywhere(graph: ModuleGraph, scope: Scope, name: str) -> bool:
+    """A name an import would shadow or clash with: bound in the module or on the way to it."""
+    if scope.lookup(name) is not None or name in graph.scopes.module_scope.bindings:
+        return True
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(graph.tree))
+
+
+def _keras_import_style(graph: ModuleGraph) -> tuple[str, bool]:
+    """Where the file imports Keras from ("keras", "tensorflow.keras", "tf_keras") and whether
+    it imports Keras' sub-packages (`from keras import layers`) rather than classes."""
+    root = None
+    module_style = False
+    for stmt in graph.tree.body:
+        paths: list[str] = []
+        if isinstance(stmt, ast.Import):
+            paths = [a.name for a in stmt.names]
+        elif isinstance(stmt, ast.ImportFrom) and stmt.module and not stmt.level:
+            paths = [f"{stmt.module}.{a.name}" for a in stmt.names]
+        for path in paths:
+            name = canonical(path)
+            if name != "keras" and not name.startswith("keras."):
+                continue
+            if root is None:
+                root = "tf_keras" if path.startswith("tf_keras") else "keras" if path.startswith("keras") \
+                    else "tensorflow.keras"
+            if path.rsplit(".", 1)[-1] in _KERAS_SUBPACKAGES or name == "keras":
+                module_style = True
+    return root or "keras", module_style
+
+
+def _with_import(graph: ModuleGraph, site: int, text: str, line: str) -> Reference | None:
+    """`text`, with `line` added after the last top-level import written before `site`."""
+    source = graph.source
+    imports = [s for s in graph.tree.body if isinstance(s, (ast.Import, ast.ImportFrom))
+               and source.start(s) < site]
+    if not imports:
+        return None
+    edit = insert_line_after(source, imports[-1], line)
+    return Reference(text, (edit,)) if edit is not None else None
+
+
+def display(graph: ModuleGraph, optimizer: OptimizerFact) -> str:
+    """How a message names an optimizer: `"adam"`, `keras.optimizers.Adam(1e-3)`."""
+    node = optimizer.node
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return f'"{node.value}"'
+    if isinstance(node, ast.Call):  # argument by argument: comments between them stay out
+        parts = sorted([*node.args, *node.keywords], key=lambda a: (a.lineno, a.col_offset))
+        arguments = ", ".join(graph.source.segment(a) for a in parts)
+        text = f"{graph.source.segment(node.func)}({arguments})"
+    else:
+        text = graph.source.segment(node)
+    text = " ".join(text.split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def row_of(graph: ModuleGraph, node: ast.AST) -> int:
+    return graph.source.position(graph.source.start(node)).row
+
+
+class RnnOptimizerWithoutClipping(Rule):
+    code = "GL201"
+    name = "rnn-optimizer-without-clipping"
+    summary = "Recurrent model compiled with an optimizer that does not clip gradients"
+    fixable = True
+    doc = """\
+## What it finds
+`model.compile(...)` of a recurrent model — one whose layers include SimpleRNN, LSTM, GRU,
+RNN, their cells, ConvLSTM1D/2D/3D, CuDNNLSTM/CuDNNGRU, or Bidirectional/TimeDistributed
+around one of them — when its optimizer does not clip gradients:
+- a string (`optimizer="adam"`): Keras' string optimizers never clip;
+- a constructor without `clipnorm`, `clipvalue` or `global_clipnorm`
+  (`keras.optimizers.SGD(learning_rate=0.01)`), also through a variable (`opt = RMSprop(1e-3)`);
+- no optimizer at all: Keras' default is an unclipped "rmsprop".
+
+The model is followed to where it is built: a `Sequential([...])` list or `.add()` chain, a
+functional `Model(inputs, outputs)` whose outputs depend on a recurrent layer, a Model
+subclass, or a function of the module that returns one of these (`model = build_model()`).
+A non-recurrent model in the same file is not flagged; an optimizer that cannot be known
+statically (a parameter, a factory of your own) is not judged.
+
+## Why it matters
+A recurrent layer multiplies the gradient by the same recurrent weight matrix at every time
+step. Over a long sequence the product grows (or shrinks) geometrically: one long or unusual
+sequence can produce a gradient thousands of times larger than usual, and a single update of
+that size throws the weights far away — the loss jumps or turns NaN. Gradient clipping caps
+the size of each update and is the standard remedy for exploding gradients in recurrent nets.
+
+`clipnorm` rescales the gradient when its norm exceeds the threshold and keeps its
+direction. `clipvalue` cuts each component on its own, which can turn the gradient: with
+`clipvalue=1.0` the gradient `[0.9, 100.0]` becomes `[0.9, 1.0]`, pointing near the diagonal
+instead of along the second axis; with `clipnorm=1.0` it becomes about `[0.009, 1.0]`, the
+same direction, shorter. That is why the fix uses `clipnorm`.
+
+## Example
+```python
+model = keras.Sequential([
+    layers.Embedding(10000, 64),
+    layers.LSTM(64),
+    layers.Dense(1, activation="sigmoid"),
+])
+model.compile(optimizer="adam", loss="binary_crossentropy")   # GL201
+```
+
+## Fix
+`gradlint fix --write` makes the optimizer clip:
+```python
+model.compile(optimizer=keras.optimizers.Adam(clipnorm=1.0), loss="binary_crossentropy")
+```
+A constructor call gets `clipnorm=1.0` in its own layout; a string becomes the class call,
+written with the module path the file already uses (`tf.keras.optimizers.Adam`,
+`keras.optimizers.Adam`, `optimizers.Adam`), an import being added only where none fits;
+a compile without an optimizer gets `optimizer=keras.optimizers.RMSprop(clipnorm=1.0)`,
+Keras' default, clipped. An optimizer shared with a non-recurrent model is fixed all the
+same: clipping does no harm there. The keyword and its value are configurable:
+`clip = "clipnorm" | "clipvalue" | "global_clipnorm"` and `clip-value = 1.0` in
+`[tool.gradlint]`.
+"""
+
+    valid = (
+        # Clipped, with each keyword.
+        """\
+import tensorflow as tf
+model = tf.keras.Sequential([tf.keras.layers.LSTM(32), tf.keras.layers.Dense(1)])
+model.compile(optimizer=tf.keras.optimizers.Adam(1e-3, clipnorm=1.0), loss="mse")
+""",
+        """\
+from keras import layers, optimizers, Sequential
+model = Sequential([layers.GRU(16), layers.Dense(1)])
+opt = optimizers.SGD(learning_rate=0.01, momentum=0.9, clipvalue=0.5)
+model.compile(opt, "mse")
+""",
+        """\
+import keras
+model = keras.Sequential([keras.layers.SimpleRNN(8), keras.layers.Dense(1)])
+model.compile(optimizer=keras.optimizers.AdamW(global_clipnorm=1.0), loss="mse")
+""",
+        # Not recurrent: a CNN is not judged.
+        """\
+from tensorflow import keras
+from tensorflow.keras import layers
+cnn = keras.Sequential([layers.Conv2D(32, 3, activation="relu", kernel_initializer="he_normal"),
+                        layers.Flatten(), layers.Dense(10, activation="softmax")])
+cnn.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+""",
+        # An optimizer handed in from outside cannot be known.
+        """\
+import keras
+def train(optimizer):
+    model = keras.Sequential([keras.layers.LSTM(32), keras.layers.Dense(1)])
+    model.compile(optimizer=optimizer, loss="mse")
+""",
+    )
+    invalid = (
+        Invalid(
+            """\
+import keras
+from keras import layers
+
+model = keras.Sequential([
+    layers.Embedding(10000, 64),
+    layers.LSTM(64),
+    layers.Dense(1, activation="sigmoid"),
+])
+model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+""",
+            fixed="""\
+import keras
+from keras import layers
+
+model = keras.Sequential([
+    layers.Embedding(10000, 64),
+    layers.LSTM(64),
+    layers.Dense(1, activation="sigmoid"),
+])
+model.compile(optimizer=keras.optimizers.Adam(clipnorm=1.0), loss="binary_crossentropy", metrics=["accuracy"])
+""",
+        ),
+        Invalid(
+            """\
+import tensorflow as tf
+
+def build_model():
+    inputs = tf.keras.Input(shape=(None, 8))
+    x = tf.keras.layers.Bidirectional(tf.keras.layers.GRU(32))(inputs)
+    outputs = tf.keras.layers.Dense(1)(x)
+    return tf.keras.Model(inputs, outputs)
+
+model = build_model()
+optimizer = tf.keras.optimizers.RMSprop(
+    learning_rate=1e-3,
+    rho=0.9,
+)
+model.compile(optimizer, loss="mse")
+""",
+            fixed="""\
+import tensorflow as tf
+
+def build_model():
+    inputs = tf.keras.Input(shape=(None, 8))
+    x = tf.keras.layers.Bidirectional(tf.keras.layers.GRU(32))(inputs)
+    outputs = tf.keras.layers.Dense(1)(x)
+    return tf.keras.Model(inputs, outputs)
+
+model = build_model()
+optimizer = tf.keras.optimizers.RMSprop(
+    learning_rate=1e-3,
+    rho=0.9,
+    clipnorm=1.0,
+)
+model.compile(optimizer, loss="mse")
+""",
+        ),
+        Invalid(
+            """\
+from tensorflow.keras import layers, models
+
+model = models.Sequential()
+model.add(layers.LSTM(50, input_shape=(30, 1)))
+model.add(layers.Dense(1))
+model.compile(loss='mse')
+""",
+            fixed="""\
+from tensorflow.keras import layers, models
+from tensorflow.keras import optimizers
+
+model = models.Sequential()
+model.add(layers.LSTM(50, input_shape=(30, 1)))
+model.add(layers.Dense(1))
+model.compile(optimizer=optimizers.RMSprop(clipnorm=1.0), loss='mse')
+""",
+        ),
+    )
+
+    def check(self, graph: ModuleGraph, settings: Settings) -> Iterator[Diagnostic]:
+        compiles = [c for c in graph.training.compiles if c.keras_compile]
+        sharing: dict[int, list[CompileFact]] = defaultdict(list)
+        for fact in compiles:
+            if fact.optimizer is not None and fact.optimizer.kind == "call":
+                sharing[id(fact.optimizer.node)].append(fact)
+        reported: set[int] = set()
+        for fact in compiles:
+            layer, optimizer = fact.recurrent, fact.optimizer
+            if layer is None or optimizer is None or optimizer.clipped:
+                continue
+            what = describe(layer, graph.catalog)
+            if optimizer.kind == "call":
+                if id(optimizer.node) in reported:
+                    continue
+                reported.add(id(optimizer.node))
+                others = [c for c in sharing[id(optimizer.node)] if c.recurrent is None]
+                yield self._constructor(graph, fact, optimizer, what, bool(others), settings)
+            elif optimizer.kind == "string" and fact.argument is not None:
+                yield self._string(graph, fact, optimizer, what, settings)
+            elif optimizer.kind == "default":
+                yield self._default(graph, fact, what, settings)
+
+    def _constructor(self, graph: ModuleGraph, fact: CompileFact, optimizer: OptimizerFact, what: str,
+                     shared: bool, settings: Settings) -> Diagnostic:
+        call = optimizer.node
+        assert isinstance(call, ast.Call)
+        clip = clip_argument(settings)
+        given = next((k for k in call.keywords if k.arg == settings.clip), None)
+        if given is not None:  # `clipnorm=None`
+            edits: tuple[Edit, ...] = (replace_node(graph.source, given.value, number(settings.clip_value)),)
+        else:
+            edits = insert_argument(graph.source, call, clip)
+        source = graph.source
+        inline = source.start(fact.call) <= source.start(call) < source.end(fact.call)
+        where = "" if inline else f" (compile() on line {row_of(graph, fact.call)})"
+        message = (f"{what} model compiled with optimizer {display(graph, optimizer)}{where}, "
+                   f"which does not clip gradients; add {clip}")
+        fix_message = f"Add {clip} to {optimizer.class_name}(...)"
+        if shared:
+            fix_message += " (a model that is not recurrent shares this optimizer; clipping does it no harm)"
+        return self.report(graph, call, message, edits, fix_message)
+
+    def _string(self, graph: ModuleGraph, fact: CompileFact, optimizer: OptimizerFact, what: str,
+                settings: Settings) -> Diagnostic:
+        argument = fact.argument
+        assert argument is not None
+        clip = clip_argument(settings)
+        site = graph.source.start(argument)
+        reference = optimizer_reference(graph, graph.scopes.scope_of(fact.call), optimizer.class_name, site)
+        message = (f"{what} model compiled with optimizer {display(graph, optimizer)}, "
+                   f"which does not clip gradients; add {clip}")
+        if reference is None:
+            return self.report(graph, argument, message)
+        replacement = f"{reference.text}({clip})"
+        edits = (replace_node(graph.source, argument, replacement), *reference.edits)
+        return self.report(graph, argument, message, edits, f"Use {replacement}")
+
+    def _default(self, graph: ModuleGraph, fact: CompileFact, what: str, settings: Settings) -> Diagnostic:
+        call = fact.call
+        clip = clip_argument(settings)
+        site = graph.source.start(call)
+        reference = optimizer_reference(graph, graph.scopes.scope_of(call), "RMSprop", site)
+        shown = f"{reference.text if reference else 'keras.optimizers.RMSprop'}({clip})"
+        message = (f'{what} model compiled without an optimizer: Keras\' default "{DEFAULT_OPTIMIZER_STRING}" '
+                   f"does not clip gradients; add optimizer={shown}")
+        if reference is None:
+            return self.report(graph, call, message)
+        edits = (*insert_first_argument(graph.source, call, f"optimizer={shown}"), *reference.edits)
+        return self.report(graph, call, message, edits, f"Add optimizer={shown}")

@@ -1,0 +1,860 @@
+"""GL201/GL202: which models are recurrent, which optimizers and training steps clip, and the
+exact source every fix writes."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from gradlint.config import Settings, settings_from_table
+from gradlint.engine import check_source, fix_source
+from gradlint.errors import ConfigError
+from gradlint.rules import rule_by_code
+
+GL201 = Settings(select=("GL201",))
+GL202 = Settings(select=("GL202",))
+BOTH = Settings(select=("GL201", "GL202"))
+
+
+def findings(src: str, settings: Settings = GL201) -> list[tuple[int, str]]:
+    return [(d.location.row, d.message) for d in check_source(textwrap.dedent(src), "m.py", settings)]
+
+
+def rows(src: str, settings: Settings = GL201) -> list[int]:
+    return [row for row, _ in findings(src, settings)]
+
+
+def fixed(src: str, settings: Settings = GL201) -> str:
+    outcome = fix_source(textwrap.dedent(src), "m.py", settings)
+    assert [d for d in outcome.remaining if d.fix is not None] == []
+    # Fixing again changes nothing.
+    assert fix_source(outcome.source, "m.py", settings).source == outcome.source
+    return outcome.source
+
+
+def fix_messages(src: str, settings: Settings = GL201) -> list[str]:
+    return [d.fix.message for d in check_source(textwrap.dedent(src), "m.py", settings) if d.fix]
+
+
+# == GL201: what makes a model recurrent ======================================================
+
+@pytest.mark.parametrize("layer, name", [
+    ("keras.layers.SimpleRNN(32)", "SimpleRNN"),
+    ("keras.layers.LSTM(32)", "LSTM"),
+    ("keras.layers.GRU(32)", "GRU"),
+    ("keras.layers.RNN(keras.layers.LSTMCell(32))", "RNN"),
+    ("keras.layers.RNN(keras.layers.StackedRNNCells([keras.layers.GRUCell(8), keras.layers.GRUCell(8)]))", "RNN"),
+    ("keras.layers.ConvLSTM2D(16, 3)", "ConvLSTM2D"),
+    ("keras.layers.ConvLSTM1D(16, 3)", "ConvLSTM1D"),
+    ("keras.layers.Bidirectional(keras.layers.LSTM(32))", "Bidirectional(LSTM)"),
+    ("keras.layers.Bidirectional(layer=keras.layers.GRU(32))", "Bidirectional(GRU)"),
+    ("keras.layers.TimeDistributed(keras.layers.SimpleRNN(8))", "TimeDistributed(SimpleRNN)"),
+])
+def test_every_recurrent_layer_makes_the_model_recurrent(layer, name):
+    src = f"import keras\nmodel = keras.Sequential([{layer}, keras.layers.Dense(1)])\nmodel.compile('adam', 'mse')\n"
+    [(row, message)] = findings(src)
+    assert row == 3 and message.startswith(f"{name} model compiled with optimizer \"adam\"")
+
+
+@pytest.mark.parametrize("imports, lstm", [
+    ("import tensorflow as tf", "tf.keras.layers.LSTM"),
+    ("from tensorflow.keras.layers import LSTM", "LSTM"),
+    ("from keras import layers as L", "L.LSTM"),
+    ("import tensorflow.compat.v1 as tf1", "tf1.keras.layers.CuDNNLSTM"),
+    ("from tensorflow.keras.layers import CuDNNGRU as Fast", "Fast"),
+])
+def test_recurrent_layers_are_resolved_through_imports(imports, lstm):
+    src = f"{imports}\nfrom tensorflow import keras\nmodel = keras.Sequential([{lstm}(32), keras.layers.Dense(1)])\nmodel.compile(optimizer='adam')\n"
+    assert rows(src) == [4]
+
+
+@pytest.mark.parametrize("src", [
+    "from mylib import LSTM\nfrom tensorflow import keras\nmodel = keras.Sequential([LSTM(32)])\nmodel.compile('adam')\n",
+    "import torch\nfrom tensorflow import keras\nmodel = keras.Sequential([torch.nn.LSTM(4, 4)])\nmodel.compile('adam')\n",
+])
+def test_lookalike_recurrent_layers_are_not_keras(src):
+    assert findings(src) == []
+
+
+def test_the_message_names_the_layer_optimizer_and_the_remedy():
+    src = """\
+    import keras
+    model = keras.Sequential([keras.layers.Embedding(1000, 16), keras.layers.LSTM(16), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    """
+    assert findings(src) == [
+        (3, 'LSTM model compiled with optimizer "adam", which does not clip gradients; add clipnorm=1.0'),
+    ]
+
+
+def test_add_chain_model():
+    src = """\
+    from keras.models import Sequential
+    from keras.layers import LSTM, Dense, RepeatVector
+    model = Sequential()
+    model.add(LSTM(128, input_shape=(7, 12)))
+    model.add(RepeatVector(4))
+    for _ in range(2):
+        model.add(LSTM(128, return_sequences=True))
+    model.add(Dense(12, activation="softmax"))
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    """
+    assert rows(src) == [9]
+
+
+def test_functional_model_whose_outputs_depend_on_a_recurrent_layer():
+    src = """\
+    from tensorflow import keras
+    from tensorflow.keras import layers
+    inputs = keras.Input(shape=(None, 8))
+    x = layers.Conv1D(32, 3, activation="relu", kernel_initializer="he_normal")(inputs)
+    x = layers.GRU(32)(x)
+    x = layers.Dropout(0.2)(x)
+    outputs = layers.Dense(1)(x)
+    model = keras.Model(inputs=inputs, outputs=outputs)
+    model.compile(optimizer="adam", loss="mse")
+    """
+    [(row, message)] = findings(src)
+    assert row == 9 and message.startswith("GRU model")
+
+
+def test_functional_seq2seq_with_states_unpacked_from_the_lstm():
+    src = """\
+    import keras
+    encoder_inputs = keras.Input(shape=(None, 70))
+    encoder_outputs, state_h, state_c = keras.layers.LSTM(256, return_state=True)(encoder_inputs)
+    decoder_inputs = keras.Input(shape=(None, 90))
+    decoder_lstm = keras.layers.LSTM(256, return_sequences=True, return_state=True)
+    decoder_outputs, _, _ = decoder_lstm(decoder_inputs, initial_state=[state_h, state_c])
+    decoder_outputs = keras.layers.Dense(90, activation="softmax")(decoder_outputs)
+    model = keras.Model([encoder_inputs, decoder_inputs], decoder_outputs)
+    model.compile(
+        optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"]
+    )
+    """
+    assert rows(src) == [10]
+
+
+def test_model_built_in_one_function_and_compiled_in_another():
+    src = """\
+    import tensorflow as tf
+
+    def build_model(units):
+        model = tf.keras.Sequential()
+        model.add(tf.keras.layers.LSTM(units, input_shape=(30, 1)))
+        model.add(tf.keras.layers.Dense(1))
+        return model
+
+    def train(x, y):
+        model = build_model(50)
+        model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate=1e-3), loss="mse")
+        model.fit(x, y, epochs=5)
+    """
+    assert rows(src) == [11]
+
+
+def test_model_passed_to_a_training_function_is_followed_to_its_callers():
+    src = """\
+    from tensorflow import keras
+
+    def compile_and_fit(model, x, y):
+        model.compile(loss="mse", metrics=["mae"])
+        return model.fit(x, y)
+
+    lstm = keras.Sequential([keras.layers.LSTM(32), keras.layers.Dense(1)])
+    compile_and_fit(lstm, None, None)
+    """
+    [(row, message)] = findings(src)
+    assert row == 4 and message.startswith("LSTM model compiled without an optimizer")
+
+
+def test_model_subclass_with_a_recurrent_layer():
+    src = """\
+    import keras
+
+    class Tagger(keras.Model):
+        def __init__(self, tags):
+            super().__init__()
+            self.encoder = keras.layers.Bidirectional(keras.layers.LSTM(64, return_sequences=True))
+            self.head = keras.layers.Dense(tags)
+
+        def call(self, x):
+            return self.head(self.encoder(x))
+
+    tagger = Tagger(9)
+    tagger.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    """
+    [(row, message)] = findings(src)
+    assert row == 13 and message.startswith("Bidirectional(LSTM) model")
+
+
+def test_nested_sequential_encoder_makes_the_outer_model_recurrent():
+    src = """\
+    import keras
+    encoder = keras.Sequential([keras.layers.Embedding(1000, 32), keras.layers.GRU(32)])
+    classifier = keras.Sequential([encoder, keras.layers.Dense(1)])
+    classifier.compile("sgd", "mse")
+    """
+    assert rows(src) == [4]
+
+
+# == GL201: models that are not recurrent are not flagged ======================================
+
+def test_cnn_baseline_beside_a_recurrent_model_is_not_flagged():
+    src = """\
+    from tensorflow import keras
+    from tensorflow.keras import layers
+
+    def build_cnn():
+        inputs = keras.Input(shape=(28, 28, 1))
+        x = layers.Conv2D(32, 3, activation="relu", kernel_initializer="he_normal")(inputs)
+        x = layers.Flatten()(x)
+        outputs = layers.Dense(10, activation="softmax")(x)
+        return keras.Model(inputs, outputs)
+
+    def build_lstm():
+        return keras.Sequential([layers.Embedding(10000, 32), layers.LSTM(32), layers.Dense(1)])
+
+    cnn = build_cnn()
+    cnn.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    rnn = build_lstm()
+    rnn.compile(optimizer="adam", loss="binary_crossentropy")
+    mlp = keras.Sequential([layers.Embedding(10000, 32), layers.GlobalAveragePooling1D(), layers.Dense(1)])
+    mlp.compile(optimizer="adam", loss="binary_crossentropy")
+    """
+    assert rows(src) == [17]
+
+
+def test_one_name_for_a_baseline_then_a_recurrent_model():
+    src = """\
+    import keras
+    model = keras.Sequential([keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model = keras.Sequential([keras.layers.GRU(8), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model = keras.models.load_model("saved.keras")
+    model.compile(optimizer="sgd", loss="mse")
+    """
+    assert rows(src) == [5]
+
+
+def test_shared_helper_head_does_not_make_every_caller_recurrent():
+    src = """\
+    import keras
+    def head(x):
+        return keras.layers.Dense(1)(x)
+    def recurrent():
+        inputs = keras.Input(shape=(None, 4))
+        return keras.Model(inputs, head(keras.layers.GRU(8)(inputs)))
+    def convolutional():
+        inputs = keras.Input(shape=(None, 4))
+        return keras.Model(inputs, head(keras.layers.Conv1D(8, 3)(inputs)))
+    a = recurrent()
+    a.compile("adam", "mse")
+    b = convolutional()
+    b.compile("adam", "mse")
+    """
+    assert rows(src) == [11]
+
+
+# == GL201: which optimizers clip ===============================================================
+
+@pytest.mark.parametrize("clip", ["clipnorm=1.0", "clipvalue=0.5", "global_clipnorm=5", "clipnorm=CLIP"])
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Nadam", "Lion"])
+def test_clipped_optimizers_are_fine(clip, optimizer):
+    src = f"""\
+    import keras
+    CLIP = 1.0
+    model = keras.Sequential([keras.layers.LSTM(8), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.{optimizer}(1e-3, {clip}), loss="mse")
+    """
+    assert findings(src) == []
+
+
+@pytest.mark.parametrize("optimizer", [
+    "tf.keras.optimizers.legacy.Adam()", "tf.optimizers.SGD(0.01)", "tf.keras.optimizers.experimental.AdamW()",
+    "tf.keras.optimizers.Adafactor()", "tf.keras.optimizers.Ftrl()", "tf.keras.optimizers.Adadelta()",
+    "tf.keras.optimizers.Adamax()", "tf.keras.optimizers.Lamb()",
+])
+def test_every_keras_optimizer_class_is_judged(optimizer):
+    src = f"import tensorflow as tf\nmodel = tf.keras.Sequential([tf.keras.layers.GRU(8)])\nmodel.compile({optimizer}, 'mse')\n"
+    assert rows(src) == [3]
+
+
+@pytest.mark.parametrize("optimizer", [
+    '"sgd"', "'RMSprop'", '"nadam"', '"adamw"', '"adagrad"',
+])
+def test_every_string_optimizer_is_judged(optimizer):
+    src = f"import keras\nmodel = keras.Sequential([keras.layers.GRU(8)])\nmodel.compile(optimizer={optimizer})\n"
+    assert rows(src) == [3]
+
+
+@pytest.mark.parametrize("src", [
+    # A parameter, a factory of the user's own, **kwargs, a lookup: not known statically.
+    "import keras\ndef fit(opt):\n    m = keras.Sequential([keras.layers.LSTM(8)])\n    m.compile(optimizer=opt)\n",
+    "import keras\nfrom project import make_optimizer\nm = keras.Sequential([keras.layers.LSTM(8)])\nm.compile(optimizer=make_optimizer())\n",
+    "import keras\ncfg = {}\nm = keras.Sequential([keras.layers.LSTM(8)])\nm.compile(optimizer=keras.optimizers.Adam(**cfg))\n",
+    "import keras\nm = keras.Sequential([keras.layers.LSTM(8)])\nm.compile(optimizer=keras.optimizers.get('adam'))\n",
+    "import keras\nm = keras.Sequential([keras.layers.LSTM(8)])\nm.compile(optimizer='my_registered_optimizer')\n",
+    "import keras\nm = keras.Sequential([keras.layers.LSTM(8)])\nm.compile(**config)\n",
+    # Wrapped for mixed precision, clipped inside.
+    "import keras\nm = keras.Sequential([keras.layers.LSTM(8)])\n"
+    "m.compile(optimizer=keras.mixed_precision.LossScaleOptimizer(keras.optimizers.Adam(clipnorm=1.0)))\n",
+])
+def test_optimizers_that_cannot_be_known_or_that_clip_are_not_judged(src):
+    assert findings(src) == []
+
+
+def test_unclipped_optimizer_inside_a_loss_scale_optimizer_is_found():
+    src = """\
+    import tensorflow as tf
+    model = tf.keras.Sequential([tf.keras.layers.LSTM(8)])
+    opt = tf.keras.mixed_precision.LossScaleOptimizer(tf.keras.optimizers.Adam())
+    model.compile(opt, "mse")
+    """
+    assert rows(src) == [3]
+
+
+def test_optimizer_variable_finding_goes_on_the_constructor():
+    src = """\
+    from tensorflow.keras.optimizers import RMSprop
+    from tensorflow.keras import Sequential
+    from tensorflow.keras.layers import SimpleRNN, Dense
+    opt = RMSprop(1e-3)
+
+    def train(x, y):
+        model = Sequential([SimpleRNN(16), Dense(1)])
+        model.compile(opt, "mse")
+    """
+    [(row, message)] = findings(src)
+    assert row == 4
+    assert message == ("SimpleRNN model compiled with optimizer RMSprop(1e-3) (compile() on line 8), "
+                       "which does not clip gradients; add clipnorm=1.0")
+
+
+def test_a_custom_compile_is_not_keras_compile():
+    src = """\
+    import keras
+
+    class GAN(keras.Model):
+        def __init__(self, discriminator, generator):
+            super().__init__()
+            self.discriminator = discriminator
+            self.generator = generator
+
+        def compile(self, d_optimizer, g_optimizer, loss_fn):
+            super().compile()
+            self.d_optimizer = d_optimizer
+            self.g_optimizer = g_optimizer
+            self.loss_fn = loss_fn
+
+    disc = keras.Sequential([keras.layers.LSTM(32), keras.layers.Dense(1)])
+    gen = keras.Sequential([keras.layers.Dense(32)])
+    gan = GAN(disc, gen)
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(3e-4),
+        g_optimizer=keras.optimizers.Adam(3e-4),
+        loss_fn=keras.losses.BinaryCrossentropy(),
+    )
+    """
+    assert findings(src) == []
+
+
+def test_one_finding_for_an_optimizer_shared_by_two_recurrent_models():
+    src = """\
+    import keras
+    opt = keras.optimizers.Adam()
+    a = keras.Sequential([keras.layers.LSTM(8)])
+    a.compile(opt, "mse")
+    b = keras.Sequential([keras.layers.GRU(8)])
+    b.compile(opt, "mse")
+    """
+    assert rows(src) == [2]
+
+
+# == GL201: fixes ================================================================================
+
+@pytest.mark.parametrize("imports, path", [
+    ("import keras", "keras.optimizers.Adam"),
+    ("import tensorflow as tf", "tf.keras.optimizers.Adam"),
+    ("from tensorflow import keras", "keras.optimizers.Adam"),
+    ("import tensorflow as tf\nfrom tensorflow import keras", "keras.optimizers.Adam"),
+    ("import keras\nfrom keras import optimizers", "optimizers.Adam"),
+    ("import keras\nfrom keras import optimizers as O", "O.Adam"),
+    ("import keras\nfrom tensorflow.keras.optimizers import Adam", "Adam"),
+])
+def test_string_optimizer_becomes_the_class_in_the_files_own_spelling(imports, path):
+    head = (f"{imports}\nfrom tensorflow.keras.layers import LSTM\nfrom tensorflow.keras.models import Sequential\n"
+            "m = Sequential([LSTM(8)])\n")
+    src = head + 'm.compile(optimizer="adam", loss="mse")\n'
+    assert fixed(src) == head + f'm.compile(optimizer={path}(clipnorm=1.0), loss="mse")\n'
+
+
+def test_string_optimizer_with_single_quotes_and_positional():
+    src = """\
+    import tensorflow as tf
+    model = tf.keras.Sequential([tf.keras.layers.GRU(8), tf.keras.layers.Dense(1)])
+    model.compile('sgd', 'mse', metrics=['mae'])
+    """
+    assert fixed(src) == textwrap.dedent("""\
+    import tensorflow as tf
+    model = tf.keras.Sequential([tf.keras.layers.GRU(8), tf.keras.layers.Dense(1)])
+    model.compile(tf.keras.optimizers.SGD(clipnorm=1.0), 'mse', metrics=['mae'])
+    """)
+
+
+def test_import_added_in_module_style_when_no_name_fits():
+    src = """\
+    \"\"\"Forecaster.\"\"\"
+    import numpy as np
+    from tensorflow.keras import layers, models
+
+    model = models.Sequential([layers.LSTM(50, input_shape=(30, 1)), layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    """
+    assert fixed(src) == textwrap.dedent("""\
+    \"\"\"Forecaster.\"\"\"
+    import numpy as np
+    from tensorflow.keras import layers, models
+    from tensorflow.keras import optimizers
+
+    model = models.Sequential([layers.LSTM(50, input_shape=(30, 1)), layers.Dense(1)])
+    model.compile(optimizer=optimizers.Adam(clipnorm=1.0), loss="mse")
+    """)
+
+
+def test_import_added_in_class_style_when_the_file_imports_classes():
+    src = """\
+    from keras.models import Sequential
+    from keras.layers import LSTM, Dense
+
+    model = Sequential()
+    model.add(LSTM(50, return_sequences=True, input_shape=(60, 1)))
+    model.add(LSTM(50))
+    model.add(Dense(1))
+    model.compile(optimizer='adam', loss='mean_squared_error')
+    """
+    assert fixed(src) == textwrap.dedent("""\
+    from keras.models import Sequential
+    from keras.layers import LSTM, Dense
+    from keras.optimizers import Adam
+
+    model = Sequential()
+    model.add(LSTM(50, return_sequences=True, input_shape=(60, 1)))
+    model.add(LSTM(50))
+    model.add(Dense(1))
+    model.compile(optimizer=Adam(clipnorm=1.0), loss='mean_squared_error')
+    """)
+
+
+def test_one_import_serves_every_fix_in_the_file():
+    src = """\
+    from tensorflow.keras import layers, models
+    a = models.Sequential([layers.LSTM(8)])
+    a.compile(optimizer="adam", loss="mse")
+    b = models.Sequential([layers.GRU(8)])
+    b.compile(loss="mse")
+    """
+    assert fixed(src) == textwrap.dedent("""\
+    from tensorflow.keras import layers, models
+    from tensorflow.keras import optimizers
+    a = models.Sequential([layers.LSTM(8)])
+    a.compile(optimizer=optimizers.Adam(clipnorm=1.0), loss="mse")
+    b = models.Sequential([layers.GRU(8)])
+    b.compile(optimizer=optimizers.RMSprop(clipnorm=1.0), loss="mse")
+    """)
+
+
+def test_a_name_taken_by_the_file_is_not_imported_over():
+    src = """\
+    from tensorflow.keras import layers, models
+    optimizers = ["adam", "sgd"]
+    a = models.Sequential([layers.LSTM(8)])
+    a.compile(optimizer="adam", loss="mse")
+    """
+    assert fixed(src) == textwrap.dedent("""\
+    from tensorflow.keras import layers, models
+    from tensorflow.keras.optimizers import Adam
+    optimizers = ["adam", "sgd"]
+    a = models.Sequential([layers.LSTM(8)])
+    a.compile(optimizer=Adam(clipnorm=1.0), loss="mse")
+    """)
+
+
+def test_constructor_gets_clipnorm_in_its_layout():
+    src = """\
+    import tensorflow as tf
+    model = tf.keras.Sequential([tf.keras.layers.LSTM(8)])
+    optimizer = tf.keras.optimizers.Adam(
+        learning_rate=1e-3,
+        beta_1=0.9
+    )
+    model.compile(optimizer=optimizer, loss="mse")
+    model.compile(optimizer=tf.keras.optimizers.SGD(), loss="mse")
+    model.compile(optimizer=tf.keras.optimizers.SGD(0.1, clipnorm=None), loss="mse")
+    """
+    assert fixed(src) == textwrap.dedent("""\
+    import tensorflow as tf
+    model = tf.keras.Sequential([tf.keras.layers.LSTM(8)])
+    optimizer = tf.keras.optimizers.Adam(
+        learning_rate=1e-3,
+        beta_1=0.9,
+        clipnorm=1.0
+    )
+    model.compile(optimizer=optimizer, loss="mse")
+    model.compile(optimizer=tf.keras.optimizers.SGD(clipnorm=1.0), loss="mse")
+    model.compile(optimizer=tf.keras.optimizers.SGD(0.1, clipnorm=1.0), loss="mse")
+    """)
+
+
+def test_missing_optimizer_is_added_first_in_the_calls_layout():
+    src = """\
+    import keras
+    model = keras.Sequential([keras.layers.GRU(8), keras.layers.Dense(1)])
+    model.compile(
+        loss="mse",
+        metrics=["mae"],
+    )
+    model.compile(loss="mse")
+    model.compile()
+    """
+    assert fixed(src) == textwrap.dedent("""\
+    import keras
+    model = keras.Sequential([keras.layers.GRU(8), keras.layers.Dense(1)])
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(clipnorm=1.0),
+        loss="mse",
+        metrics=["mae"],
+    )
+    model.compile(optimizer=keras.optimizers.RMSprop(clipnorm=1.0), loss="mse")
+    model.compile(optimizer=keras.optimizers.RMSprop(clipnorm=1.0))
+    """)
+
+
+def test_super_compile_without_an_optimizer_is_not_no_optimizer():
+    src = """\
+    import keras
+    class Model(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.rnn = keras.layers.LSTM(8)
+        def compile(self, optimizer, loss):
+            super().compile()
+            self.custom_optimizer = optimizer
+    """
+    assert findings(src) == []
+
+
+def test_self_compile_in_a_recurrent_subclass_is_judged():
+    src = """\
+    import keras
+    class Model(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.rnn = keras.layers.LSTM(8)
+            self.compile(optimizer="adam", loss="mse")
+    """
+    assert fixed(src) == textwrap.dedent(src).replace('"adam"', "keras.optimizers.Adam(clipnorm=1.0)")
+
+
+@pytest.mark.parametrize("table, clip", [
+    ({"clip": "clipvalue", "clip-value": 0.5}, "clipvalue=0.5"),
+    ({"clip": "global_clipnorm"}, "global_clipnorm=1.0"),
+    ({"clip-value": 5}, "clipnorm=5.0"),
+])
+def test_clip_keyword_and_value_are_configurable(table, clip):
+    settings = settings_from_table({**table, "select": ["GL201"]}, None)
+    src = "import keras\nm = keras.Sequential([keras.layers.LSTM(8)])\nm.compile(keras.optimizers.Adam(), 'mse')\n"
+    assert fixed(src, settings) == src.replace("Adam()", f"Adam({clip})")
+
+
+@pytest.mark.parametrize("table", [{"clip": "clip_norm"}, {"clip-value": 0}, {"clip-value": "1.0"}, {"clip-value": True}])
+def test_bad_clip_settings_are_errors(table):
+    with pytest.raises(ConfigError):
+        settings_from_table(table, Path("pyproject.toml"))
+
+
+def test_shared_optimizer_is_fixed_and_the_fix_says_so():
+    src = """\
+    import keras
+    opt = keras.optimizers.Adam(1e-3)
+    rnn = keras.Sequential([keras.layers.LSTM(8)])
+    rnn.compile(opt, "mse")
+    mlp = keras.Sequential([keras.layers.Dense(8)])
+    mlp.compile(opt, "mse")
+    """
+    [message] = fix_messages(src)
+    assert message == ("Add clipnorm=1.0 to Adam(...) (a model that is not recurrent shares this optimizer; "
+                       "clipping does it no harm)")
+    assert "Adam(1e-3, clipnorm=1.0)" in fixed(src)
+
+
+def test_crlf_line_endings_are_kept_when_an_import_is_added():
+    src = "from keras.models import Sequential\r\nfrom keras.layers import GRU\r\nm = Sequential([GRU(4)])\r\nm.compile('adam')\r\n"
+    assert fix_source(src, "m.py", GL201).source == (
+        "from keras.models import Sequential\r\nfrom keras.layers import GRU\r\nfrom keras.optimizers import Adam\r\n"
+        "m = Sequential([GRU(4)])\r\nm.compile(Adam(clipnorm=1.0))\r\n")
+
+
+# == GL202: custom training steps =================================================================
+
+LOOP = """\
+import tensorflow as tf
+
+model = tf.keras.Sequential([
+    tf.keras.layers.Embedding(20000, 64),
+    tf.keras.layers.LSTM(64),
+    tf.keras.layers.Dense(1),
+])
+optimizer = tf.keras.optimizers.Adam(1e-3{clip})
+loss_fn = tf.keras.losses.BinaryCrossentropy(from_logits=True)
+
+@tf.function
+def train_step(x, y):
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True))
+    grads = tape.gradient(loss, model.trainable_variables)
+{extra}    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
+"""
+
+
+def test_custom_loop_of_a_recurrent_model_is_flagged_and_fixed():
+    src = LOOP.format(clip="", extra="")
+    [(row, message)] = findings(src, GL202)
+    assert row == 16
+    assert message == ("LSTM model trained by a custom step that applies unclipped gradients (and its "
+                       "optimizer tf.keras.optimizers.Adam(1e-3), line 8, does not clip); clip them first: "
+                       "grads, _ = tf.clip_by_global_norm(grads, 1.0)")
+    assert fixed(src, GL202) == LOOP.format(clip="", extra="    grads, _ = tf.clip_by_global_norm(grads, 1.0)\n")
+
+
+@pytest.mark.parametrize("extra", [
+    "    grads, _ = tf.clip_by_global_norm(grads, 5.0)\n",
+    "    grads = [tf.clip_by_norm(g, 1.0) for g in grads]\n",
+    "    grads = [tf.clip_by_value(g, -1.0, 1.0) for g in grads]\n",
+    "    grads = [tf.math.clip_by_norm(g, 1.0) for g in grads]\n",
+    "    grads = [tf.keras.ops.clip(g, -1.0, 1.0) for g in grads]\n",
+    "    grads = clip_all(grads)\n",
+])
+def test_gradients_clipped_in_the_loop_are_fine(extra):
+    src = LOOP.format(clip="", extra=extra) + (
+        "\ndef clip_all(grads):\n    return [tf.clip_by_norm(g, 1.0) for g in grads]\n")
+    assert findings(src, GL202) == []
+
+
+@pytest.mark.parametrize("clip", [", clipnorm=1.0", ", clipvalue=1.0", ", global_clipnorm=1.0"])
+def test_an_optimizer_that_clips_is_fine(clip):
+    assert findings(LOOP.format(clip=clip, extra=""), GL202) == []
+
+
+def test_clipping_the_predictions_is_not_clipping_the_gradients():
+    src = LOOP.format(clip="", extra="").replace(
+        "loss = loss_fn(y, model(x, training=True))",
+        "loss = loss_fn(y, tf.clip_by_value(model(x, training=True), -5.0, 5.0))")
+    assert rows(src, GL202) == [16]
+
+
+def test_a_non_recurrent_training_step_in_the_same_module_is_not_flagged():
+    src = LOOP.format(clip="", extra="") + textwrap.dedent("""\
+
+    mlp = tf.keras.Sequential([tf.keras.layers.Dense(10)])
+    mlp_optimizer = tf.keras.optimizers.SGD()
+
+    def mlp_step(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(mlp(x) - y))
+        grads = tape.gradient(loss, mlp.trainable_variables)
+        mlp_optimizer.apply_gradients(zip(grads, mlp.trainable_variables))
+    """)
+    assert rows(src, GL202) == [16]
+
+
+SUBCLASS = """\
+import tensorflow as tf
+from tensorflow import keras
+
+
+class TextModel(keras.Model):
+    def __init__(self, vocab):
+        super().__init__()
+        self.embed = keras.layers.Embedding(vocab, 32)
+        self.lstm = keras.layers.LSTM(32)
+        self.out = keras.layers.Dense(1)
+
+    def call(self, x):
+        return self.out(self.lstm(self.embed(x)))
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+        trainable_vars = self.trainable_variables
+        gradients = tape.gradient(loss, trainable_vars)
+{extra}        self.optimizer.apply_gradients(zip(gradients, trainable_vars))
+        return {{"loss": loss}}
+"""
+
+
+def test_train_step_of_a_recurrent_subclass_is_flagged_and_fixed():
+    src = SUBCLASS.format(extra="")
+    [(row, message)] = findings(src, GL202)
+    assert row == 22 and message.startswith("LSTM model trained by a custom step that applies unclipped gradients;")
+    assert fixed(src, GL202) == SUBCLASS.format(
+        extra="        gradients, _ = tf.clip_by_global_norm(gradients, 1.0)\n")
+
+
+def test_subclass_compiled_with_a_clipped_optimizer_is_fine():
+    src = SUBCLASS.format(extra="") + "\nm = TextModel(100)\nm.compile(optimizer=keras.optimizers.Adam(clipnorm=1.0), loss='mse')\n"
+    assert findings(src, BOTH) == []
+
+
+def test_subclass_compiled_without_clipping_is_reported_once_on_its_compile():
+    src = SUBCLASS.format(extra="") + "\nm = TextModel(100)\nm.compile(optimizer='adam', loss='mse')\n"
+    found = check_source(src, "m.py", BOTH)
+    assert [(d.code, d.location.row) for d in found] == [("GL201", 26)]
+    assert "keras.optimizers.Adam(clipnorm=1.0)" in fixed(src, BOTH)
+
+
+def test_keras3_optimizer_apply_is_a_training_step_too():
+    src = SUBCLASS.format(extra="").replace(
+        "self.optimizer.apply_gradients(zip(gradients, trainable_vars))",
+        "self.optimizer.apply(gradients, trainable_vars)")
+    assert rows(src, GL202) == [22]
+    assert "gradients, _ = tf.clip_by_global_norm(gradients, 1.0)\n        self.optimizer.apply(" in fixed(src, GL202)
+
+
+def test_a_subclass_without_recurrent_layers_is_not_flagged():
+    src = SUBCLASS.format(extra="").replace("keras.layers.LSTM(32)", "keras.layers.GlobalAveragePooling1D()")
+    assert findings(src, GL202) == []
+
+
+def test_gan_style_step_is_judged_per_model_through_the_optimizers_it_is_given():
+    src = """\
+    import tensorflow as tf
+    import keras
+
+    class GAN(keras.Model):
+        def __init__(self, discriminator, generator):
+            super().__init__()
+            self.discriminator = discriminator
+            self.generator = generator
+
+        def compile(self, d_optimizer, g_optimizer):
+            super().compile()
+            self.d_optimizer = d_optimizer
+            self.g_optimizer = g_optimizer
+
+        def train_step(self, real):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(self.discriminator(real))
+            grads = tape.gradient(loss, self.discriminator.trainable_weights)
+            self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+            with tf.GradientTape() as tape:
+                loss = -tf.reduce_mean(self.discriminator(self.generator(real)))
+            grads = tape.gradient(loss, self.generator.trainable_weights)
+            self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+            return {"loss": loss}
+
+    disc = keras.Sequential([keras.layers.GRU(16), keras.layers.Dense(1)])
+    gen = keras.Sequential([keras.layers.GRU(16, return_sequences=True)])
+    gan = GAN(discriminator=disc, generator=gen)
+    gan.compile(d_optimizer=keras.optimizers.Adam(3e-4), g_optimizer=keras.optimizers.Adam(3e-4, clipnorm=1.0))
+    """
+    assert rows(src, BOTH) == [19]
+
+
+@pytest.mark.parametrize("imports, tf_name, added", [
+    ("import tensorflow as tf", "tf", ""),
+    ("import tensorflow", "tensorflow", ""),
+    ("import tensorflow as tflow", "tflow", ""),
+    ("from tensorflow import GradientTape", "tf", "import tensorflow as tf\n"),
+])
+def test_the_clip_uses_the_modules_own_name_for_tensorflow(imports, tf_name, added):
+    body = """\
+
+model = keras.Sequential([keras.layers.GRU(8), keras.layers.Dense(1)])
+opt = keras.optimizers.Adam()
+
+
+def step(x, y, tape_class):
+    with tape_class() as tape:
+        loss = keras.ops.mean(model(x))
+    grads = tape.gradient(loss, model.trainable_variables)
+{clip}    opt.apply_gradients(zip(grads, model.trainable_variables))
+"""
+    src = f"{imports}\nimport keras\n" + body.format(clip="")
+    assert fixed(src, GL202) == f"{imports}\nimport keras\n{added}" + body.format(
+        clip=f"    grads, _ = {tf_name}.clip_by_global_norm(grads, 1.0)\n")
+
+
+def test_gradients_used_inline_get_the_finding_without_a_fix():
+    src = """\
+    import tensorflow as tf
+    model = tf.keras.Sequential([tf.keras.layers.SimpleRNN(8)])
+    opt = tf.keras.optimizers.SGD(0.1)
+    def step(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(model(x))
+        opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+    """
+    [diagnostic] = check_source(textwrap.dedent(src), "m.py", GL202)
+    assert diagnostic.location.row == 7 and diagnostic.fix is None
+
+
+def test_gradients_computed_inside_the_tape_block_are_clipped_there():
+    src = """\
+    import tensorflow as tf
+    model = tf.keras.Sequential([tf.keras.layers.GRU(8)])
+    opt = tf.keras.optimizers.SGD(0.1)
+    def step(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(model(x))
+            grads = tape.gradient(loss, model.trainable_variables)  # inside
+        opt.apply_gradients(zip(grads, model.trainable_variables))
+    """
+    assert fixed(src, GL202) == textwrap.dedent(src).replace(
+        "# inside\n", "# inside\n        grads, _ = tf.clip_by_global_norm(grads, 1.0)\n")
+
+
+def test_gradient_assignment_sharing_its_line_gets_no_fix():
+    src = """\
+    import tensorflow as tf
+    model = tf.keras.Sequential([tf.keras.layers.GRU(8)])
+    opt = tf.keras.optimizers.SGD(0.1)
+    def step(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(model(x))
+        grads = tape.gradient(loss, model.trainable_variables); n = len(grads)
+        opt.apply_gradients(zip(grads, model.trainable_variables))
+    """
+    [diagnostic] = check_source(textwrap.dedent(src), "m.py", GL202)
+    assert diagnostic.fix is None
+
+
+def test_the_optimizer_a_step_function_is_given_is_followed_to_its_callers():
+    src = """\
+    import tensorflow as tf
+    model = tf.keras.Sequential([tf.keras.layers.LSTM(8)])
+    def step(model, optimizer, x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(model(x))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    step(model, tf.keras.optimizers.Adam(clipnorm=1.0), None)
+    """
+    assert findings(src, GL202) == []
+    assert rows(src.replace("Adam(clipnorm=1.0)", "Adam()"), GL202) == [7]
+
+
+# == docs ===========================================================================================
+
+def test_docs_explain_clipnorm_versus_clipvalue():
+    gl201, gl202 = rule_by_code("GL201"), rule_by_code("GL202")
+    assert gl201 is not None and gl202 is not None
+    assert "[0.9, 100.0]" in gl201.doc and "[0.9, 1.0]" in gl201.doc and "clipnorm" in gl201.doc
+    assert "clip_by_global_norm" in gl202.doc
+    assert gl201.fixable and gl202.fixable
