@@ -83,6 +83,10 @@ class Layer:
     initializer_home: ast.Call | None = None  # call whose arguments hold (or would hold) it
     following: ActivationFact | None = None  # set by the graph from the layer's context
     is_template: bool = False  # a partial(...) itself, judged for its own explicit arguments
+    fan_in: int | None = None  # set by graph/shapes.py where the input shape is visible
+    fan_out: int | None = None
+    # Every fan-in a layer applied more than once (in a loop) sees, when they differ.
+    fan_in_choices: tuple[int, ...] = ()
 
     def argument(self, name: str) -> tuple[ast.expr, ArgSource] | None:
         """The expression passed for a parameter, by keyword or position, last source wins."""

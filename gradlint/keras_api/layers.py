@@ -81,6 +81,15 @@ LAYERS: dict[str, LayerSpec] = {
 # Keras' default for every judged initializer parameter.
 DEFAULT_INITIALIZER = "glorot_uniform"
 
+# Layers that re-standardize the signal: a stack broken by one of these starts afresh.
+NORMALIZATION_LAYERS = frozenset({
+    "BatchNormalization", "SyncBatchNormalization", "LayerNormalization", "GroupNormalization",
+    "UnitNormalization", "RMSNormalization",
+})
+# Dropout that keeps a SELU network's mean and variance, and the plain one that does not.
+ALPHA_DROPOUT = "AlphaDropout"
+PLAIN_DROPOUT = "Dropout"
+
 
 def layer_spec(canonical_name: str) -> LayerSpec | None:
     """The spec for a canonical name like `keras.layers.Dense`, or None if it is not a layer."""

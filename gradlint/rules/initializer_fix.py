@@ -23,6 +23,7 @@ from gradlint.keras_api.initializers import (
     InitKind,
     family_spec,
 )
+from gradlint.keras_api.scales import FIXED_SCALE_PARAMS
 
 
 @dataclass(frozen=True)
@@ -31,14 +32,18 @@ class InitializerFix:
     suggestion: str  # what the message proposes, e.g. kernel_initializer="he_normal"
 
 
-def plan_initializer_fix(graph: ModuleGraph, layer: Layer, family: Family, settings: Settings) -> InitializerFix | None:
-    """Edits that give `layer` an initializer of `family`; None where no clean edit exists."""
+def plan_initializer_fix(graph: ModuleGraph, layer: Layer, family: Family, settings: Settings,
+                         distribution: str | None = None) -> InitializerFix | None:
+    """Edits that give `layer` an initializer of `family`; None where no clean edit exists.
+
+    `distribution` ("normal"/"uniform") overrides the one the current initializer implies."""
     fact = layer.initializer
     param = layer.spec.initializer_param
     if fact is None or param is None or layer.initializer_home is None:
         return None
     source = graph.source
-    distribution = fact.distribution if fact.distribution in ("normal", "uniform") else settings.fix_distribution
+    if distribution is None:
+        distribution = fact.distribution if fact.distribution in ("normal", "uniform") else settings.fix_distribution
     if fact.expr is None:
         home = layer.initializer_home
         literal = string_literal(family_spec(family, settings.fix_distribution).string_name,
@@ -61,6 +66,9 @@ def plan_initializer_fix(graph: ModuleGraph, layer: Layer, family: Family, setti
         edits = _rename_callee(graph, target.func, family, distribution, fact.resolved_scope)
         if edits is None:
             return None
+        if fact.spec.kind is InitKind.FIXED_SCALE:
+            # RandomNormal(stddev=…, seed=1) → HeNormal(seed=1): only the seed carries over.
+            edits = (*edits, _only_seed(graph, target, fact.spec.class_name))
         return InitializerFix(edits, f"{param}={_apply_preview(graph, target, edits)}")
     if isinstance(target, (ast.Name, ast.Attribute)):
         edits = _rename_callee(graph, target, family, distribution, fact.resolved_scope)
@@ -74,6 +82,17 @@ def plan_initializer_fix(graph: ModuleGraph, layer: Layer, family: Family, setti
                 literal = string_literal(new, value, source)
                 return InitializerFix((replace_node(source, value, literal),), f'{param}={{"class_name": {literal}, ...}}')
     return None
+
+
+def _only_seed(graph: ModuleGraph, call: ast.Call, class_name: str) -> Edit:
+    """Replace a fixed-scale initializer's arguments with its `seed=`, if it has one."""
+    source = graph.source
+    params = FIXED_SCALE_PARAMS.get(class_name, ())
+    seed = next((k.value for k in call.keywords if k.arg == "seed"), None)
+    if seed is None and "seed" in params and params.index("seed") < len(call.args):
+        seed = call.args[params.index("seed")]
+    text = f"(seed={source.segment(seed)})" if seed is not None else "()"
+    return replace_span(source, source.end(call.func), source.end(call), text)
 
 
 def suggested_text(family: Family, settings: Settings, param: str) -> str:

@@ -1,0 +1,343 @@
+"""GL103 init-scale: a kernel initializer of fixed scale, too small or too large for the layer,
+or a constant one."""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Iterator
+from dataclasses import replace
+
+from gradlint.config import Settings
+from gradlint.diagnostics import Diagnostic
+from gradlint.graph.facts import InitializerFact, Layer
+from gradlint.graph.model import ModuleGraph
+from gradlint.graph.values import constant_value, has_splat
+from gradlint.keras_api.activations import Family, family_of
+from gradlint.keras_api.initializers import InitKind
+from gradlint.keras_api.layers import Role
+from gradlint.keras_api.scales import (
+    FIXED_SCALE_PARAMS,
+    GAIN_LIMITS,
+    STDDEV_LIMITS,
+    TARGET_FORMULA,
+    WeightScale,
+    defaults_for,
+    family_target,
+    weight_scale,
+)
+from gradlint.rules.base import Invalid, Rule
+from gradlint.rules.initializer_fix import plan_initializer_fix, suggested_text
+
+# The parameters worth naming when a message relies on their defaults.
+_SCALE_KEYS = {"RandomNormal": ("stddev",), "TruncatedNormal": ("stddev",), "RandomUniform": ("minval", "maxval")}
+
+
+class InitScale(Rule):
+    code = "GL103"
+    name = "init-scale"
+    summary = "Kernel initializer of a fixed scale (RandomNormal, RandomUniform, Zeros, Constant, …) that shrinks or grows the signal at every layer"
+    fixable = True
+    doc = """\
+## What it finds
+Dense, EinsumDense and convolution layers whose kernel initializer has a fixed scale rather
+than one derived from the layer's size: `RandomNormal`, `TruncatedNormal`, `RandomUniform`
+(also as strings such as `"random_normal"`, with Keras' default stddev 0.05 or limits ±0.05),
+and `Zeros`, `Ones`, `Constant`.
+
+- A constant kernel is always flagged: every unit starts with the same weights and computes
+  the same output, so the layer begins as one unit copied; only different gradients from
+  above can set the copies apart, and a zero kernel passes no gradient to the layers below.
+  (A single zero-initialized output unit, as in logistic regression, is left alone.)
+- A random kernel is compared with the variance the activation's family asks for (He 2/fan_in,
+  Glorot 2/(fan_in+fan_out), LeCun 1/fan_in), using the fan-in gradlint can see from
+  `Input(shape=...)`, `input_shape=`, the previous layer's `units`/`filters` and so on. The
+  ratio is the factor by which each layer scales the signal's variance; below 0.1 or above 10
+  it is flagged, with what it compounds to over the stack. Where the fan-in cannot be seen,
+  only a stddev below 0.001 or above 1 is flagged: no layer width makes those right.
+
+## Why it matters
+A layer multiplies the variance of its signal by fan_in × Var(w). With `stddev=1e-4` and 256
+inputs that is 2.6e-6; four such layers take a unit-variance input to about 1e-23, and the
+gradients of the first layers vanish the same way. Too large a scale makes them explode.
+
+## Example
+```python
+init = keras.initializers.RandomNormal(stddev=1e-4)
+inputs = keras.Input(shape=(256,))
+x = layers.Dense(256, activation="relu", kernel_initializer=init)(inputs)  # GL103
+```
+
+## Fix
+`gradlint fix --write` writes the initializer of the activation's family, as GL101 would:
+`RandomNormal(stddev=1e-4, seed=7)` → `HeNormal(seed=7)` for ReLU (only the seed carries over),
+`"random_uniform"` → `"glorot_uniform"` for tanh, `Zeros()` → `GlorotNormal()` for a linear
+layer. A normal distribution stays normal and a uniform one uniform. A layer whose activation
+is unknown, or fits no family, is reported without a fix.
+"""
+
+    valid = (
+        # Transformer-style stddev=0.02 where the width is not visible: fine at any usual width.
+        """\
+from tensorflow import keras
+def feed_forward(x, d_model):
+    x = keras.layers.Dense(4 * d_model, activation="gelu",
+                           kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02))(x)
+    return keras.layers.Dense(d_model, kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02))(x)
+""",
+        # Keras' default RandomNormal(stddev=0.05) with fan_in=784 is close to He's 2/784.
+        """\
+import keras
+from keras import layers
+inputs = keras.Input(shape=(784,))
+x = layers.Dense(512, activation="relu", kernel_initializer="random_normal")(inputs)
+outputs = layers.Dense(10, activation="softmax")(x)
+model = keras.Model(inputs, outputs)
+""",
+        # Logistic regression: one output unit may start at zero.
+        """\
+import tensorflow as tf
+model = tf.keras.Sequential([
+    tf.keras.layers.Dense(1, activation="sigmoid", kernel_initializer="zeros", input_shape=(30,)),
+])
+""",
+    )
+    invalid = (
+        Invalid(
+            """\
+import keras
+from keras import initializers, layers
+inputs = keras.Input(shape=(256,))
+x = layers.Dense(256, activation="relu", kernel_initializer=initializers.RandomNormal(stddev=1e-4, seed=7))(inputs)
+outputs = layers.Dense(10, activation="softmax")(x)
+model = keras.Model(inputs, outputs)
+""",
+            fixed="""\
+import keras
+from keras import initializers, layers
+inputs = keras.Input(shape=(256,))
+x = layers.Dense(256, activation="relu", kernel_initializer=initializers.HeNormal(seed=7))(inputs)
+outputs = layers.Dense(10, activation="softmax")(x)
+model = keras.Model(inputs, outputs)
+""",
+        ),
+        Invalid(
+            """\
+from tensorflow import keras
+model = keras.Sequential([
+    keras.layers.Dense(100, activation="tanh", kernel_initializer="zeros", input_shape=(20,)),
+    keras.layers.Dense(1),
+])
+""",
+            fixed="""\
+from tensorflow import keras
+model = keras.Sequential([
+    keras.layers.Dense(100, activation="tanh", kernel_initializer="glorot_normal", input_shape=(20,)),
+    keras.layers.Dense(1),
+])
+""",
+        ),
+        # Fan-in not visible, but stddev=2.0 is too large for any width.
+        Invalid(
+            """\
+from tensorflow.keras import layers
+from tensorflow.keras.initializers import RandomNormal
+def block(x):
+    return layers.Conv2D(64, 3, activation="relu", kernel_initializer=RandomNormal(0.0, 2.0))(x)
+""",
+            fixed="""\
+from tensorflow.keras import layers
+from tensorflow.keras.initializers import RandomNormal, HeNormal
+def block(x):
+    return layers.Conv2D(64, 3, activation="relu", kernel_initializer=HeNormal())(x)
+""",
+        ),
+    )
+
+    def check(self, graph: ModuleGraph, settings: Settings) -> Iterator[Diagnostic]:
+        gains = {id(layer.call): found for layer in graph.layers if (found := _gains(graph, layer))}
+        for layer in graph.layers:
+            fact = layer.initializer
+            if not _judged(layer) or fact is None or fact.spec is None or fact.spec.kind is not InitKind.FIXED_SCALE:
+                continue
+            scale = read_scale(graph, fact)
+            if scale is None:
+                continue
+            activation = layer.activation
+            family = family_of(activation.name) if activation is not None else None
+            if scale.is_constant:
+                problem = _constant_problem(layer, scale.mean) if scale.mean is not None else None
+            elif id(layer.call) in gains and activation is not None and family is not None:
+                problem = _gain_problem(graph, layer, activation.name, family, gains)
+            else:
+                problem = _stddev_problem(scale)
+            if problem is None:
+                continue
+            what = f"{layer.class_name} made by partial(...)" if layer.is_template else layer.class_name
+            what += f" ({activation.name})" if activation is not None else ""
+            head = f"{what} uses {_display(fact, scale)}: {problem}"
+            if family is None:
+                yield self.report(graph, layer.call, f"{head}; use the initializer of its activation's family")
+                continue
+            plan = plan_initializer_fix(graph, layer, family, settings, _distribution(fact, settings))
+            param = layer.spec.initializer_param or "kernel_initializer"
+            suggestion = plan.suggestion if plan else suggested_text(family, settings, param)
+            yield self.report(graph, layer.call, f"{head}; use {suggestion}", plan.edits if plan else (),
+                              f"Use {suggestion}")
+
+
+def _gain_problem(graph: ModuleGraph, layer: Layer, activation: str, family: Family,
+                  gains: dict[int, list[float]]) -> str | None:
+    """Known fan-in: the per-layer variance gain against the family's target."""
+    found = gains[id(layer.call)]
+    low, high = GAIN_LIMITS
+    if not (all(g < low for g in found) or all(g > high for g in found)):
+        return None
+    fans = layer.fan_in_choices or (layer.fan_in,)
+    targets = [family_target(family, f, layer.fan_out) for f in fans]
+    return (f"with fan_in={_span(fans)} it scales the signal's variance by {_span(found)} per layer "
+            f"({family.value} initialization for {activation} sets {TARGET_FORMULA[family]} = {_span(targets)})"
+            f"{_compounded(graph, layer, gains)}")
+
+
+def _stddev_problem(scale: WeightScale) -> str | None:
+    """Unknown fan-in: only a scale no layer width could justify."""
+    stddev = scale.stddev
+    low, high = STDDEV_LIMITS
+    if stddev is None or low <= stddev <= high:
+        return None
+    if stddev < low:
+        return (f"a weight stddev of {_num(stddev)} is below {low:g}, too small for any layer width, "
+                "so the signal shrinks at every layer")
+    return (f"a weight stddev of {_num(stddev)} is above {high:g}, too large for any layer width, "
+            "so the signal grows at every layer")
+
+
+def _judged(layer: Layer) -> bool:
+    """The layers GL101 judges: weighted, with a kernel initializer; a partial once."""
+    if layer.spec.role is not Role.WEIGHTED or layer.spec.initializer_param is None:
+        return False
+    return layer.is_template or layer.partial is None or layer.initializer_home is not layer.partial
+
+
+def read_scale(graph: ModuleGraph, fact: InitializerFact) -> WeightScale | None:
+    """Mean and variance of a fixed-scale initializer, its defaults filled in."""
+    spec = fact.spec
+    if spec is None or spec.class_name not in FIXED_SCALE_PARAMS:
+        return None
+    config: dict[str, object] = {}
+    target, scope = fact.resolved, fact.resolved_scope or graph.scopes.module_scope
+    tf1 = False
+    if isinstance(target, ast.Call):
+        if has_splat(target):
+            return None
+        qualified = graph.resolver.qualified_name(target.func, scope) or ""
+        tf1 = qualified.startswith("tensorflow.compat.v1.")
+        params = FIXED_SCALE_PARAMS[spec.class_name]
+        if len(target.args) > len(params):
+            return None
+        for name, arg in zip(params, target.args):
+            config[name] = constant_value(arg, scope, graph.resolver)
+        for kw in target.keywords:
+            config[kw.arg or ""] = constant_value(kw.value, scope, graph.resolver)
+    elif isinstance(target, ast.Dict):
+        value = constant_value(target, scope, graph.resolver)
+        inner = value.get("config") if isinstance(value, dict) else None
+        config = dict(inner) if isinstance(inner, dict) else {}
+    defaults = defaults_for(spec.class_name, tf1)
+    scale = weight_scale(spec.class_name, {**defaults, **config})
+    return replace(scale, defaulted={k: v for k, v in defaults.items() if k not in config})
+
+
+def _gains(graph: ModuleGraph, layer: Layer) -> list[float]:
+    """The ratio of a judged fixed-scale layer's weight variance to its family's target, for
+    each fan-in it sees; empty unless all is known."""
+    fact = layer.initializer
+    if not _judged(layer) or fact is None or fact.spec is None or fact.spec.kind is not InitKind.FIXED_SCALE:
+        return []
+    activation = layer.activation
+    family = family_of(activation.name) if activation is not None else None
+    scale = read_scale(graph, fact)
+    if family is None or scale is None or scale.is_constant or scale.second_moment is None:
+        return []
+    moment = scale.second_moment
+    targets = [family_target(family, f, layer.fan_out) for f in layer.fan_in_choices or (layer.fan_in,)]
+    return [moment / t for t in targets if t] if all(targets) else []
+
+
+def _compounded(graph: ModuleGraph, layer: Layer, gains: dict[int, list[float]]) -> str:
+    """`, 2.6e-24 over the 4 fixed-scale layers of this stack` when several compound."""
+    best = ""
+    for stack in graph.stacks:
+        for run in stack.runs(lambda i, e: True, split=lambda e: e.normalized_after):
+            if not any(e.layer is layer for e in run):
+                continue
+            # Where a layer sees several fan-ins, the gain nearest 1: the product is a bound.
+            counted = [(min(gains[id(e.layer.call)], key=lambda g: abs(math.log10(g)) if g > 0 else math.inf),
+                        e.repeat or 1) for e in run if id(e.layer.call) in gains]
+            layers = sum(n for _, n in counted)
+            if layers < 2:
+                continue
+            if any(g <= 0 for g, _ in counted):
+                continue
+            log = sum(n * math.log10(g) for g, n in counted)
+            own = math.log10(min(gains[id(layer.call)], key=lambda g: abs(math.log10(g))))
+            if log * own <= 0 or abs(log) <= abs(own):
+                continue  # the other layers soften it: the per-layer figure says more
+            best = f", {_power(log)} over the {layers} fixed-scale layers of this stack"
+    return best
+
+
+def _constant_problem(layer: Layer, value: float) -> str | None:
+    units = layer.fan_out if layer.class_name == "Dense" else None
+    if units == 1:
+        if value == 0:
+            return None if _single_output_unit(layer) else "zero weights pass no gradient to the layers below"
+        return f"every weight starts at {value:g}, so the unit begins as {value:g} × the sum of its inputs"
+    copies = f" {units} times" if units else ""
+    text = ("every unit starts with the same weights and computes the same output: the layer begins as one "
+            f"unit copied{copies}, which only different gradients from above can tell apart")
+    return text + ("; zero weights also pass no gradient to the layers below" if value == 0 else "")
+
+
+def _single_output_unit(layer: Layer) -> bool:
+    following = layer.following
+    return layer.fan_out == 1 and layer.class_name == "Dense" and following is not None and following.source == "output"
+
+
+def _distribution(fact: InitializerFact, settings: Settings) -> str:
+    name = fact.spec.class_name if fact.spec is not None else ""
+    if name == "RandomUniform":
+        return "uniform"
+    if name in ("RandomNormal", "TruncatedNormal"):
+        return "normal"
+    return settings.fix_distribution
+
+
+def _display(fact: InitializerFact, scale: WeightScale) -> str:
+    """How the message names the initializer, with the defaults it relies on."""
+    keys = _SCALE_KEYS.get(scale.class_name, ())
+    shown = ", ".join(f"{k}={scale.defaulted[k]:g}" for k in keys if k in scale.defaulted)
+    return f"{fact.display} (default {shown})" if shown else fact.display
+
+
+def _num(value: float | None) -> str:
+    return "?" if value is None else f"{value:.2g}"
+
+
+def _span(values: list | tuple) -> str:
+    """`1.3e-06`, or `0.0048 to 0.0064` where a loop's turns differ."""
+    shown = sorted({_num(v) if isinstance(v, float) or v is None else str(v) for v in values},
+                   key=lambda t: float(t) if t != "?" else math.inf)
+    return shown[0] if len(shown) == 1 else f"{shown[0]} to {shown[-1]}"
+
+
+def _power(log10_value: float) -> str:
+    """10**x written like 2.6e-24, without overflowing for very deep stacks."""
+    exponent = math.floor(log10_value)
+    mantissa = 10 ** (log10_value - exponent)
+    if round(mantissa, 1) >= 10:
+        mantissa, exponent = mantissa / 10, exponent + 1
+    if -3 <= exponent <= 3:
+        return f"{10 ** log10_value:.2g}"
+    return f"{mantissa:.1f}e{exponent:+d}"
