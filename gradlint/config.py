@@ -38,6 +38,9 @@ class Settings:
     respect_gitignore: bool = True
     extensions: tuple[str, ...] = ("py", "ipynb")  # file types taken when walking directories
     fix_distribution: str = "normal"  # "normal" | "uniform": for initializers gradlint adds
+    saturating_depth: int = 4  # GL301: hidden saturating layers in a row that make a finding
+    clip: str = "clipnorm"  # the optimizer argument GL201's fix adds: clipnorm | clipvalue | global_clipnorm
+    clip_value: float = 1.0  # its value, and the norm GL202's fix clips gradients to
     runtime: Mapping[str, Any] = field(default_factory=dict)
     cache_dir: Path | None = None  # default: .gradlint_cache beside the configuration
     use_cache: bool = True
@@ -107,9 +110,24 @@ _KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "respect-gitignore": ("respect_gitignore", _bool),
     "extensions": ("extensions", lambda v: extensions(_str_list(v))),
     "fix-distribution": ("fix_distribution", _choice("normal", "uniform")),
+    "saturating-depth": ("saturating_depth", lambda v: _int_at_least(v, 2)),
+    "clip": ("clip", _choice("clipnorm", "clipvalue", "global_clipnorm")),
+    "clip-value": ("clip_value", lambda v: _positive_number(v)),
     "runtime": ("runtime", _table),
     "cache-dir": ("cache_dir", lambda v: Path(v) if isinstance(v, str) else _raise("a path string")),
 }
+
+
+def _positive_number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise TypeError("a positive number")
+    return float(value)
+
+
+def _int_at_least(value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise TypeError(f"an integer of at least {low}")
+    return value
 
 
 def _raise(expected: str) -> Any:

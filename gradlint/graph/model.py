@@ -5,14 +5,18 @@ they form. Built once per file; every rule reads it.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from gradlint.graph.dataflow import Dataflow
 from gradlint.graph.facts import ActivationFact, Layer
 from gradlint.graph.layers import LayerCatalog
 from gradlint.graph.scopes import Resolver, ScopeTable
 from gradlint.graph.sequential import SequentialContexts
+from gradlint.graph.shapes import ShapeFacts, infer_shapes
 from gradlint.graph.source import SourceText
+from gradlint.graph.stacks import Stack, find_stacks
+from gradlint.graph.training import Training
 
 
 @dataclass
@@ -27,10 +31,19 @@ class ModuleGraph:
     catalog: LayerCatalog
     sequential: SequentialContexts
     dataflow: Dataflow
+    # compile() calls, optimizers, custom training steps, which models are recurrent.
+    training: Training = field(init=False, repr=False)
+    # The shape each layer receives where it is visible (also sets Layer.fan_in/fan_out).
+    shapes: ShapeFacts = field(init=False, repr=False)
 
     @property
     def layers(self) -> list[Layer]:
         return self.catalog.layers
+
+    @cached_property
+    def stacks(self) -> list[Stack]:
+        """Runs of weighted layers, each feeding the next (graph/stacks.py)."""
+        return find_stacks(self)
 
 
 def build_graph(tree: ast.Module, source: SourceText, path: str) -> ModuleGraph:
@@ -40,7 +53,9 @@ def build_graph(tree: ast.Module, source: SourceText, path: str) -> ModuleGraph:
     sequential = SequentialContexts(tree, scopes, resolver, catalog)
     dataflow = Dataflow(tree, scopes, resolver, catalog)
     graph = ModuleGraph(path, source, tree, scopes, resolver, catalog, sequential, dataflow)
+    graph.training = Training(tree, scopes, resolver, catalog, sequential, dataflow)
     _settle_following(graph)
+    graph.shapes = infer_shapes(graph)
     return graph
 
 

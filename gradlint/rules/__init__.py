@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from gradlint.codes import ERROR_CODES, RUNTIME_CODES
 from gradlint.rules.base import Rule
+from gradlint.rules.custom_loop_clipping import RnnCustomLoopWithoutClipping
+from gradlint.rules.exponential_activation import ExponentialHiddenActivation
 from gradlint.rules.init_activation import InitActivationMismatch
+from gradlint.rules.init_scale import InitScale
+from gradlint.rules.rnn_clipping import RnnOptimizerWithoutClipping
+from gradlint.rules.saturating_stack import DeepSaturatingStack
+from gradlint.rules.selu_dropout import SeluWithDropout
 
 ALL_RULES: tuple[Rule, ...] = (
     InitActivationMismatch(),
+    InitScale(),
+    RnnOptimizerWithoutClipping(),
+    RnnCustomLoopWithoutClipping(),
+    DeepSaturatingStack(),
+    SeluWithDropout(),
+    ExponentialHiddenActivation(),
 )
 
-# Codes that are not rules: gradlint could not check something. Always reported.
-ERROR_CODES = {
-    "GL001": "syntax-error",
-    "GL002": "unreadable-file",
-}
-# Runtime probe findings (gradlint probe / check --runtime).
-RUNTIME_CODES = {
-    "GR101": "vanishing-gradients",
-    "GR102": "exploding-gradients",
-    "GR103": "non-finite-values",
-}
 
 
 def rule_by_code(code: str) -> Rule | None:

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
+from gradlint.codes import doc_url
 from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic, Edit, Fix
 from gradlint.graph.model import ModuleGraph
 
-DOCS_URL = "https://github.com/gradlint/gradlint/blob/main/docs/rules.md#{anchor}"
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Rule:
 
     @classmethod
     def url(cls) -> str:
-        return DOCS_URL.format(anchor=f"{cls.code.lower()}-{cls.name}")
+        return doc_url(cls.code, cls.name)
 
     def report(self, graph: ModuleGraph, node: ast.AST, message: str,
                edits: tuple[Edit, ...] = (), fix_message: str = "") -> Diagnostic:
