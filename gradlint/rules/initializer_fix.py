@@ -137,10 +137,18 @@ def _rename_callee(graph: ModuleGraph, func: ast.AST, family: Family, distributi
     if binding is None or binding.kind is not BindingKind.IMPORT or not isinstance(binding.node, ast.ImportFrom):
         return None
     alias = next((a for a in binding.node.names if (a.asname or a.name) == func.id), None)
-    if alias is None:
+    if alias is None or _name_in_use(graph, new):
         return None
     at = source.end(alias)
     return (replace_node(source, func, new), replace_span(source, at, at, f", {new}"))
+
+
+def _name_in_use(graph: ModuleGraph, name: str) -> bool:
+    """`name` already means something in the module: importing it would shadow that meaning,
+    or be shadowed by it (`from mylib import HeNormal`, a local `HeNormal = ...`)."""
+    if name in graph.scopes.module_scope.bindings:
+        return True
+    return any(isinstance(node, ast.Name) and node.id == name for node in ast.walk(graph.tree))
 
 
 def _apply_preview(graph: ModuleGraph, node: ast.AST, edits: tuple[Edit, ...]) -> str:
