@@ -8,9 +8,10 @@ is always checked. Symlink loops and broken links are skipped, never followed fo
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from fnmatch import fnmatch
+from fnmatch import translate
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,38 +44,51 @@ class PatternSet:
     def __init__(self, patterns: Iterable[str], root: Path) -> None:
         self.patterns = list(patterns)
         self.root = root.resolve()
-        self.names = [p.rstrip("/") for p in self.patterns if "/" not in p.rstrip("/")]
+        plain = [p.rstrip("/") for p in self.patterns if "/" not in p.rstrip("/") and not p.startswith("!")]
+        # Negations need gitignore's full semantics, which a name match ahead of them would skip.
+        self.negated = any(p.startswith("!") for p in self.patterns)
+        # One regular expression for all the names: a walk tries it on every entry.
+        self._names = re.compile("|".join(translate(p) for p in plain)) if plain and not self.negated else None
+        # pathspec costs tens of milliseconds to import: needed only for patterns that are
+        # more than a name (the default excludes are all names).
+        self.needs_spec = self.negated or len(plain) < len(self.patterns)
 
     @cached_property
     def spec(self) -> pathspec.GitIgnoreSpec:
-        import pathspec  # a tenth of a second to import: only when a path pattern is tried
+        import pathspec
 
         return pathspec.GitIgnoreSpec.from_lines(self.patterns)
 
-    def matches(self, path: Path, name_only: bool = False) -> bool:
-        """`name_only`: only the path's own name is tried (a walk tries each level as it
-        descends)."""
-        if name_only:
-            return any(fnmatch(path.name, name) for name in self.names)
+    def matches_name(self, name: str) -> bool:
+        """A name pattern matches this one path component."""
+        return self._names is not None and self._names.match(name) is not None
+
+    def matches(self, path: Path) -> bool:
+        """Any pattern matches `path` or one of its directories below the root."""
+        relative = self._relative(path)
+        return any(self.matches_name(part) for part in relative.split("/")) or self.matches_path(path)
+
+    def matches_path(self, path: Path) -> bool:
+        """A pattern that is more than a name matches `path` (a walk has tried each
+        component's name already, as it descended)."""
+        return self.needs_spec and self.spec.match_file(self._relative(path))
+
+    def _relative(self, path: Path) -> str:
         try:
-            relative = path.absolute().relative_to(self.root).as_posix()
-            parts = relative.split("/")
+            return path.absolute().relative_to(self.root).as_posix()
         except ValueError:  # outside the project: only the name itself can match
-            relative, parts = path.name, [path.name]
-        if any(fnmatch(part, name) for part in parts for name in self.names):
-            return True
-        return self.spec.match_file(relative)
+            return path.name
 
 
 def matches_patterns(path: Path, patterns: Iterable[str], root: Path) -> bool:
     return PatternSet(patterns, root).matches(path)
 
 
-def _display(path: Path) -> str:
+def _display(path: Path, cwd: Path) -> str:
     """Relative to the working directory when inside it, else as given."""
-    absolute = path.absolute()
+    absolute = path if path.is_absolute() else cwd / path
     try:
-        return absolute.relative_to(Path.cwd()).as_posix()
+        return absolute.relative_to(cwd).as_posix()
     except ValueError:
         return str(path)
 
@@ -88,6 +102,7 @@ def discover(paths: Iterable[Path], settings: Settings, suffixes: tuple[str, ...
     if suffixes is None:
         suffixes = tuple(f".{e}" for e in settings.extensions)
     seen: set[Path] = set()
+    cwd = Path.cwd()
     excludes = PatternSet((*settings.exclude, *settings.extend_exclude), settings.root)
     for given in paths:
         if not given.exists() and not given.is_symlink():
@@ -100,13 +115,13 @@ def discover(paths: Iterable[Path], settings: Settings, suffixes: tuple[str, ...
             key = given.absolute()
             if key not in seen:
                 seen.add(key)
-                yield Discovered(given, _display(given))
+                yield Discovered(given, _display(given, cwd))
             continue
         for path in _walk(given, excludes, settings, suffixes):
             key = path.absolute()
             if key not in seen:
                 seen.add(key)
-                yield Discovered(path, _display(path))
+                yield Discovered(path, _display(path, cwd))
 
 
 def _gitignore_spec(directory: Path) -> pathspec.GitIgnoreSpec | None:
@@ -182,9 +197,9 @@ def _walk(root: Path, excludes: PatternSet, settings: Settings, suffixes: tuple[
                 continue
             if not (is_dir or is_file):
                 continue  # broken symlink, socket, …
-            excluded = excludes.matches(path, name_only=True)
+            excluded = excludes.matches_name(entry.name)
             if not excluded and not explicit_excluded:
-                excluded = excludes.matches(path)
+                excluded = excludes.matches_path(path)
             if excluded or _ignored(path, is_dir, local):
                 continue
             if is_dir:
