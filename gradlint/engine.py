@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 # A module that mentions none of these imports nothing gradlint could judge.
 _MENTIONS_KERAS = re.compile(r"keras|tensorflow")
+_MENTIONS_KERAS_BYTES = re.compile(rb"keras|tensorflow")
 _MAX_FIX_PASSES = 10
 
 
@@ -201,35 +202,38 @@ def _cache_for(settings: Settings) -> ResultCache | None:
 def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | None = None) -> list[FileResult]:
     """Check many files; results come back sorted by path, then position.
 
-    Cached results are looked up here, in this process, so that a warm run starts no worker
-    at all; only the files that changed are checked, in parallel processes when it pays.
+    Every file is read here, in this process: files that mention no Keras are checked on the
+    spot (they are not even parsed), and cached results are looked up for the others, so a
+    warm run or a tree with little Keras code starts no worker at all. Only files that must be parsed go to
+    worker processes, largest first, so that no worker is left with a big file at the end.
     """
     from gradlint.parallel import run_parallel
 
     cache = _cache_for(settings)
     results: list[FileResult] = []
-    pending: list[tuple] = []
+    heavy: list[tuple] = []
     keys: dict[str, str] = {}
     for f in files:
-        data = None
-        if cache is not None and f.path.suffix in (".py", ".ipynb"):
-            try:
-                data = f.path.read_bytes()
-            except OSError:
-                data = None
-            if data is not None:
-                key = cache.key(data, f.display)
-                cached = cache.get(key)
-                if cached is not None and (not fix or all(d.fix is None for d in cached)):
-                    results.append(FileResult(f.display, cached))
-                    continue
-                keys[f.display] = key
-        pending.append((f.path, f.display, settings, fix, data))
-    for result in run_parallel(check_file, pending, jobs):
-        key = keys.get(result.path)
-        if cache is not None and key and not result.errors and result.new_text is None:
-            cache.put(key, result.diagnostics)
-        results.append(result)
+        try:
+            data: bytes | None = f.path.read_bytes()
+        except OSError:
+            data = None  # check_file reports why
+        call = (f.path, f.display, settings, fix, data)
+        if data is None or not _MENTIONS_KERAS_BYTES.search(data):
+            results.append(check_file(*call))  # cheaper than a cache lookup
+            continue
+        if cache is not None:
+            key = cache.key(data, f.display)
+            cached = cache.get(key)
+            if cached is not None and (not fix or all(d.fix is None for d in cached)):
+                results.append(FileResult(f.display, cached))
+                continue
+            keys[f.display] = key
+        heavy.append(call)
+    heavy.sort(key=lambda call: -len(call[4] or b""))
+    results.extend(run_parallel(check_file, heavy, jobs))
     for result in results:
+        if cache is not None and result.path in keys and not result.errors and result.new_text is None:
+            cache.put(keys[result.path], result.diagnostics)
         result.diagnostics.sort(key=Diagnostic.sort_key)
     return sorted(results, key=lambda r: r.path)

@@ -35,6 +35,7 @@ def run_parallel(function: Callable[..., T], calls: Sequence[tuple[Any, ...]], j
         return [function(*c) for c in calls]
     from concurrent.futures import ProcessPoolExecutor
 
-    chunk = max(1, len(calls) // (workers * 4))
+    # Small chunks: calls may come sorted by cost, and large chunks would undo that balance.
+    chunk = max(1, len(calls) // (workers * 16))
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(_call, [(function, c) for c in calls], chunksize=chunk))
