@@ -151,14 +151,20 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
-def _discover(paths: tuple[Path, ...], settings: Settings, force_exclude: bool = False) -> list:
+def _discover(paths: tuple[Path, ...], settings: Settings, force_exclude: bool = False, quiet: bool = False) -> list:
     from gradlint.discovery import MissingPath, discover
 
+    paths = paths or (Path("."),)
     try:
-        return list(discover(paths or (Path("."),), settings, force_exclude=force_exclude))
+        files = list(discover(paths, settings, force_exclude=force_exclude))
     except MissingPath as exc:
         _fail(str(exc))
-        raise AssertionError  # unreachable
+        raise AssertionError from None  # unreachable
+    if not files and not quiet and any(p.is_dir() for p in paths):
+        # Silence would read as "all clean"; say that nothing was checked, and why it may be.
+        click.echo("warning: no Python files or notebooks found under the given paths "
+                   "(excluded, or ignored by a .gitignore?)", err=True)
+    return files
 
 
 def _emit(diagnostics: list[Diagnostic], output_format: str, color: bool) -> None:
@@ -195,7 +201,7 @@ def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple
     if stdin:
         results, _ = _run_stdin(stdin_filename, settings, force_exclude, fix=False)
     else:
-        files = _discover(paths, settings, force_exclude)
+        files = _discover(paths, settings, force_exclude, quiet)
         if show_files:
             from gradlint.report.show import render_files
 
@@ -270,7 +276,7 @@ def fix(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[s
         _fix_confirm(confirm_target, settings, write, output_format, _use_color(no_color))
     if stdin:
         _fix_stdin(stdin_filename, settings, force_exclude, output_format, exit_zero)
-    results = check_files(_discover(paths, settings, force_exclude), settings, fix=True, jobs=jobs)
+    results = check_files(_discover(paths, settings, force_exclude, quiet), settings, fix=True, jobs=jobs)
     color = _use_color(no_color)
     failed = any(r.failed for r in results)
     fixed = sum(len(r.fixed) for r in results)

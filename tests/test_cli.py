@@ -135,6 +135,16 @@ def test_excludes_gitignore_and_explicit_files(project: Path):
     assert "venv" not in result.output and result.exit_code == 1
 
 
+def test_a_walk_that_finds_nothing_says_so_on_stderr(project: Path):
+    (project / ".gitignore").write_text("models/\n")
+    result = run("check", "--no-cache")
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert result.stderr.startswith("warning: no Python files or notebooks found under the given paths")
+    # Named files (pre-commit) and --quiet: no warning.
+    assert run("check", "--no-cache", "--quiet").stderr == ""
+    assert run("check", "--no-cache", "--force-exclude", "--extension", "ipynb", "models/ok.py").stderr == ""
+
+
 def test_config_found_above_the_checked_path(project: Path):
     (project / "pyproject.toml").write_text('[tool.gradlint]\nignore = ["GL101"]\n')
     os.chdir(project / "models")
