@@ -1,8 +1,8 @@
 """Results per file, keyed by content, gradlint version and the settings that shape them.
 
-A warm run re-parses nothing that has not changed. Entries are single JSON files written
-atomically, so parallel workers never see half an entry; anything unreadable, corrupt or
-foreign is ignored and rewritten, never trusted and never fatal.
+A warm run re-parses nothing that has not changed. The cache file is written atomically, so
+no reader ever sees half of it; anything unreadable, corrupt or foreign is ignored and
+rewritten, never trusted and never fatal.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ import os
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from gradlint import __version__
 from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic
 
-_FORMAT = 1
+_FORMAT = 2
 # Settings that decide which files are read, not what a file's findings are.
 _NOT_IN_KEY = {"exclude", "extend_exclude", "respect_gitignore", "runtime", "config_path", "cache_dir", "use_cache"}
 
@@ -49,42 +50,68 @@ def settings_fingerprint(settings: Settings) -> str:
 
 
 class ResultCache:
-    """A directory of entries `<key[:2]>/<key>.json`; created on first write."""
+    """All results for one (gradlint, settings) pair in one file, `results-<id>.json`: read
+    once on first use, written once at the end of a run. One file rather than one per
+    checked file: a warm run opens one cache file instead of thousands."""
 
     def __init__(self, directory: Path, settings: Settings) -> None:
         self.directory = directory
-        self.salt = f"{_FORMAT}\0{__version__}\0{_code_fingerprint()}\0{settings_fingerprint(settings)}".encode()
+        salt = f"{_FORMAT}\0{__version__}\0{_code_fingerprint()}\0{settings_fingerprint(settings)}"
+        self.file = directory / f"results-{hashlib.sha256(salt.encode()).hexdigest()[:16]}.json"
+        self._entries: dict[str, Any] | None = None
+        self._changed = False
+        self._seen: dict[str, str] = {}  # display name → its key in this run
 
     def key(self, content: bytes, display: str) -> str:
-        digest = hashlib.sha256(self.salt)
-        digest.update(display.encode("utf-8", "surrogateescape") + b"\0")
+        digest = hashlib.sha256(display.encode("utf-8", "surrogateescape") + b"\0")
         digest.update(content)
         return digest.hexdigest()
 
-    def _path(self, key: str) -> Path:
-        return self.directory / key[:2] / f"{key}.json"
-
-    def get(self, key: str) -> list[Diagnostic] | None:
+    def get(self, key: str, display: str) -> list[Diagnostic] | None:
+        entries = self._load()
+        self._seen[display] = key
+        entry = entries.get(key)
+        if entry is None:
+            return None
         try:
-            data = json.loads(self._path(key).read_text(encoding="utf-8"))
-            if data.get("key") != key:
-                return None
-            return [Diagnostic.from_dict(d) for d in data["diagnostics"]]
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return None  # missing, corrupt or foreign: recompute
+            return [Diagnostic.from_dict(d) for d in entry["diagnostics"]]
+        except (KeyError, TypeError, ValueError, AttributeError):
+            del entries[key]  # damaged: recompute, and the new result replaces it
+            self._changed = True
+            return None
 
-    def put(self, key: str, diagnostics: list[Diagnostic]) -> None:
-        path = self._path(key)
+    def put(self, key: str, display: str, diagnostics: list[Diagnostic]) -> None:
+        self._load()[key] = {"path": display, "diagnostics": [d.to_dict() for d in diagnostics]}
+        self._seen[display] = key
+        self._changed = True
+
+    def save(self) -> None:
+        """Write the entries back, atomically; a file checked in this run keeps only its
+        current entry, so the cache does not grow with every edit."""
+        if not self._changed or self._entries is None:
+            return
+        kept = {k: e for k, e in self._entries.items()
+                if not isinstance(e, dict) or self._seen.get(e.get("path"), k) == k}
         try:
             self._ensure_root()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            payload = json.dumps({"key": key, "diagnostics": [d.to_dict() for d in diagnostics]})
-            fd, temp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".results-", suffix=".tmp")
+            os.chmod(temp, 0o644)  # mkstemp's 0600 would lock out a CI job running as another user
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(payload)
-            os.replace(temp, path)
+                json.dump({"format": _FORMAT, "entries": kept}, handle, separators=(",", ":"))
+            os.replace(temp, self.file)
+            self._changed = False
         except OSError:
             pass  # a read-only tree or a full disk must not stop the check
+
+    def _load(self) -> dict[str, Any]:
+        if self._entries is None:
+            try:
+                data = json.loads(self.file.read_bytes())
+                entries = data["entries"] if data.get("format") == _FORMAT else None
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                entries = None  # missing, corrupt or foreign: start afresh
+            self._entries = entries if isinstance(entries, dict) else {}
+        return self._entries
 
     def _ensure_root(self) -> None:
         if not self.directory.is_dir():

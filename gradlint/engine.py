@@ -183,20 +183,12 @@ def check_file(path: Path, display: str, settings: Settings, fix: bool = False,
     return result
 
 
-_caches: dict[str, ResultCache | None] = {}
-
-
 def _cache_for(settings: Settings) -> ResultCache | None:
-    """One cache object per settings and directory in this process."""
     if not settings.use_cache:
         return None
-    from gradlint.cache import ResultCache, cache_directory, settings_fingerprint
+    from gradlint.cache import ResultCache, cache_directory
 
-    directory = cache_directory(settings)
-    key = f"{directory}\0{settings_fingerprint(settings)}"
-    if key not in _caches:
-        _caches[key] = ResultCache(directory, settings)
-    return _caches[key]
+    return ResultCache(cache_directory(settings), settings)
 
 
 def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | None = None) -> list[FileResult]:
@@ -204,12 +196,13 @@ def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | 
 
     Every file is read here, in this process: files that mention no Keras are checked on the
     spot (they are not even parsed), and cached results are looked up for the others, so a
-    warm run or a tree with little Keras code starts no worker at all. Only files that must be parsed go to
-    worker processes, largest first, so that no worker is left with a big file at the end.
+    warm run or a tree with little Keras code starts no worker at all. Only files that must
+    be parsed go to worker processes, largest first, so that no worker is left with a big
+    file at the end.
     """
     from gradlint.parallel import run_parallel
 
-    cache = _cache_for(settings)
+    cache: ResultCache | None = None
     results: list[FileResult] = []
     heavy: list[tuple] = []
     keys: dict[str, str] = {}
@@ -222,9 +215,11 @@ def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | 
         if data is None or not _MENTIONS_KERAS_BYTES.search(data):
             results.append(check_file(*call))  # cheaper than a cache lookup
             continue
+        if cache is None and settings.use_cache:
+            cache = _cache_for(settings)  # with hashlib: only for the first file worth caching
         if cache is not None:
             key = cache.key(data, f.display)
-            cached = cache.get(key)
+            cached = cache.get(key, f.display)
             if cached is not None and (not fix or all(d.fix is None for d in cached)):
                 results.append(FileResult(f.display, cached))
                 continue
@@ -234,6 +229,8 @@ def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | 
     results.extend(run_parallel(check_file, heavy, jobs))
     for result in results:
         if cache is not None and result.path in keys and not result.errors and result.new_text is None:
-            cache.put(keys[result.path], result.diagnostics)
+            cache.put(keys[result.path], result.path, result.diagnostics)
         result.diagnostics.sort(key=Diagnostic.sort_key)
+    if cache is not None:
+        cache.save()
     return sorted(results, key=lambda r: r.path)

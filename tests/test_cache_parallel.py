@@ -52,14 +52,21 @@ def test_warm_cache_reports_what_the_cold_run_did_without_parsing(project: Path,
     assert warm == cold
 
 
+def entries(cache_dir: Path) -> dict[str, dict]:
+    files = sorted(cache_dir.glob("results-*.json"), key=lambda p: p.stat().st_mtime)
+    return json.loads(files[-1].read_text())["entries"]
+
+
 def test_changing_a_file_a_setting_or_the_version_invalidates(project: Path, monkeypatch):
-    cache_dir = str(project / "cache")
-    _, before = run(project, "--cache-dir", cache_dir, "--jobs", "1")
+    cache_dir = project / "cache"
+    _, before = run(project, "--cache-dir", str(cache_dir), "--jobs", "1")
+    kept = len(entries(cache_dir))
     target = next(project.glob("m00_*.py"))
     target.write_text(target.read_text() + "\nfrom keras import layers\nextra = layers.Dense(4, activation='relu')\n")
-    _, after = run(project, "--cache-dir", cache_dir, "--jobs", "1")
+    _, after = run(project, "--cache-dir", str(cache_dir), "--jobs", "1")
     assert len(after) == len(before) + 1
-    _, ignored = run(project, "--cache-dir", cache_dir, "--jobs", "1", "--ignore", "GL101")
+    assert len(entries(cache_dir)) == kept  # the edited file's old entry is dropped, not kept
+    _, ignored = run(project, "--cache-dir", str(cache_dir), "--jobs", "1", "--ignore", "GL101")
     assert [d for d in ignored if d["code"] == "GL101"] == []
     monkeypatch.setattr(cache_module, "__version__", "999.0")
     seen = []
@@ -67,22 +74,31 @@ def test_changing_a_file_a_setting_or_the_version_invalidates(project: Path, mon
 
     real = gradlint.engine.check_source
     monkeypatch.setattr(gradlint.engine, "check_source", lambda *a, **k: seen.append(a[1]) or real(*a, **k))
-    gradlint.engine._caches.clear()
-    _, again = run(project, "--cache-dir", cache_dir, "--jobs", "1")
+    _, again = run(project, "--cache-dir", str(cache_dir), "--jobs", "1")
     assert again == after and len(seen) == len(list(project.glob("*.py")))
 
 
-def test_corrupt_and_foreign_cache_entries_are_ignored_and_rewritten(project: Path):
+@pytest.mark.parametrize("damage", [
+    "{not json",
+    "\x00\xff binary",
+    json.dumps(["someone else's"]),
+    json.dumps({"format": 1, "entries": {}}),  # an older layout
+    "entry",  # one entry's findings replaced by garbage
+])
+def test_a_corrupt_or_foreign_cache_is_ignored_and_rewritten(project: Path, damage: str):
     cache_dir = project / "cache"
     _, cold = run(project, "--cache-dir", str(cache_dir), "--jobs", "1")
-    entries = sorted(cache_dir.rglob("*.json"))
-    assert entries
-    entries[0].write_text("{not json")
-    entries[1].write_text(json.dumps({"key": "someone else's", "diagnostics": []}))
-    entries[2].write_bytes(b"\x00\xff binary")
+    [results] = cache_dir.glob("results-*.json")
+    good = json.loads(results.read_text())
+    if damage == "entry":
+        bad = json.loads(results.read_text())
+        key = next(iter(bad["entries"]))
+        bad["entries"][key]["diagnostics"] = [{"code": 5}]
+        damage = json.dumps(bad)
+    results.write_text(damage)
     _, warm = run(project, "--cache-dir", str(cache_dir), "--jobs", "1")
     assert warm == cold
-    assert json.loads(entries[0].read_text())["key"] == entries[0].stem
+    assert json.loads(results.read_text()) == good
 
 
 def test_an_unwritable_cache_does_not_stop_the_check(project: Path):
