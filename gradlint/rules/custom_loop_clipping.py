@@ -9,7 +9,8 @@ from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic, Edit
 from gradlint.edits import insert_line_after
 from gradlint.graph.model import ModuleGraph
-from gradlint.graph.training import TrainingStep, describe
+from gradlint.graph.steps import TrainingStep
+from gradlint.graph.tracing import describe
 from gradlint.rules.base import Invalid, Rule
 from gradlint.rules.rnn_clipping import display, number, row_of, tensorflow_reference
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic, Edit
 from gradlint.edits import insert_argument, insert_first_argument, insert_line_after, replace_node
+from gradlint.graph.compiles import CompileFact, OptimizerFact
 from gradlint.graph.model import ModuleGraph
 from gradlint.graph.scopes import BindingKind, Scope
-from gradlint.graph.training import CompileFact, OptimizerFact, describe
+from gradlint.graph.tracing import describe
 from gradlint.keras_api.names import canonical
 from gradlint.keras_api.optimizers import DEFAULT_OPTIMIZER_STRING
 from gradlint.rules.base import Invalid, Rule

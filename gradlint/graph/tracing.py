@@ -1,0 +1,472 @@
+"""Model tracing: from an expression back to the models it can denote, and whether each is
+recurrent.
+
+A model is followed from where it is used (`model.compile(...)`, `model.trainable_variables`)
+back to what builds it: a Sequential list or `.add()` chain, a functional `Model(inputs,
+outputs)` (walking the dataflow backwards from its outputs), a Model subclass, or one of the
+module's own functions returning one of these. Whatever cannot be followed is unknown, and
+unknown is never judged.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+from gradlint.graph.dataflow import MODEL_CLASSES, Dataflow, FlowNode, _ArgumentTo, _ReturnTo, _Terminal
+from gradlint.graph.facts import Layer
+from gradlint.graph.layers import LayerCatalog
+from gradlint.graph.scopes import BindingKind, Resolver, Scope, ScopeTable
+from gradlint.graph.sequential import SEQUENTIAL, SequentialContexts
+from gradlint.graph.statements import FUNCTIONS, Statements, method_calls, position, walk_outside_gradients
+from gradlint.keras_api.layers import Role
+
+MAX_DEPTH = 8  # how far a value is followed through names, calls and wrappers
+_CLONE = frozenset({"keras.models.clone_model"})
+
+
+@dataclass(frozen=True, eq=False)
+class ModelInfo:
+    """One model: the call or class that builds it, and a recurrent layer in it, if any."""
+
+    node: ast.AST  # the Sequential / Model call, or the ClassDef of a subclass
+    recurrent: Layer | None
+    custom_compile: bool = False  # a subclass with its own compile(): not Keras' signature
+
+
+@dataclass(frozen=True, eq=False)
+class ClassInfo:
+    """A class of the module's own, as far as model tracing needs it."""
+
+    node: ast.ClassDef
+    keras: bool  # subclasses a Keras Model or Layer
+    recurrent: Layer | None
+    custom_compile: bool
+
+    @property
+    def model(self) -> ModelInfo:
+        """The model an instance of the class is."""
+        return ModelInfo(self.node, self.recurrent, self.custom_compile)
+
+
+def recurrent_layer(layer: Layer, catalog: LayerCatalog, depth: int = 0) -> Layer | None:
+    """`layer` if it is recurrent or wraps a recurrent layer (Bidirectional, TimeDistributed)."""
+    if layer.spec.recurrent:
+        return layer
+    if layer.spec.role is Role.WRAPPER and depth < MAX_DEPTH:
+        inner = _wrapped(layer, catalog)
+        if inner is not None and recurrent_layer(inner, catalog, depth + 1) is not None:
+            return layer
+    return None
+
+
+def describe(layer: Layer, catalog: LayerCatalog, depth: int = 0) -> str:
+    """How a message names a recurrent layer: "LSTM", "Bidirectional(GRU)"."""
+    if layer.spec.role is Role.WRAPPER and depth < MAX_DEPTH:
+        inner = _wrapped(layer, catalog)
+        if inner is not None:
+            return f"{layer.class_name}({describe(inner, catalog, depth + 1)})"
+    return layer.class_name
+
+
+def earliest(layers: Iterable[Layer | None]) -> Layer | None:
+    """The first in the source: what a finding names when a model has several."""
+    found = [layer for layer in layers if layer is not None]
+    return min(found, key=lambda la: position(la.call)) if found else None
+
+
+def _wrapped(layer: Layer, catalog: LayerCatalog) -> Layer | None:
+    call = layer.call
+    expr = next((k.value for k in call.keywords if k.arg == "layer"), None)
+    if expr is None and call.args and not isinstance(call.args[0], ast.Starred):
+        expr = call.args[0]
+    return catalog.layer_of(expr, layer.scope) if expr is not None else None
+
+
+class ModelTracer:
+    """The models of one module: what an expression denotes, and which are recurrent."""
+
+    def __init__(self, table: ScopeTable, resolver: Resolver, catalog: LayerCatalog,
+                 sequential: SequentialContexts, dataflow: Dataflow, statements: Statements) -> None:
+        self.table = table
+        self.resolver = resolver
+        self.catalog = catalog
+        self.sequential = sequential
+        self.dataflow = dataflow
+        self.statements = statements
+        self._classes: dict[int, ClassInfo | None] = {}
+        self._functional: dict[int, Layer | None] = {}
+        self._sites: dict[int, list[tuple[ast.Call, int]]] = {}
+        self._classes_in_progress = 0  # while one is worked out, answers that use it are partial
+
+    def models_of(self, expr: ast.AST, scope: Scope, depth: int = 0) -> list[ModelInfo]:
+        """The models an expression can denote; empty when none is known."""
+        if depth > MAX_DEPTH:
+            return []
+        if isinstance(expr, ast.Call):
+            return self._models_of_call(expr, scope, depth)
+        if isinstance(expr, ast.Name):
+            found = self.value_of(expr, scope)
+            if found is not None:
+                return self.models_of(found[0], found[1], depth + 1)
+            return [m for value, where in self.parameter_values(expr.id, scope, depth)
+                    for m in self.models_of(value, where, depth + 1)]
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+            cls = self.class_of_self(expr.value)
+            if cls is not None:
+                return [m for value, where in self.self_attribute(cls, expr.attr)
+                        for m in self.models_of(value, where, depth + 1)]
+        return []
+
+    def value_of(self, name: ast.Name, scope: Scope) -> tuple[ast.AST, Scope] | None:
+        """What `name` holds where it is used: its one assignment, or, when it is assigned
+        several times in the scope of the use, the last assignment that surely runs before."""
+        found = self.resolver.assigned_value(name.id, scope)
+        if found is not None:
+            return found
+        bindings = scope.bindings.get(name.id)
+        if not bindings or scope.is_class:
+            return None
+        if any(b.kind is not BindingKind.ASSIGN or b.node is None for b in bindings):
+            return None
+        use = position(name)
+        before = [b.node for b in bindings if b.node is not None and self.statements.statement_end(b.node) <= use]
+        if not before:
+            return None
+        value = max(before, key=position)
+        statement = self.statements.statement(value)
+        if statement is None or not self.statements.dominates(statement, name):
+            return None
+        return value, scope
+
+    # -- models ------------------------------------------------------------------------------
+    def _models_of_call(self, call: ast.Call, scope: Scope, depth: int) -> list[ModelInfo]:
+        qualified = self.resolver.qualified_name(call.func, scope)
+        if qualified in SEQUENTIAL:
+            return [ModelInfo(call, self._sequential_recurrent(call, scope, depth))]
+        if qualified in MODEL_CLASSES:
+            has_outputs = len(call.args) >= 2 or any(k.arg == "outputs" for k in call.keywords)
+            return [ModelInfo(call, self._functional_recurrent(call))] if has_outputs else []
+        if qualified in _CLONE and call.args:
+            return self.models_of(call.args[0], scope, depth + 1)
+        function = self.resolver.function_def(call.func, scope)
+        if function is not None:
+            inner = self.table.defs.get(id(function), scope)
+            return [m for ret in self._returns(function)
+                    for m in self.models_of(ret, self.table.scope_of(ret) if isinstance(ret, ast.Call) else inner,
+                                            depth + 1)]
+        cls = self._class_named(call.func, scope)
+        info = self.class_info(cls) if cls is not None else None
+        if info is not None and info.keras:
+            return [info.model]
+        return []
+
+    def _returns(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]:
+        return [stmt.value for stmt in self.statements.own_nodes(function)
+                if isinstance(stmt, ast.Return) and stmt.value is not None]
+
+    @cached_property
+    def _chains(self) -> dict[int, list[Layer | None]]:
+        return {id(call): layers for call, layers, _ in self.sequential.chains}
+
+    def _sequential_recurrent(self, call: ast.Call, scope: Scope, depth: int) -> Layer | None:
+        found: list[Layer | None] = [recurrent_layer(la, self.catalog) for la in self._chains.get(id(call), [])
+                                     if la is not None]
+        listed: ast.AST | None = call.args[0] if call.args else next(
+            (k.value for k in call.keywords if k.arg == "layers"), None)
+        where = scope
+        if isinstance(listed, ast.Name):
+            value = self.value_of(listed, scope)
+            listed, where = value if value is not None else (None, scope)
+        elements: list[tuple[ast.expr, Scope]] = []
+        if isinstance(listed, (ast.List, ast.Tuple)):
+            elements.extend((e, where) for e in listed.elts)
+        # `.add()` calls on a name that holds this model where they run, even when the name is
+        # bound to other models elsewhere in the scope.
+        for add in method_calls(self.table, "add"):
+            receiver = add.func.value  # type: ignore[attr-defined]
+            if isinstance(receiver, ast.Name) and len(add.args) == 1 and not add.keywords:
+                add_scope = self.table.scope_of(add)
+                held = self.value_of(receiver, add_scope)
+                if held is not None and held[0] is call:
+                    elements.append((add.args[0], add_scope))
+        for element, where in elements:
+            if isinstance(element, ast.Starred) and isinstance(element.value, (ast.ListComp, ast.GeneratorExp)):
+                element = element.value.elt
+            layer = self.catalog.layer_of(element, where)
+            if layer is not None:
+                found.append(recurrent_layer(layer, self.catalog))
+            else:  # a nested model or a layer class of the module's own
+                found.extend(m.recurrent for m in self.models_of(element, where, depth + 1))
+        return earliest(found)
+
+    # -- functional models: backwards from the outputs ----------------------------------------
+    @cached_property
+    def _inverse(self) -> tuple[dict[int, list[FlowNode]], dict[int, list[FlowNode]],
+                                dict[int, list[FlowNode]], dict[tuple[int, str], list[FlowNode]]]:
+        """What feeds each flow node, each Model's outputs, each function's returns and each
+        parameter (from every call), read off the forward graph."""
+        inputs: dict[int, list[FlowNode]] = defaultdict(list)
+        outputs: dict[int, list[FlowNode]] = defaultdict(list)
+        returns: dict[int, list[FlowNode]] = defaultdict(list)
+        arguments: dict[tuple[int, str], list[FlowNode]] = defaultdict(list)
+        for node in self.dataflow.nodes.values():
+            for consumer in node.consumers.values():
+                if isinstance(consumer, FlowNode):
+                    inputs[id(consumer)].append(node)
+                elif isinstance(consumer, _Terminal) and consumer.kind == "output" and consumer.node is not None:
+                    outputs[id(consumer.node)].append(node)
+                elif isinstance(consumer, _ReturnTo):
+                    returns[id(consumer.function)].append(node)
+                elif isinstance(consumer, _ArgumentTo):
+                    arguments[(id(consumer.function), consumer.param)].append(node)
+        return inputs, outputs, returns, arguments
+
+    @cached_property
+    def _flow_calls(self) -> tuple[dict[int, int], dict[int, int], dict[int, tuple[int, str]]]:
+        """id(result node) → id(its call) and id(function); id(param node) → its key."""
+        call_of = {id(node): key for key, node in self.dataflow.nodes.items()
+                   if node.kind == "result" and isinstance(key, int)}
+        function_of = {id(node): fid for fid, nodes in self.dataflow.results.items() for node in nodes}
+        params = {id(node): key for key, node in self.dataflow.params.items()}
+        return call_of, function_of, params
+
+    def _functional_recurrent(self, call: ast.Call) -> Layer | None:
+        if id(call) in self._functional:
+            return self._functional[id(call)]
+        inputs, outputs, returns, arguments = self._inverse
+        call_of, function_of, params = self._flow_calls
+        per_call = getattr(self.dataflow, "call_arguments", None)
+        found: list[Layer | None] = []
+        # (node, the calls whose bodies the walk is inside): a parameter leads back to the
+        # arguments of the call the walk came through, not to every call of the function.
+        stack: list[tuple[FlowNode, tuple[int, ...]]] = [(n, ()) for n in outputs.get(id(call), [])]
+        seen: set[tuple[int, tuple[int, ...]]] = set()
+        while stack:
+            node, context = stack.pop()
+            if (id(node), context) in seen or len(seen) > 20000:
+                continue
+            seen.add((id(node), context))
+            if node.kind == "layer" and node.layer is not None:
+                found.append(recurrent_layer(node.layer, self.catalog))
+            stack.extend((n, context) for n in inputs.get(id(node), []))
+            if node.kind == "result" and id(node) in function_of and len(context) < MAX_DEPTH:
+                inner = (*context, call_of.get(id(node), 0))
+                stack.extend((n, inner) for n in returns.get(function_of[id(node)], []))
+            elif node.kind == "param" and id(node) in params:
+                key = params[id(node)]
+                if context and per_call is not None:
+                    outer = context[:-1]
+                    stack.extend((n, outer) for n in per_call.get((context[-1], key[1]), ()))
+                else:
+                    stack.extend((n, context) for n in arguments.get(key, []))
+        result = earliest(found) or self._sliced_recurrent(call)
+        self._functional[id(call)] = result
+        return result
+
+    def _sliced_recurrent(self, call: ast.Call) -> Layer | None:
+        """A recurrent layer among the layers the outputs' expression depends on through the
+        assignments of its own function, tuple unpacking included
+        (`out, h, c = LSTM(..., return_state=True)(x)`), which the dataflow does not follow."""
+        outputs = next((k.value for k in call.keywords if k.arg == "outputs"), None)
+        if outputs is None and len(call.args) >= 2:
+            outputs = call.args[1]
+        if outputs is None:
+            return None
+        found: list[Layer | None] = []
+        for expr in self.statements.expand(outputs, self.statements.owner(call)):
+            for node in walk_outside_gradients(expr):
+                if isinstance(node, ast.Call):
+                    scope = self.table.scope_of(node)
+                    layer = self.catalog.layer_of(node, scope) or (
+                        self.catalog.layer_of(node.func, scope) if isinstance(node.func, ast.Name) else None)
+                    if layer is not None:
+                        found.append(recurrent_layer(layer, self.catalog))
+        return earliest(found)
+
+    # -- classes -----------------------------------------------------------------------------
+    def _class_named(self, func: ast.AST, scope: Scope) -> ast.ClassDef | None:
+        if not isinstance(func, ast.Name):
+            return None
+        binding = self.resolver.single_binding(func.id, scope)
+        if binding is not None and binding.kind is BindingKind.DEF and isinstance(binding.node, ast.ClassDef):
+            return binding.node
+        return None
+
+    def class_info(self, cls: ast.ClassDef) -> ClassInfo | None:
+        """Whether a class of the module's own is a Keras one, and its recurrent layer; None
+        while it is being worked out (a class naming itself)."""
+        if id(cls) in self._classes:
+            return self._classes[id(cls)]
+        self._classes[id(cls)] = None
+        scope = self.table.scope_of(cls)
+        keras = False
+        custom_compile = any(isinstance(s, FUNCTIONS) and s.name == "compile" for s in cls.body)
+        found: list[Layer | None] = []
+        for base in cls.bases:
+            qualified = self.resolver.qualified_name(base, scope)
+            if qualified in MODEL_CLASSES or (qualified or "").startswith("keras.layers."):
+                keras = True
+                continue
+            parent = self._class_named(base, scope)
+            info = self.class_info(parent) if parent is not None else None
+            if info is not None and info.keras:
+                keras = True
+                custom_compile = custom_compile or info.custom_compile
+                found.append(info.recurrent)
+        calls = {id(n) for n in ast.walk(cls) if isinstance(n, ast.Call)}
+        found.extend(recurrent_layer(layer, self.catalog) for layer in self.catalog.layers
+                     if id(layer.call) in calls and not layer.is_template)
+        self._classes[id(cls)] = ClassInfo(cls, keras, None, custom_compile)
+        self._classes_in_progress += 1
+        try:
+            for values in self._self_assignments(cls).values():
+                for value, where in values:
+                    if isinstance(value, ast.Call) and self.catalog.layer_of(value, where) is None:
+                        found.extend(m.recurrent for m in self.models_of(value, where, 1))
+        finally:
+            self._classes_in_progress -= 1
+        info = ClassInfo(cls, keras, earliest(found), custom_compile)
+        self._classes[id(cls)] = info
+        return info
+
+    def _self_assignments(self, cls: ast.ClassDef) -> dict[str, list[tuple[ast.AST, Scope]]]:
+        """`self.<attr> = value` in the class's methods, by attribute."""
+        found: dict[str, list[tuple[ast.AST, Scope]]] = defaultdict(list)
+        for method in cls.body:
+            if not isinstance(method, FUNCTIONS) or not method.args.args:
+                continue
+            me = method.args.args[0].arg
+            scope = self.table.defs.get(id(method))
+            if scope is None:
+                continue
+            for node in self.statements.own_nodes(method):
+                if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    for target in targets:
+                        if (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                                and target.value.id == me):
+                            found[target.attr].append((node.value, scope))
+        return found
+
+    def self_attribute(self, cls: ast.ClassDef, attr: str) -> list[tuple[ast.AST, Scope]]:
+        """The values the class's methods assign to `self.<attr>`."""
+        return self._self_assignments(cls).get(attr, [])
+
+    def class_of_self(self, name: ast.Name) -> ast.ClassDef | None:
+        """The class whose instance `name` is, when it is a method's first parameter."""
+        node: ast.AST | None = name
+        while node is not None:
+            node = self.statements.parents.get(id(node))
+            if isinstance(node, FUNCTIONS):
+                owner = self.statements.parents.get(id(node))
+                if (isinstance(owner, ast.ClassDef) and node.args.args
+                        and node.args.args[0].arg == name.id):
+                    return owner
+                return None
+        return None
+
+    def enclosing_class(self, node: ast.AST) -> ast.ClassDef | None:
+        """The class whose method holds `node`."""
+        current: ast.AST | None = node
+        while current is not None:
+            current = self.statements.parents.get(id(current))
+            if isinstance(current, FUNCTIONS):
+                owner = self.statements.parents.get(id(current))
+                return owner if isinstance(owner, ast.ClassDef) else None
+        return None
+
+    # -- parameters: what the module's own calls pass -----------------------------------------
+    def parameter_values(self, name: str, scope: Scope, depth: int) -> list[tuple[ast.AST, Scope]]:
+        """For a parameter of one of the module's functions: the argument every call in the
+        module passes for it (or its default); empty if any call cannot be read."""
+        bindings = scope.lookup(name)
+        if not bindings or len(bindings) != 1 or bindings[0].kind is not BindingKind.OTHER:
+            return []
+        owner: Scope | None = scope
+        while owner is not None and name not in owner.bindings:
+            owner = owner.parent
+        function = owner.node if owner is not None else None
+        if not isinstance(function, FUNCTIONS) or name not in _parameters(function):
+            return []
+        values: list[tuple[ast.AST, Scope]] = []
+        for call, skip in self._call_sites(function, depth):
+            found = _argument(call, function, name, skip)
+            if found is None:
+                return []
+            if isinstance(found, _Default):
+                default = _default(function, name)
+                if default is None:
+                    return []
+                values.append((default, self.table.scope_of(function)))
+            else:
+                values.append((found, self.table.scope_of(call)))
+        return values
+
+    def _call_sites(self, function: ast.FunctionDef | ast.AsyncFunctionDef, depth: int) -> list[tuple[ast.Call, int]]:
+        """Calls of a function of the module's own, with how many leading parameters the call
+        does not pass (1 for a method's self)."""
+        if id(function) in self._sites:
+            return self._sites[id(function)]
+        self._sites[id(function)] = []  # while they are being found
+        owner = self.statements.parents.get(id(function))
+        sites: list[tuple[ast.Call, int]] = []
+        for call in self.table.calls:
+            scope = self.table.scope_of(call)
+            if isinstance(owner, ast.ClassDef):
+                if function.name == "__init__":
+                    if self._class_named(call.func, scope) is owner:
+                        sites.append((call, 1))
+                elif isinstance(call.func, ast.Attribute) and call.func.attr == function.name:
+                    receiver = call.func.value
+                    if isinstance(receiver, ast.Name) and self.class_of_self(receiver) is owner:
+                        sites.append((call, 1))
+                    elif any(m.node is owner for m in self.models_of(receiver, scope, depth + 1)):
+                        sites.append((call, 1))
+            elif self.resolver.function_def(call.func, scope) is function:
+                sites.append((call, 0))
+        if self._classes_in_progress:
+            del self._sites[id(function)]
+        else:
+            self._sites[id(function)] = sites
+        return sites
+
+
+def _parameters(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    a = fn.args
+    return [p.arg for p in [*a.posonlyargs, *a.args, *a.kwonlyargs]]
+
+
+class _Default:
+    """Marker: the call leaves the parameter to its default."""
+
+
+_DEFAULT = _Default()
+
+
+def _argument(call: ast.Call, function: ast.FunctionDef | ast.AsyncFunctionDef, name: str,
+              skip: int) -> ast.expr | _Default | None:
+    """What `call` passes for parameter `name`; _DEFAULT if nothing; None if unknowable."""
+    for kw in call.keywords:
+        if kw.arg == name:
+            return kw.value
+    positional = [p.arg for p in [*function.args.posonlyargs, *function.args.args]][skip:]
+    for index, arg in enumerate(call.args):
+        if isinstance(arg, ast.Starred):
+            return None
+        if index < len(positional) and positional[index] == name:
+            return arg
+    if any(kw.arg is None for kw in call.keywords):
+        return None
+    return _DEFAULT
+
+
+def _default(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> ast.expr | None:
+    a = function.args
+    positional = [*a.posonlyargs, *a.args]
+    defaults = dict(zip([p.arg for p in positional[len(positional) - len(a.defaults):]], a.defaults))
+    defaults.update({p.arg: d for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None})
+    return defaults.get(name)
