@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic
 
 _FORMAT = 2
+# Entries no run has used for this long (deleted or renamed files) are dropped.
+_KEEP_DAYS = 30
 # Settings that decide which files are read, not what a file's findings are.
 _NOT_IN_KEY = {"exclude", "extend_exclude", "respect_gitignore", "runtime", "config_path", "cache_dir", "use_cache"}
 
@@ -61,6 +64,7 @@ class ResultCache:
         self._entries: dict[str, Any] | None = None
         self._changed = False
         self._seen: dict[str, str] = {}  # display name → its key in this run
+        self._today = int(time.time() // 86400)
 
     def key(self, content: bytes, display: str) -> str:
         digest = hashlib.sha256(display.encode("utf-8", "surrogateescape") + b"\0")
@@ -74,24 +78,28 @@ class ResultCache:
         if entry is None:
             return None
         try:
-            return [Diagnostic.from_dict(d) for d in entry["diagnostics"]]
+            found = [Diagnostic.from_dict(d) for d in entry["diagnostics"]]
         except (KeyError, TypeError, ValueError, AttributeError):
             del entries[key]  # damaged: recompute, and the new result replaces it
             self._changed = True
             return None
+        if entry.get("day") != self._today:
+            entry["day"] = self._today  # at most one write a day to keep a used entry alive
+            self._changed = True
+        return found
 
     def put(self, key: str, display: str, diagnostics: list[Diagnostic]) -> None:
-        self._load()[key] = {"path": display, "diagnostics": [d.to_dict() for d in diagnostics]}
+        self._load()[key] = {"path": display, "day": self._today, "diagnostics": [d.to_dict() for d in diagnostics]}
         self._seen[display] = key
         self._changed = True
 
     def save(self) -> None:
-        """Write the entries back, atomically; a file checked in this run keeps only its
-        current entry, so the cache does not grow with every edit."""
+        """Write the entries back, atomically. A file checked in this run keeps only its current
+        entry, and entries unused for `_KEEP_DAYS` go, so the cache does not grow with every
+        edit, rename or deletion."""
         if not self._changed or self._entries is None:
             return
-        kept = {k: e for k, e in self._entries.items()
-                if not isinstance(e, dict) or self._seen.get(e.get("path"), k) == k}
+        kept = {k: e for k, e in self._entries.items() if self._keep(k, e)}
         try:
             self._ensure_root()
             fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".results-", suffix=".tmp")
@@ -100,8 +108,26 @@ class ResultCache:
                 json.dump({"format": _FORMAT, "entries": kept}, handle, separators=(",", ":"))
             os.replace(temp, self.file)
             self._changed = False
+            self._drop_stale_files()
         except OSError:
             pass  # a read-only tree or a full disk must not stop the check
+
+    def _drop_stale_files(self) -> None:
+        """Results of other settings or gradlint versions that no run has written for
+        `_KEEP_DAYS`."""
+        limit = time.time() - _KEEP_DAYS * 86400
+        for other in self.directory.glob("results-*.json"):
+            try:
+                if other != self.file and other.stat().st_mtime < limit:
+                    other.unlink()
+            except OSError:
+                continue
+
+    def _keep(self, key: str, entry: Any) -> bool:
+        if not isinstance(entry, dict) or self._seen.get(entry.get("path"), key) != key:
+            return False  # damaged, or superseded by the file's current content
+        day = entry.get("day")
+        return isinstance(day, int) and self._today - day <= _KEEP_DAYS
 
     def _load(self) -> dict[str, Any]:
         if self._entries is None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -106,3 +108,24 @@ def test_an_unwritable_cache_does_not_stop_the_check(project: Path):
     blocker.write_text("a file where the cache directory should be")
     code, found = run(project, "--cache-dir", str(blocker / "cache"))
     assert code == 1 and found
+
+
+def test_entries_and_results_files_no_run_has_used_for_a_month_are_dropped(project: Path):
+    cache_dir = project / "cache"
+    run(project, "--cache-dir", str(cache_dir), "--jobs", "1")
+    [results] = cache_dir.glob("results-*.json")
+    data = json.loads(results.read_text())
+    today = next(iter(data["entries"].values()))["day"]
+    data["entries"]["gone" * 16] = {"path": "deleted.py", "day": today - 31, "diagnostics": []}
+    data["entries"]["kept" * 16] = {"path": "elsewhere.py", "day": today - 29, "diagnostics": []}
+    results.write_text(json.dumps(data))
+    old_settings = cache_dir / "results-0123456789abcdef.json"
+    old_settings.write_text("{}")
+    month_ago = time.time() - 31 * 86400
+    os.utime(old_settings, (month_ago, month_ago))
+    (project / "m00_new.py").write_text("from keras import layers\nx = layers.Dense(4, activation='relu')\n")
+
+    run(project, "--cache-dir", str(cache_dir), "--jobs", "1")
+    kept = json.loads(results.read_text())["entries"]
+    assert "gone" * 16 not in kept and "kept" * 16 in kept
+    assert not old_settings.exists()
