@@ -149,7 +149,7 @@ class ModelTracer:
             return [ModelInfo(call, self._sequential_recurrent(call, scope, depth))]
         if qualified in MODEL_CLASSES:
             has_outputs = len(call.args) >= 2 or any(k.arg == "outputs" for k in call.keywords)
-            return [ModelInfo(call, self._functional_recurrent(call))] if has_outputs else []
+            return [ModelInfo(call, self._functional_recurrent(call, depth))] if has_outputs else []
         if qualified in _CLONE and call.args:
             return self.models_of(call.args[0], scope, depth + 1)
         function = self.resolver.function_def(call.func, scope)
@@ -234,7 +234,7 @@ class ModelTracer:
         params = {id(node): key for key, node in self.dataflow.params.items()}
         return call_of, function_of, params
 
-    def _functional_recurrent(self, call: ast.Call) -> Layer | None:
+    def _functional_recurrent(self, call: ast.Call, depth: int = 0) -> Layer | None:
         if id(call) in self._functional:
             return self._functional[id(call)]
         inputs, outputs, returns, arguments = self._inverse
@@ -263,14 +263,15 @@ class ModelTracer:
                     stack.extend((n, outer) for n in per_call.get((context[-1], key[1]), ()))
                 else:
                     stack.extend((n, context) for n in arguments.get(key, []))
-        result = earliest(found) or self._sliced_recurrent(call)
+        result = earliest(found) or self._sliced_recurrent(call, depth)
         self._functional[id(call)] = result
         return result
 
-    def _sliced_recurrent(self, call: ast.Call) -> Layer | None:
+    def _sliced_recurrent(self, call: ast.Call, depth: int = 0) -> Layer | None:
         """A recurrent layer among the layers the outputs' expression depends on through the
-        assignments of its own function, tuple unpacking included
-        (`out, h, c = LSTM(..., return_state=True)(x)`), which the dataflow does not follow."""
+        assignments of its own function, which the dataflow does not follow: tuple unpacking
+        (`out, h, c = LSTM(..., return_state=True)(x)`), and models applied as layers
+        (`encoder(inputs)`, where `encoder = make_encoder()`)."""
         outputs = next((k.value for k in call.keywords if k.arg == "outputs"), None)
         if outputs is None and len(call.args) >= 2:
             outputs = call.args[1]
@@ -285,6 +286,8 @@ class ModelTracer:
                         self.catalog.layer_of(node.func, scope) if isinstance(node.func, ast.Name) else None)
                     if layer is not None:
                         found.append(recurrent_layer(layer, self.catalog))
+                    elif isinstance(node.func, ast.Name) and depth < MAX_DEPTH:
+                        found.extend(m.recurrent for m in self.models_of(node.func, scope, depth + 1))
         return earliest(found)
 
     # -- classes -----------------------------------------------------------------------------

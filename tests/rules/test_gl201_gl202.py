@@ -200,6 +200,36 @@ def test_nested_sequential_encoder_makes_the_outer_model_recurrent():
     assert rows(src) == [4]
 
 
+def test_a_sub_model_from_a_factory_applied_as_a_layer_is_followed():
+    """An encoder built by the module's own function and called on a tensor; beside it, a
+    CNN feature extractor applied the same way must not make its head recurrent."""
+    src = """\
+    import keras
+    from keras import layers
+
+    def make_encoder():
+        inp = keras.Input(shape=(None, 8))
+        return keras.Model(inp, layers.GRU(16)(inp))
+
+    def make_features():
+        inp = keras.Input(shape=(32, 32, 3))
+        x = layers.Conv2D(16, 3, activation="relu", kernel_initializer="he_normal")(inp)
+        return keras.Model(inp, layers.GlobalAveragePooling2D()(x))
+
+    encoder = make_encoder()
+    sequence = keras.Input(shape=(None, 8))
+    forecaster = keras.Model(sequence, layers.Dense(1)(encoder(sequence)))
+    forecaster.compile(optimizer="adam", loss="mse")
+
+    features = make_features()
+    image = keras.Input(shape=(32, 32, 3))
+    classifier = keras.Model(image, layers.Dense(10, activation="softmax")(features(image)))
+    classifier.compile(optimizer="adam", loss="categorical_crossentropy")
+    """
+    [(row, message)] = findings(src)
+    assert row == 16 and message.startswith("GRU model compiled")
+
+
 # == GL201: models that are not recurrent are not flagged ======================================
 
 def test_cnn_baseline_beside_a_recurrent_model_is_not_flagged():
