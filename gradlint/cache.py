@@ -124,7 +124,8 @@ class ResultCache:
                 continue
 
     def _keep(self, key: str, entry: Any) -> bool:
-        if not isinstance(entry, dict) or self._seen.get(entry.get("path"), key) != key:
+        path = entry.get("path") if isinstance(entry, dict) else None
+        if not isinstance(path, str) or self._seen.get(path, key) != key:
             return False  # damaged, or superseded by the file's current content
         day = entry.get("day")
         return isinstance(day, int) and self._today - day <= _KEEP_DAYS
