@@ -10,16 +10,18 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gradlint import __version__
 from gradlint.config import Settings, load_settings
-from gradlint.diagnostics import Diagnostic
 from gradlint.errors import GradlintError
 from gradlint.report import OUTPUT_FORMATS, renderer
 from gradlint.report.text import check_summary, plural
+
+if TYPE_CHECKING:
+    from gradlint.diagnostics import Diagnostic
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -212,6 +214,8 @@ def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple
     runtime_failed = False
     if runtime:
         found, errors = _runtime_findings(settings)
+        from gradlint.diagnostics import Diagnostic
+
         diagnostics = sorted([*diagnostics, *found], key=Diagnostic.sort_key)
         for error in errors:
             click.echo(f"error: {error}", err=True)

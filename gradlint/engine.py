@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gradlint.config import Settings
-from gradlint.diagnostics import Diagnostic, Position
 from gradlint.files import SourceFile, UnreadableFile, read_source
 
 if TYPE_CHECKING:
     from gradlint.cache import ResultCache
+    from gradlint.diagnostics import Diagnostic
 
 # A module that mentions none of these imports nothing gradlint could judge.
 _MENTIONS_KERAS = re.compile(r"keras|tensorflow")
@@ -49,6 +49,7 @@ class FixOutcome:
 
 def _error(code: str, filename: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
     from gradlint.codes import non_rule_url
+    from gradlint.diagnostics import Diagnostic, Position
 
     position = Position(max(row, 1), max(column, 1))
     return Diagnostic(code, message, filename, position, position, url=non_rule_url(code))
@@ -63,6 +64,7 @@ def check_source(text: str, filename: str, settings: Settings | None = None) -> 
     # Imported here, past the prefilter: a run over files without Keras code never pays for them.
     import ast
 
+    from gradlint.diagnostics import Diagnostic
     from gradlint.graph.model import build_graph
     from gradlint.graph.source import SourceText
     from gradlint.noqa import is_suppressed
@@ -230,7 +232,8 @@ def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | 
     for result in results:
         if cache is not None and result.path in keys and not result.errors and result.new_text is None:
             cache.put(keys[result.path], result.path, result.diagnostics)
-        result.diagnostics.sort(key=Diagnostic.sort_key)
+        if result.diagnostics:  # (a run over files without Keras never loads Diagnostic)
+            result.diagnostics.sort(key=lambda d: d.sort_key())
     if cache is not None:
         cache.save()
     return sorted(results, key=lambda r: r.path)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from gradlint.diagnostics import Diagnostic
+if TYPE_CHECKING:  # at run time only rendered, never built here: a clean run never loads it
+    from gradlint.diagnostics import Diagnostic
 
-Renderer = Callable[[Sequence[Diagnostic]], str]
+Renderer = Callable[[Sequence["Diagnostic"]], str]
 
 # text: coloured on a terminal, with a summary (printed by the CLI); concise: the same lines only;
 # json: ruff's shape; github: Actions annotations; sarif: code scanning.

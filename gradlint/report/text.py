@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
-from gradlint.diagnostics import Diagnostic
+if TYPE_CHECKING:
+    from gradlint.diagnostics import Diagnostic
 
 
 def location_text(d: Diagnostic) -> str:
