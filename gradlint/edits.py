@@ -70,7 +70,7 @@ def insert_argument(source: SourceText, call: ast.Call, text: str, after: ast.AS
     src = source.text
     call_end = source.end(call)
     closing = call_end - 1  # the call's own ')'
-    arguments = [*call.args, *call.keywords]
+    arguments: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
     if not arguments:
         opening = src.index("(", source.end(call.func))
         return (_edit(source, opening + 1, opening + 1, text),)
@@ -138,7 +138,7 @@ def _argument_indent(source: SourceText, anchor_start: int, starts_line: bool, r
 def insert_first_argument(source: SourceText, call: ast.Call, text: str) -> tuple[Edit, ...]:
     """Insert the keyword argument `text` before a call's other arguments, keeping its layout.
     A call with positional arguments gets it last instead (a keyword cannot precede them)."""
-    arguments = [*call.args, *call.keywords]
+    arguments: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
     if not arguments or call.args:
         return insert_argument(source, call, text)
     first = min(arguments, key=lambda a: (a.lineno, a.col_offset))

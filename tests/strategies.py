@@ -582,7 +582,7 @@ def functional(m: Module, indent: str, index: int, helpers: list[str]) -> list[s
         else:
             lines.append(_apply(m, weighted_layer(m), indent, x, x))
     lines.append(_apply(m, weighted_layer(m), indent, "outputs", x))
-    call = draw(st.sampled_from([f"(inputs, outputs)", f"(inputs=inputs, outputs=outputs)"]))
+    call = draw(st.sampled_from(["(inputs, outputs)", "(inputs=inputs, outputs=outputs)"]))
     lines.append(f"{indent}{model} = {names.model('Model')}{call}")
     return lines + compile_call(m, model, indent)
 

@@ -222,7 +222,7 @@ class _Builder(ast.NodeVisitor):
         for stmt in node.body:
             self.visit(stmt)
 
-    def visit_Global(self, node: ast.Global) -> None:
+    def visit_Global(self, node: ast.Global | ast.Nonlocal) -> None:
         for name in node.names:
             self.scope.bind(name, Binding(BindingKind.OTHER))
 

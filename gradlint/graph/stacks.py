@@ -154,12 +154,12 @@ class FlowLinks:
         self.loops = loops
         self.syntax: dict[int, ast.AST] = {}  # id(FlowNode) → the syntax it was made for
         defs: dict[int, ast.AST] = {}
-        for node in loops.nodes:
-            found = flow.nodes.get(id(node))
+        for syntax_node in loops.nodes:
+            found = flow.nodes.get(id(syntax_node))
             if found is not None:
-                self.syntax[id(found)] = node
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                defs[id(node)] = node
+                self.syntax[id(found)] = syntax_node
+            if isinstance(syntax_node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                defs[id(syntax_node)] = syntax_node
         for (fn_id, _), param in flow.params.items():
             if fn_id in defs:
                 self.syntax[id(param)] = defs[fn_id]
@@ -452,14 +452,14 @@ def _functional_stacks(links: FlowLinks) -> list[Stack]:
             continue
         entries: list[StackEntry] = []
         seen: set[int] = set()
-        node: FlowNode | None = start
+        current: FlowNode | None = start
         end = UNKNOWN
-        while node is not None and id(node) not in seen:
-            seen.add(id(node))
-            after, nxt, end = step[id(node)]
-            entries.append(StackEntry(node.layer, list(after), links.repeat(node), _solo(links, node)))  # type: ignore[arg-type]
-            node = nxt
-        stacks.append(Stack(entries, end if node is None else UNKNOWN))
+        while current is not None and id(current) not in seen:
+            seen.add(id(current))
+            after, nxt, end = step[id(current)]
+            entries.append(StackEntry(current.layer, list(after), links.repeat(current), _solo(links, current)))  # type: ignore[arg-type]
+            current = nxt
+        stacks.append(Stack(entries, end if current is None else UNKNOWN))
     return stacks
 
 

@@ -152,7 +152,8 @@ def display(graph: ModuleGraph, optimizer: OptimizerFact) -> str:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return f'"{node.value}"'
     if isinstance(node, ast.Call):  # argument by argument: comments between them stay out
-        parts = sorted([*node.args, *node.keywords], key=lambda a: (a.lineno, a.col_offset))
+        argument_nodes: list[ast.expr | ast.keyword] = [*node.args, *node.keywords]
+        parts = sorted(argument_nodes, key=lambda a: (a.lineno, a.col_offset))
         arguments = ", ".join(graph.source.segment(a) for a in parts)
         text = f"{graph.source.segment(node.func)}({arguments})"
     else:

@@ -69,19 +69,18 @@ def input_specs(model: Any, kind: str, backend: Backend, overrides: tuple[Shape,
     if overrides:
         if len(overrides) != 1:
             raise ProbeError("the probe feeds a subclassed model a single input; give one --input-shape")
-        shape = _strip_batch(overrides[0], built is None)
+        sample_shape: Shape = _strip_batch(overrides[0], built is None)
         if built is not None:
-            shape = _merge(tuple(built[1:]), overrides[0], "input")
+            sample_shape = _merge(tuple(built[1:]), overrides[0], "input")
     elif built is not None:
-        shape = tuple(built[1:])
+        sample_shape = tuple(built[1:])
     else:
         raise ProbeError(f"cannot determine the input shape of the subclassed model {model.name!r}; {HINT}")
-    if any(d is None for d in shape):
-        raise ProbeError(f"the input shape {_show(shape)} has unknown dimensions; {HINT}")
+    known = _known_dims(sample_shape)
     # What a subclassed model does with its input is hidden in call(); an Embedding as its
     # first layer is the telling case.
     high = _embedding_vocabulary(_first_leaf(model, backend), backend)
-    return [InputSpec("input", tuple(shape), "int32" if high else "float32", high)]  # type: ignore[arg-type]
+    return [InputSpec("input", known, "int32" if high else "float32", high)]
 
 
 def synthetic_batch(specs: list[InputSpec], batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -140,10 +139,15 @@ def _strip_batch(shape: Shape, unknown_rank: bool) -> Shape:
 def _only_override(overrides: tuple[Shape, ...], why: str) -> tuple[int, ...]:
     if len(overrides) != 1:
         raise ProbeError(f"cannot determine the input shape ({why}); {HINT}")
-    shape = _strip_batch(overrides[0], unknown_rank=True)
-    if any(d is None for d in shape):
+    return _known_dims(_strip_batch(overrides[0], unknown_rank=True))
+
+
+def _known_dims(shape: Shape) -> tuple[int, ...]:
+    """The shape, once every dimension is known; a ProbeError naming it otherwise."""
+    known = tuple(d for d in shape if d is not None)
+    if len(known) != len(shape):
         raise ProbeError(f"the input shape {_show(shape)} has unknown dimensions; {HINT}")
-    return tuple(shape)  # type: ignore[arg-type]
+    return known
 
 
 def _merge(model_shape: tuple[Any, ...], given: Shape | None, name: str) -> tuple[int, ...]:

@@ -53,6 +53,10 @@ class GradientMonitorMixin:
     `grad_norm/<layer>` per epoch (the latest probe's weight-gradient norm).
     """
 
+    # Set by Keras on the callback class this is mixed into (`Callback.model`); an annotation
+    # only, so that attribute is not shadowed.
+    model: Any
+
     def __init__(self, every_n_batches: int = 100, on_problem: str = "warn", *, batch: Any = None,
                  batch_size: int = 32, seed: int = 0, input_shape: Any = None, options: Any = None,
                  log_dir: str | None = None) -> None:
@@ -109,12 +113,13 @@ class GradientMonitorMixin:
             return
         latest = self.records[-1]["layers"]
         history = getattr(getattr(self.model, "history", None), "history", None)
-        target = history if isinstance(history, dict) else logs
+        target: dict[str, Any] | None = history if isinstance(history, dict) else logs
         if target is None:
             return
+        into_history = history is target  # History.history: a list per key, an entry per epoch
         for name, numbers in latest.items():
             value = numbers["weight_grad_norm"]
-            if history is target:
+            if into_history:
                 target.setdefault(f"grad_norm/{name}", []).append(value)
             else:
                 target[f"grad_norm/{name}"] = value

@@ -123,13 +123,14 @@ def load_model(target: Target, backend: Backend, *, source: str | None = None) -
         module = _import(target)
         factory = _resolve_factory(target, module)
         model = _call_factory(target, factory, backend)
-    path = Path(module.__file__) if getattr(module, "__file__", None) else None
-    text = None
-    if path is not None and path.suffix == ".py":
+    module_file: str | None = getattr(module, "__file__", None)
+    module_path = Path(module_file) if module_file else None
+    module_text: str | None = None
+    if module_path is not None and module_path.suffix == ".py":
         with contextlib.suppress(OSError, UnicodeDecodeError):
-            text = path.read_text(encoding="utf-8")
-    filename = _display_path(path) if path is not None else target.spec
-    return LoadedModel(model, filename, text, path, _first_line(factory))
+            module_text = module_path.read_text(encoding="utf-8")
+    filename = _display_path(module_path) if module_path is not None else target.spec
+    return LoadedModel(model, filename, module_text, module_path, _first_line(factory))
 
 
 # --- helpers ---------------------------------------------------------------------------------

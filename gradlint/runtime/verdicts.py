@@ -188,7 +188,7 @@ def _large_gradients(report: ProbeReport, options: ProbeOptions) -> list[tuple[s
 
 
 def _dead_weights(report: ProbeReport, options: ProbeOptions) -> list[tuple[str, str, str, dict]]:
-    found = []
+    found: list[tuple[str, str, str, dict]] = []
     zero = [layer for layer in report.layers
             if layer.trainable and (layer.no_gradient or layer.weight_grad_norm == 0)]
     if zero:
