@@ -52,6 +52,14 @@ def settings_fingerprint(settings: Settings) -> str:
     return json.dumps(data, sort_keys=True, default=str)
 
 
+def content_key(content: bytes, display: str) -> str:
+    """An entry's key: the file's name and exact content (the settings and gradlint's version
+    are in the results file's name)."""
+    digest = hashlib.sha256(display.encode("utf-8", "surrogateescape") + b"\0")
+    digest.update(content)
+    return digest.hexdigest()
+
+
 class ResultCache:
     """All results for one (gradlint, settings) pair in one file, `results-<id>.json`: read
     once on first use, written once at the end of a run. One file rather than one per
@@ -66,10 +74,7 @@ class ResultCache:
         self._seen: dict[str, str] = {}  # display name → its key in this run
         self._today = int(time.time() // 86400)
 
-    def key(self, content: bytes, display: str) -> str:
-        digest = hashlib.sha256(display.encode("utf-8", "surrogateescape") + b"\0")
-        digest.update(content)
-        return digest.hexdigest()
+    key = staticmethod(content_key)
 
     def get(self, key: str, display: str) -> list[Diagnostic] | None:
         entries = self._load()

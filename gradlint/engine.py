@@ -34,6 +34,7 @@ class FileResult:
     fixed: list[Diagnostic] = field(default_factory=list)
     original: SourceFile | None = None
     new_text: str | None = None  # the fixed text, when fixing changed something
+    content_key: str | None = None  # cache key of the very content checked, when asked for
 
     @property
     def failed(self) -> bool:
@@ -193,6 +194,21 @@ def _cache_for(settings: Settings) -> ResultCache | None:
     return ResultCache(cache_directory(settings), settings)
 
 
+def _check_with_key(path: Path, display: str, settings: Settings, fix: bool) -> FileResult:
+    """`check_file`, with the cache key of the content it checked: a file edited since the
+    calling process read it must not be cached under its old content's key."""
+    from gradlint.cache import content_key
+
+    try:
+        data: bytes | None = path.read_bytes()
+    except OSError:
+        data = None  # check_file reports why
+    result = check_file(path, display, settings, fix, data)
+    if data is not None:
+        result.content_key = content_key(data, display)
+    return result
+
+
 def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | None = None) -> list[FileResult]:
     """Check many files; results come back sorted by path, then position.
 
@@ -200,22 +216,22 @@ def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | 
     spot (they are not even parsed), and cached results are looked up for the others, so a
     warm run or a tree with little Keras code starts no worker at all. Only files that must
     be parsed go to worker processes, largest first, so that no worker is left with a big
-    file at the end.
+    file at the end; workers read them again rather than hold every file's bytes here.
     """
     from gradlint.parallel import run_parallel
 
     cache: ResultCache | None = None
     results: list[FileResult] = []
-    heavy: list[tuple] = []
+    heavy: list[tuple[int, tuple[Path, str, Settings, bool]]] = []  # (size, call)
     keys: dict[str, str] = {}
     for f in files:
         try:
             data: bytes | None = f.path.read_bytes()
         except OSError:
             data = None  # check_file reports why
-        call = (f.path, f.display, settings, fix, data)
         if data is None or not _MENTIONS_KERAS_BYTES.search(data):
-            results.append(check_file(*call))  # cheaper than a cache lookup
+            # Cheaper to check on the spot than to look up in the cache.
+            results.append(check_file(f.path, f.display, settings, fix, data))
             continue
         if cache is None and settings.use_cache:
             cache = _cache_for(settings)  # with hashlib: only for the first file worth caching
@@ -226,12 +242,14 @@ def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | 
                 results.append(FileResult(f.display, cached))
                 continue
             keys[f.display] = key
-        heavy.append(call)
-    heavy.sort(key=lambda call: -len(call[4] or b""))
-    results.extend(run_parallel(check_file, heavy, jobs))
+        heavy.append((len(data), (f.path, f.display, settings, fix)))
+    heavy.sort(key=lambda item: -item[0])
+    calls = [call for _, call in heavy]
+    results.extend(run_parallel(_check_with_key if cache is not None else check_file, calls, jobs))
     for result in results:
-        if cache is not None and result.path in keys and not result.errors and result.new_text is None:
-            cache.put(keys[result.path], result.path, result.diagnostics)
+        if (cache is not None and result.content_key is not None and result.content_key == keys.get(result.path)
+                and not result.errors and result.new_text is None):
+            cache.put(result.content_key, result.path, result.diagnostics)
         if result.diagnostics:  # (a run over files without Keras never loads Diagnostic)
             result.diagnostics.sort(key=lambda d: d.sort_key())
     if cache is not None:

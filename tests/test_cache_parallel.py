@@ -129,3 +129,25 @@ def test_entries_and_results_files_no_run_has_used_for_a_month_are_dropped(proje
     kept = json.loads(results.read_text())["entries"]
     assert "gone" * 16 not in kept and "kept" * 16 in kept
     assert not old_settings.exists()
+
+
+def test_a_file_edited_while_it_is_checked_is_not_cached_under_its_old_content(project: Path, monkeypatch):
+    import gradlint.parallel
+
+    target = next(project.glob("m00_*.py"))
+    before = target.read_text()
+    real = gradlint.parallel.run_parallel
+
+    def edit_then_run(function, calls, jobs):
+        target.write_text(before + "\nfrom keras import layers\nextra = layers.Dense(4, activation='relu')\n")
+        return real(function, calls, jobs)
+
+    cache_dir = str(project / "cache")
+    monkeypatch.setattr(gradlint.parallel, "run_parallel", edit_then_run)
+    _, during = run(project, "--cache-dir", cache_dir, "--jobs", "1")
+    monkeypatch.setattr(gradlint.parallel, "run_parallel", real)
+    target.write_text(before)  # back to what the calling process had read
+    _, after = run(project, "--cache-dir", cache_dir, "--jobs", "1")
+    _, fresh = run(project, "--no-cache", "--jobs", "1")
+    assert len(during) == len(fresh) + 1  # the edit was seen...
+    assert after == fresh  # ...and not remembered as the old content's findings
