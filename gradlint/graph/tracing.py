@@ -361,26 +361,26 @@ class ModelTracer:
 
     def class_of_self(self, name: ast.Name) -> ast.ClassDef | None:
         """The class whose instance `name` is, when it is a method's first parameter."""
-        node: ast.AST | None = name
-        while node is not None:
-            node = self.statements.parents.get(id(node))
-            if isinstance(node, FUNCTIONS):
-                owner = self.statements.parents.get(id(node))
-                if (isinstance(owner, ast.ClassDef) and node.args.args
-                        and node.args.args[0].arg == name.id):
-                    return owner
-                return None
-        return None
+        method = self._method_of(name)
+        if method is None or method[1] is None:
+            return None
+        function, cls = method
+        return cls if function.args.args and function.args.args[0].arg == name.id else None
 
     def enclosing_class(self, node: ast.AST) -> ast.ClassDef | None:
         """The class whose method holds `node`."""
-        current: ast.AST | None = node
-        while current is not None:
+        method = self._method_of(node)
+        return method[1] if method is not None else None
+
+    def _method_of(self, node: ast.AST) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, ast.ClassDef | None] | None:
+        """The nearest function holding `node`, and its class when it is a method."""
+        current: ast.AST | None = self.statements.parents.get(id(node))
+        while current is not None and not isinstance(current, FUNCTIONS):
             current = self.statements.parents.get(id(current))
-            if isinstance(current, FUNCTIONS):
-                owner = self.statements.parents.get(id(current))
-                return owner if isinstance(owner, ast.ClassDef) else None
-        return None
+        if current is None:
+            return None
+        owner = self.statements.parents.get(id(current))
+        return current, owner if isinstance(owner, ast.ClassDef) else None
 
     # -- parameters: what the module's own calls pass -----------------------------------------
     def parameter_values(self, name: str, scope: Scope, depth: int) -> list[tuple[ast.AST, Scope]]:
