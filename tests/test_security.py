@@ -9,6 +9,11 @@ demonstrably reads and rewrites it. `gradlint check` and `gradlint fix --write` 
 through the CLI in this process and through `python -m gradlint` run in the project with the
 project on sys.path, serially and in a process pool.
 
+`python -m` also puts the current directory first on sys.path, so a repository's own
+`click.py`, `tokenize.py` or `ast.py` would be imported in place of the real ones. Run in such a
+repository (and not told to import from it), `python -m gradlint` imports none of them; a
+control shows that plain Python run there does.
+
 A control test imports the planted modules, runs the `__main__` one as a script and runs the
 notebook's Python cell, to show that the traps do fire.
 
@@ -149,6 +154,72 @@ def test_python_m_gradlint_in_the_checked_directory_runs_nothing(planted):
     assert fixed.returncode == 0, fixed.stderr
     assert all(FIXED_LINE in p.read_text() for p in _planted_files(project))
     assert _fired(markers) == []
+
+
+# Named like the modules gradlint itself imports: its dependency, the standard library's, and
+# the frameworks it reads about.
+SHADOWING = ("click", "tokenize", "ast", "keras", "tensorflow")
+
+
+@pytest.fixture()
+def shadowed(planted):
+    """(project, markers): the planted project, with traps named like the modules above."""
+    project, markers = planted
+    for name in SHADOWING:
+        (project / f"{name}.py").write_text(_marker(markers, name) + KERAS_CODE)
+    return project, markers
+
+
+def _without_the_project(project: Path) -> dict[str, str]:
+    """The environment, with gradlint importable and nothing that names the project."""
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and Path(p).resolve() != project]
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONSAFEPATH", "PYTHONPATH")}
+    return {**env, "PYTHONPATH": os.pathsep.join([str(PACKAGE.parent), *paths])}
+
+
+def test_python_run_in_the_project_imports_its_shadowing_modules(shadowed):
+    """The control: the traps are found first from the current directory, and fire."""
+    project, markers = shadowed
+    subprocess.run([sys.executable, "-c", "import " + ", ".join(SHADOWING)], cwd=project,
+                   env=_without_the_project(project), timeout=60, check=True)
+    assert _fired(markers) == sorted(SHADOWING)
+
+
+def test_python_m_gradlint_imports_nothing_from_the_current_directory(shadowed):
+    project, markers = shadowed
+    env = _without_the_project(project)
+    run = [sys.executable, "-m", "gradlint"]
+    checked = subprocess.run([*run, "check", "--no-cache", "--jobs", "2", "--output-format", "json", "."],
+                             cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    assert _fired(markers) == [], checked.stderr
+    assert checked.returncode == 1, checked.stderr
+    reported = {Path(d["filename"]).name for d in json.loads(checked.stdout)}
+    assert {f"{name}.py" for name in SHADOWING} <= reported  # read and judged, never imported
+    fixed = subprocess.run([*run, "fix", "--write", "--no-cache", "--jobs", "2", "."],
+                           cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    assert fixed.returncode == 0, fixed.stderr
+    assert all(FIXED_LINE in (project / f"{name}.py").read_text() for name in SHADOWING)
+    assert _fired(markers) == []
+
+
+@pytest.mark.parametrize(("safe_path", "path", "kept"), [
+    (False, ["", "/lib"], ["/lib"]),
+    (False, ["{cwd}", "/lib"], ["/lib"]),
+    (False, ["/elsewhere", "/lib"], ["/elsewhere", "/lib"]),
+    # Under -P / PYTHONSAFEPATH the interpreter added nothing: the first entry is the user's.
+    (True, ["{cwd}", "/lib"], ["{cwd}", "/lib"]),
+])
+def test_only_the_entry_python_m_added_is_dropped(monkeypatch, tmp_path, safe_path, path, kept):
+    from types import SimpleNamespace
+
+    from gradlint.__main__ import _drop_current_directory
+
+    monkeypatch.chdir(tmp_path)
+    cwd = os.getcwd()
+    monkeypatch.setattr(sys, "flags", SimpleNamespace(safe_path=safe_path))
+    monkeypatch.setattr(sys, "path", [p.format(cwd=cwd) for p in path])
+    _drop_current_directory()
+    assert sys.path == [p.format(cwd=cwd) for p in kept]
 
 
 # -- the static path by inspection ---------------------------------------------------------
