@@ -29,7 +29,7 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 class LazyGroup(click.Group):
     """A group whose heavier commands are imported only when they are run."""
 
-    lazy = {"probe": "gradlint.runtime.cli:probe"}
+    lazy = {"probe": "gradlint.runtime.cli:probe", "signal": "gradlint.signal.cli:signal"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])

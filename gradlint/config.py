@@ -34,6 +34,7 @@ class Settings:
     extensions: tuple[str, ...] = ("py", "ipynb")  # file types taken when walking directories
     fix_distribution: str = "normal"  # "normal" | "uniform": for initializers gradlint adds
     saturating_depth: int = 4  # GL301: hidden saturating layers in a row that make a finding
+    min_severity: str = "warning"  # report findings of this severity and above ("error": what breaks training)
     clip: str = "clipnorm"  # the optimizer argument GL201's fix adds: clipnorm | clipvalue | global_clipnorm
     clip_value: float = 1.0  # its value, and the norm GL202's fix clips gradients to
     runtime: Mapping[str, Any] = field(default_factory=dict)
@@ -106,6 +107,7 @@ _KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "extensions": ("extensions", lambda v: extensions(_str_list(v))),
     "fix-distribution": ("fix_distribution", _choice("normal", "uniform")),
     "saturating-depth": ("saturating_depth", lambda v: _int_at_least(v, 2)),
+    "min-severity": ("min_severity", _choice("warning", "error")),
     "clip": ("clip", _choice("clipnorm", "clipvalue", "global_clipnorm")),
     "clip-value": ("clip_value", lambda v: _positive_number(v)),
     "runtime": ("runtime", _table),

@@ -36,6 +36,9 @@ class Fix:
     applicability: str = "safe"
 
 
+SEVERITIES = ("warning", "error")  # in increasing order
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """One finding, static (GLxxx) or runtime (GRxxx)."""
@@ -49,6 +52,9 @@ class Diagnostic:
     cell: int | None = None
     url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # "error": the predicted (or measured) effect breaks training at initialization, or
+    # gradlint could not check; "warning": a real fault that does not by itself.
+    severity: str = "warning"
 
     @property
     def fixable(self) -> bool:
@@ -63,29 +69,114 @@ class Diagnostic:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Diagnostic:
-        fix = data.get("fix")
+    def from_dict(cls, data: Any) -> Diagnostic:
+        """The inverse of `to_dict`, for data read back from disk: anything not of the shape
+        `to_dict` writes raises TypeError or ValueError here, rather than become a finding
+        that breaks a reporter or a sort later."""
+        fields = _table(data, "finding")
+        fix = fields.get("fix")
         return cls(
-            code=data["code"],
-            message=data["message"],
-            filename=data["filename"],
-            location=Position(**data["location"]),
-            end_location=Position(**data["end_location"]),
-            fix=None
-            if fix is None
-            else Fix(
-                message=fix["message"],
-                applicability=fix.get("applicability", "safe"),
-                edits=tuple(
-                    Edit(
-                        content=e["content"],
-                        location=Position(**e["location"]),
-                        end_location=Position(**e["end_location"]),
-                    )
-                    for e in fix["edits"]
-                ),
-            ),
-            cell=data.get("cell"),
-            url=data.get("url"),
-            extra=data.get("extra") or {},
+            code=_code(fields.get("code")),
+            message=_text(fields.get("message"), "message"),
+            filename=_text(fields.get("filename"), "filename"),
+            location=_position(fields.get("location")),
+            end_location=_position(fields.get("end_location")),
+            fix=None if fix is None else _fix(fix),
+            cell=_optional(fields.get("cell"), _count, "cell"),
+            url=_optional(fields.get("url"), _text, "url"),
+            extra=_extra(fields.get("extra", {})),
+            severity=_severity(fields.get("severity", "warning")),
         )
+
+
+# Checks for `Diagnostic.from_dict`: each returns the value as the dataclass holds it.
+_EXTRA_DEPTH = 8  # `extra` holds flat measurements; deeper data is damage, not a finding
+_SPANS = ("json_location", "json_end_location")  # [row, column] in a notebook's JSON text
+
+
+def _table(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"{what} must be a table")
+    return value
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a string")
+    return value
+
+
+def _code(value: Any) -> str:
+    code = _text(value, "code")
+    if not (code.isascii() and code.isalnum() and code[:1].isalpha()):
+        raise ValueError(f"not a rule code: {code!r}")
+    return code
+
+
+def _severity(value: Any) -> str:
+    if value not in SEVERITIES:
+        raise ValueError(f"severity must be one of {SEVERITIES}")
+    return value
+
+
+def _count(value: Any, what: str) -> int:
+    """A 1-based row, column or cell number (bool is an int to Python, not to us)."""
+    if type(value) is not int or value < 1:
+        raise TypeError(f"{what} must be a positive integer")
+    return value
+
+
+def _optional(value: Any, check: Any, what: str) -> Any:
+    return None if value is None else check(value, what)
+
+
+def _position(value: Any) -> Position:
+    fields = _table(value, "location")
+    if set(fields) != {"row", "column"}:
+        raise ValueError("a location has a row and a column, nothing else")
+    return Position(_count(fields["row"], "row"), _count(fields["column"], "column"))
+
+
+def _fix(value: Any) -> Fix:
+    fields = _table(value, "fix")
+    edits = fields.get("edits")
+    if not isinstance(edits, (list, tuple)):  # a list once through JSON
+        raise TypeError("fix edits must be a list")
+    return Fix(
+        message=_text(fields.get("message"), "fix message"),
+        applicability=_text(fields.get("applicability", "safe"), "applicability"),
+        edits=tuple(_edit(e) for e in edits),
+    )
+
+
+def _edit(value: Any) -> Edit:
+    fields = _table(value, "edit")
+    return Edit(content=_text(fields.get("content"), "edit content"),
+                location=_position(fields.get("location")), end_location=_position(fields.get("end_location")))
+
+
+def _extra(value: Any) -> dict[str, Any]:
+    extra = _table(value, "extra")
+    _plain(extra, _EXTRA_DEPTH)
+    for key in _SPANS:
+        span = extra.get(key)
+        if span is not None and not (isinstance(span, (list, tuple)) and len(span) == 2
+                                     and all(type(n) is int and n >= 1 for n in span)):
+            raise ValueError(f"extra {key} must be [row, column]")
+    return extra
+
+
+def _plain(value: Any, depth: int) -> None:
+    """JSON data, nested at most `depth` deep, with string keys: what reporters can print."""
+    if isinstance(value, (str, int, float)) or value is None:
+        return
+    if depth <= 0:
+        raise ValueError("extra is nested too deeply")
+    if isinstance(value, (list, tuple)):
+        items: Any = value
+    elif isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        items = value.values()
+    else:
+        raise TypeError("extra must hold plain JSON data")
+    for item in items:
+        _plain(item, depth - 1)

@@ -53,7 +53,7 @@ def _error(code: str, filename: str, message: str, row: int = 1, column: int = 1
     from gradlint.diagnostics import Diagnostic, Position
 
     position = Position(max(row, 1), max(column, 1))
-    return Diagnostic(code, message, filename, position, position, url=non_rule_url(code))
+    return Diagnostic(code, message, filename, position, position, url=non_rule_url(code), severity="error")
 
 
 def check_source(text: str, filename: str, settings: Settings | None = None) -> list[Diagnostic]:
@@ -88,7 +88,8 @@ def check_source(text: str, filename: str, settings: Settings | None = None) -> 
         found = [d for rule in rules for d in rule.check(graph, settings)]
     except RecursionError:
         return [_error("GL002", filename, "expressions nested too deeply to analyse")]
-    kept = [d for d in found if not is_suppressed(source.line(d.location.row), d.code)]
+    kept = [d for d in found if not is_suppressed(source.line(d.location.row), d.code)
+            and (settings.min_severity != "error" or d.severity == "error")]
     return sorted(_dedupe(kept), key=Diagnostic.sort_key)
 
 

@@ -37,5 +37,6 @@ def render_github(diagnostics: Sequence[Diagnostic]) -> str:
         start, end = file_span(d)
         properties = (f"file={_property(repo_relative(d.filename))},line={start.row},col={start.column},"
                       f"endLine={end.row},endColumn={end.column},title={_property(d.code)}")
-        lines.append(f"::error {properties}::{_data(render_line(d))}\n")
+        command = "error" if d.severity == "error" else "warning"
+        lines.append(f"::{command} {properties}::{_data(render_line(d))}\n")
     return "".join(lines)

@@ -85,7 +85,7 @@ def _result(d: Diagnostic, index: dict[str, int], seen: Counter[tuple[str, str, 
     seen[occurrence_key] += 1
     result: dict[str, Any] = {
         "ruleId": d.code,
-        "level": "error",
+        "level": "error" if d.severity == "error" else "warning",
         "message": {"text": message},
         "locations": [{
             "physicalLocation": {

@@ -32,6 +32,8 @@ class Rule:
     summary: ClassVar[str]  # one line, for `gradlint rules`
     doc: ClassVar[str]  # markdown: what it finds, why it matters, example, fix
     fixable: ClassVar[bool] = False
+    # "error": breaks training at initialization; "warning": a real fault that will not by itself.
+    severity: ClassVar[str] = "warning"
     valid: ClassVar[tuple[str, ...]] = ()
     invalid: ClassVar[tuple[Invalid, ...]] = ()
 
@@ -43,8 +45,9 @@ class Rule:
         return doc_url(cls.code, cls.name)
 
     def report(self, graph: ModuleGraph, node: ast.AST, message: str,
-               edits: tuple[Edit, ...] = (), fix_message: str = "") -> Diagnostic:
-        """A diagnostic at `node` (its whole span), with a fix when there are edits."""
+               edits: tuple[Edit, ...] = (), fix_message: str = "", severity: str | None = None) -> Diagnostic:
+        """A diagnostic at `node` (its whole span), with a fix when there are edits.
+        `severity` is the rule's own unless the finding's predicted effect decides it."""
         source = graph.source
         return Diagnostic(
             code=self.code,
@@ -54,4 +57,5 @@ class Rule:
             end_location=source.position(source.end(node)),
             fix=Fix(fix_message or message, edits) if edits else None,
             url=self.url(),
+            severity=severity or self.severity,
         )

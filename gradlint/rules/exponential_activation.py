@@ -18,6 +18,7 @@ EXPONENTIAL = "exponential"
 class ExponentialHiddenActivation(Rule):
     code = "GL303"
     name = "exponential-hidden-activation"
+    severity = "error"  # exp overflows float32: Inf/NaN at the first large input, not a slow start
     summary = "Hidden layer with the unbounded exponential activation: overflows to Inf/NaN"
     doc = """\
 ## What it finds

@@ -7,11 +7,15 @@ from collections.abc import Iterator
 from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic
 from gradlint.graph.facts import ActivationFact, Layer
+from gradlint.graph.guards import feeds_zero_kernel, normalization_reached
 from gradlint.graph.model import ModuleGraph
-from gradlint.keras_api.activations import family_of
+from gradlint.graph.weights import family_kernel
+from gradlint.keras_api.activations import Family, family_of
 from gradlint.keras_api.layers import Role
 from gradlint.rules.base import Invalid, Rule
 from gradlint.rules.initializer_fix import plan_initializer_fix, suggested_text
+from gradlint.signal.effects import LayerEffect, layer_effect, times
+from gradlint.signal.from_graph import signal_of
 
 
 class InitActivationMismatch(Rule):
@@ -28,6 +32,11 @@ family than the activation their output meets. The activation is the layer's own
 when the output goes into another weighted layer or out of the model. Keras' default
 initializer is `glorot_uniform`, so a ReLU layer with no initializer is flagged.
 
+Only where the kernel's scale reaches the gradient: a layer whose output reaches a
+normalization (BatchNormalization, LayerNormalization, …) through linear, ReLU-like, dropout,
+pooling or reshape steps is left alone, since BN(c·Wx) = BN(Wx); so is one whose output only
+feeds a zero-initialized kernel. A lone layer whose consumer cannot be seen keeps its finding.
+
 ## Why it matters
 An initializer sets the variance of the weights so that the signal keeps its scale from layer
 to layer, forwards and backwards. Glorot (variance 1/fan_avg) is derived for activations
@@ -35,6 +44,13 @@ that are linear around zero (none, tanh, sigmoid, softmax); ReLU zeroes half of 
 it needs twice the variance, 2/fan_in (He); SELU's self-normalization assumes 1/fan_in
 (LeCun). With the wrong family the signal shrinks or grows by a constant factor at every
 layer, and over a deep stack the gradients of the first layers vanish or explode.
+
+The message gives the effect as gradlint's signal model predicts it (the mean-field
+recurrence the runtime probe measures against): the factor per layer, what it compounds to
+over the run of layers between normalizations, and the same after the fix. ReLU after Glorot
+at equal widths is ×0.71 per layer: 30 such layers leave the first layer 4.3e-5 of the last
+one's gradient. The finding is an `error` when the run crosses the probe's thresholds (below
+1e-3 or above 1e3), else a `warning`; `--min-severity error` shows only the errors.
 
 ## Example
 ```python
@@ -65,12 +81,19 @@ model = tf.keras.Sequential([
     tf.keras.layers.Dense(10, activation="softmax"),
 ])
 """,
-        # The activation comes later, through BatchNormalization: He is right.
+        # The activation comes later, through Dropout: He is right.
         """\
 from keras import layers
 x = layers.Conv2D(32, 3, kernel_initializer="he_uniform")(inputs)
-x = layers.BatchNormalization()(x)
+x = layers.Dropout(0.1)(x)
 x = layers.Activation("relu")(x)
+""",
+        # BatchNormalization cancels the kernel's scale (BN(c·Wx) = BN(Wx)): any family is fine.
+        """\
+from keras import layers
+x = layers.Conv2D(32, 3, use_bias=False)(inputs)
+x = layers.BatchNormalization()(x)
+x = layers.ReLU()(x)
 """,
         # A Dense of the user's own is not Keras; PyTorch's Linear neither.
         """\
@@ -122,13 +145,13 @@ model = tf.keras.Sequential([
             """\
 from keras import layers
 x = layers.Conv2D(32, 3, kernel_initializer="glorot_uniform")(inputs)
-x = layers.BatchNormalization()(x)
+x = layers.Dropout(0.1)(x)
 x = layers.ReLU()(x)
 """,
             fixed="""\
 from keras import layers
 x = layers.Conv2D(32, 3, kernel_initializer="he_uniform")(inputs)
-x = layers.BatchNormalization()(x)
+x = layers.Dropout(0.1)(x)
 x = layers.ReLU()(x)
 """,
         ),
@@ -181,25 +204,44 @@ model = keras.Sequential([
     )
 
     def check(self, graph: ModuleGraph, settings: Settings) -> Iterator[Diagnostic]:
+        signal = signal_of(graph)
+        mismatched = {id(layer.call): wanted for layer in graph.layers if (wanted := self._mismatch(graph, layer))}
         for layer in graph.layers:
-            if not self._judged(layer):
+            wanted = mismatched.get(id(layer.call))
+            if wanted is None:
                 continue
-            activation = layer.activation
-            initializer = layer.initializer
-            if activation is None or initializer is None or initializer.family is None:
-                continue
-            wanted = family_of(activation.name)
-            if wanted is None or wanted is initializer.family:
-                continue
+            activation, initializer = layer.activation, layer.initializer
+            assert activation is not None and initializer is not None
+            fixed = {key: family_kernel(family, other.fan_in, other.fan_out)
+                     for other in graph.layers if (key := id(other.call)) in mismatched and (family := mismatched[key])}
+            effect = layer_effect(graph, signal, layer, fixed)
             param = layer.spec.initializer_param or "kernel_initializer"
             plan = plan_initializer_fix(graph, layer, wanted, settings)
             suggestion = plan.suggestion if plan else suggested_text(wanted, settings, param)
             message = (
-                f"{_describe(graph, layer, activation)} uses {initializer.display}; "
-                f"{activation.name} wants {wanted.value} initialization: {suggestion}"
+                f"{_describe(graph, layer, activation)} uses {initializer.display}: {_effect_text(effect)}; "
+                f"{activation.name} wants {wanted.value} initialization: {suggestion}{_after_fix(effect)}"
             )
-            yield self.report(graph, layer.call, message, plan.edits if plan else (),
-                              f"Use {suggestion}")
+            yield self.report(graph, layer.call, message, plan.edits if plan else (), f"Use {suggestion}",
+                              severity=effect.severity)
+
+    def _mismatch(self, graph: ModuleGraph, layer: Layer) -> Family | None:
+        """The family the layer's activation wants, where its initializer's family differs and
+        its scale reaches the gradient at all."""
+        if not self._judged(layer):
+            return None
+        activation = layer.activation
+        initializer = layer.initializer
+        if activation is None or initializer is None or initializer.family is None:
+            return None
+        wanted = family_of(activation.name)
+        if wanted is None or wanted is initializer.family:
+            return None
+        if normalization_reached(graph, layer) is not None:
+            return None  # BN(c·Wx) = BN(Wx): the kernel's scale cancels
+        if feeds_zero_kernel(graph, layer):
+            return None  # nothing passes a zero kernel: its input's scale cannot matter
+        return wanted
 
     @staticmethod
     def _judged(layer: Layer) -> bool:
@@ -207,6 +249,27 @@ model = keras.Sequential([
             return False
         # A layer a partial makes with the partial's initializer is judged once, on the partial.
         return layer.is_template or layer.partial is None or layer.initializer_home is not layer.partial
+
+
+def _effect_text(effect: LayerEffect) -> str:
+    """`the gradient shrinks ×0.71 per layer, ×4.3e-05 over this run of 30 layers`."""
+    factor = effect.factor
+    if factor is None:
+        return "the signal's scale drifts at every layer"
+    way = "shrinks" if factor < 1 else "grows"
+    text = f"the gradient {way} {times(factor)} per layer"
+    if effect.run_ratio is not None and effect.run_layers > 1:
+        text += f", {times(effect.run_ratio)} over this run of {effect.run_layers} layers"
+    return text
+
+
+def _after_fix(effect: LayerEffect) -> str:
+    if effect.fixed_factor is None:
+        return ""
+    text = f" (after the fix: {times(effect.fixed_factor)} per layer"
+    if effect.fixed_ratio is not None and effect.run_layers > 1:
+        text += f", {times(effect.fixed_ratio)} over the run"
+    return text + ")"
 
 
 def _describe(graph: ModuleGraph, layer: Layer, activation: ActivationFact) -> str:

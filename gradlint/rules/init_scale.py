@@ -3,31 +3,31 @@ or a constant one."""
 
 from __future__ import annotations
 
-import ast
 import math
 from collections.abc import Iterator
-from dataclasses import replace
 
 from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic
 from gradlint.graph.facts import InitializerFact, Layer
+from gradlint.graph.guards import added_back, normalization_reached
 from gradlint.graph.model import ModuleGraph
-from gradlint.graph.values import constant_value, has_splat
+from gradlint.graph.weights import KernelScale, family_kernel, kernel_scale, read_scale
 from gradlint.keras_api.activations import Family, family_of
 from gradlint.keras_api.initializers import InitKind
 from gradlint.keras_api.layers import Role
 from gradlint.keras_api.scales import (
-    FIXED_SCALE_PARAMS,
     GAIN_LIMITS,
     STDDEV_LIMITS,
-    TARGET_FORMULA,
     WeightScale,
-    defaults_for,
-    family_target,
-    weight_scale,
 )
 from gradlint.rules.base import Invalid, Rule
 from gradlint.rules.initializer_fix import plan_initializer_fix, suggested_text
+from gradlint.signal.effects import ERROR, WARNING, layer_effect, times
+from gradlint.signal.from_graph import SignalModel, signal_of
+
+# Below this gain the variance reaching a normalization is near its epsilon (1e-3 in Keras),
+# and the normalization divides by √ε instead of cancelling the scale.
+_NEAR_EPSILON = 1e-2
 
 # The parameters worth naming when a message relies on their defaults.
 _SCALE_KEYS = {"RandomNormal": ("stddev",), "TruncatedNormal": ("stddev",), "RandomUniform": ("minval", "maxval")}
@@ -155,7 +155,7 @@ def block(x):
     )
 
     def check(self, graph: ModuleGraph, settings: Settings) -> Iterator[Diagnostic]:
-        gains = {id(layer.call): found for layer in graph.layers if (found := _gains(graph, layer))}
+        signal = signal_of(graph)
         for layer in graph.layers:
             fact = layer.initializer
             if not _judged(layer) or fact is None or fact.spec is None or fact.spec.kind is not InitKind.FIXED_SCALE:
@@ -165,10 +165,15 @@ def block(x):
                 continue
             activation = layer.activation
             family = family_of(activation.name) if activation is not None else None
+            kernel = kernel_scale(graph, layer)
+            if _deliberate(graph, layer, kernel):
+                continue
+            severity = ERROR
             if scale.is_constant:
                 problem = _constant_problem(layer, scale.mean) if scale.mean is not None else None
-            elif id(layer.call) in gains and activation is not None and family is not None:
-                problem = _gain_problem(graph, layer, activation.name, family, gains)
+            elif (kernel.gain is not None or layer.fan_in_choices) and activation is not None and family is not None:
+                found = _signal_problem(graph, signal, layer, activation.name, family, kernel)
+                problem, severity = found if found else (None, WARNING)
             else:
                 problem = _stddev_problem(scale)
             if problem is None:
@@ -177,27 +182,76 @@ def block(x):
             what += f" ({activation.name})" if activation is not None else ""
             head = f"{what} uses {_display(fact, scale)}: {problem}"
             if family is None:
-                yield self.report(graph, layer.call, f"{head}; use the initializer of its activation's family")
+                yield self.report(graph, layer.call, f"{head}; use the initializer of its activation's family",
+                                  severity=severity)
                 continue
             plan = plan_initializer_fix(graph, layer, family, settings, _distribution(fact, settings))
             param = layer.spec.initializer_param or "kernel_initializer"
             suggestion = plan.suggestion if plan else suggested_text(family, settings, param)
             yield self.report(graph, layer.call, f"{head}; use {suggestion}", plan.edits if plan else (),
-                              f"Use {suggestion}")
+                              f"Use {suggestion}", severity=severity)
 
 
-def _gain_problem(graph: ModuleGraph, layer: Layer, activation: str, family: Family,
-                  gains: dict[int, list[float]]) -> str | None:
-    """Known fan-in: the per-layer variance gain against the family's target."""
-    found = gains[id(layer.call)]
-    low, high = GAIN_LIMITS
-    if not (all(g < low for g in found) or all(g > high for g in found)):
-        return None
+def _deliberate(graph: ModuleGraph, layer: Layer, kernel: KernelScale) -> bool:
+    """Zero or small starts that are idioms, not faults: the model's output layer (it scales
+    the loss's gradient once), the last layer of a residual branch (ReZero, Fixup, LoRA's B),
+    and a kernel whose scale a normalization cancels, unless it is so small that the
+    variance before the normalization is near its epsilon."""
+    following = layer.following
+    at_output = following is not None and following.source == "output" or _is_head(graph, layer)
+    if at_output and (kernel.is_zero or kernel.constant is None and _small(graph, layer, kernel)):
+        return True
+    if added_back(graph, layer):
+        return True
+    if normalization_reached(graph, layer) is not None:
+        gain = kernel.gain
+        return gain is not None and gain > _NEAR_EPSILON and not kernel.is_zero
+    return False
+
+
+def _small(graph: ModuleGraph, layer: Layer, kernel: KernelScale) -> bool:
+    """Random and no larger than its family's scale (or, fan-in unknown, than a stddev of 0.05)."""
+    activation = layer.activation
+    family = family_of(activation.name) if activation is not None else None
+    target = family_kernel(family, layer.fan_in, layer.fan_out).gain if family is not None else None
+    if kernel.gain is not None and target:
+        return kernel.gain <= target
+    scale = read_scale(graph, layer.initializer) if layer.initializer is not None else None
+    return scale is not None and scale.stddev is not None and scale.stddev <= 0.05
+
+
+def _is_head(graph: ModuleGraph, layer: Layer) -> bool:
+    return any(stack.end == "output" and stack.entries and stack.entries[-1].layer is layer for stack in graph.stacks)
+
+
+def _signal_problem(graph: ModuleGraph, signal: SignalModel, layer: Layer, activation: str, family: Family,
+                    kernel: KernelScale) -> tuple[str, str] | None:
+    """Known fan-in: the gain σ² = fan_in·Var(w) against the one the activation's family sets
+    (its critical gain, where the signal keeps its scale), and what the recurrence predicts
+    the run of layers makes of it."""
     fans = layer.fan_in_choices or (layer.fan_in,)
-    targets = [family_target(family, f, layer.fan_out) for f in fans]
-    return (f"with fan_in={_span(fans)} it scales the signal's variance by {_span(found)} per layer "
-            f"({family.value} initialization for {activation} sets {TARGET_FORMULA[family]} = {_span(targets)})"
-            f"{_compounded(graph, layer, gains)}")
+    pairs = [(kernel_scale(graph, layer, f).gain, family_kernel(family, f, layer.fan_out).gain) for f in fans]
+    if any(g is None or not t for g, t in pairs):
+        return None
+    relatives = [g / t for g, t in pairs]  # type: ignore[operator]
+    low, high = GAIN_LIMITS
+    if not (all(r < 1 for r in relatives) or all(r > 1 for r in relatives)):
+        return None
+    relative = max(relatives) if relatives[0] < 1 else min(relatives)  # the mildest turn
+    gains = [g for g, _ in pairs]
+    targets = [t for _, t in pairs]
+    effect = layer_effect(graph, signal, layer)
+    ratio = effect.run_ratio
+    crossing = effect.severity == ERROR and ratio is not None and (ratio < 1) == (relative < 1)
+    if not (relative < low or relative > high or crossing):
+        return None
+    way = "shrinks" if relative < 1 else "grows"
+    text = (f"with fan_in={_span(fans)} its gain fan_in·Var(w) is {_span(gains)} ({family.value} "
+            f"initialization for {activation} sets {_span(targets)}), so the signal {way} "
+            f"{times(math.sqrt(relative))} per layer")
+    if ratio is not None and effect.run_layers > 1:
+        text += f"; the gradient changes {times(ratio)} over this run of {effect.run_layers} layers"
+    return text, ERROR if crossing or effect.run_layers == 1 and (relative < low ** 2 or relative > high ** 2) else WARNING
 
 
 def _stddev_problem(scale: WeightScale) -> str | None:
@@ -218,74 +272,6 @@ def _judged(layer: Layer) -> bool:
     if layer.spec.role is not Role.WEIGHTED or layer.spec.initializer_param is None:
         return False
     return layer.is_template or layer.partial is None or layer.initializer_home is not layer.partial
-
-
-def read_scale(graph: ModuleGraph, fact: InitializerFact) -> WeightScale | None:
-    """Mean and variance of a fixed-scale initializer, its defaults filled in."""
-    spec = fact.spec
-    if spec is None or spec.class_name not in FIXED_SCALE_PARAMS:
-        return None
-    config: dict[str, object] = {}
-    target, scope = fact.resolved, fact.resolved_scope or graph.scopes.module_scope
-    tf1 = False
-    if isinstance(target, ast.Call):
-        if has_splat(target):
-            return None
-        qualified = graph.resolver.qualified_name(target.func, scope) or ""
-        tf1 = qualified.startswith("tensorflow.compat.v1.")
-        params = FIXED_SCALE_PARAMS[spec.class_name]
-        if len(target.args) > len(params):
-            return None
-        for name, arg in zip(params, target.args):
-            config[name] = constant_value(arg, scope, graph.resolver)
-        for kw in target.keywords:
-            config[kw.arg or ""] = constant_value(kw.value, scope, graph.resolver)
-    elif isinstance(target, ast.Dict):
-        value = constant_value(target, scope, graph.resolver)
-        inner = value.get("config") if isinstance(value, dict) else None
-        config = dict(inner) if isinstance(inner, dict) else {}
-    defaults = defaults_for(spec.class_name, tf1)
-    scale = weight_scale(spec.class_name, {**defaults, **config})
-    return replace(scale, defaulted={k: v for k, v in defaults.items() if k not in config})
-
-
-def _gains(graph: ModuleGraph, layer: Layer) -> list[float]:
-    """The ratio of a judged fixed-scale layer's weight variance to its family's target, for
-    each fan-in it sees; empty unless all is known."""
-    fact = layer.initializer
-    if not _judged(layer) or fact is None or fact.spec is None or fact.spec.kind is not InitKind.FIXED_SCALE:
-        return []
-    activation = layer.activation
-    family = family_of(activation.name) if activation is not None else None
-    scale = read_scale(graph, fact)
-    if family is None or scale is None or scale.is_constant or scale.second_moment is None:
-        return []
-    moment = scale.second_moment
-    targets = [family_target(family, f, layer.fan_out) for f in layer.fan_in_choices or (layer.fan_in,)]
-    return [moment / t for t in targets if t] if all(targets) else []
-
-
-def _compounded(graph: ModuleGraph, layer: Layer, gains: dict[int, list[float]]) -> str:
-    """`, 2.6e-24 over the 4 fixed-scale layers of this stack` when several compound."""
-    best = ""
-    for stack in graph.stacks:
-        for run in stack.runs(lambda i, e: True, split=lambda e: e.normalized_after):
-            if not any(e.layer is layer for e in run):
-                continue
-            # Where a layer sees several fan-ins, the gain nearest 1: the product is a bound.
-            counted = [(min(gains[id(e.layer.call)], key=lambda g: abs(math.log10(g)) if g > 0 else math.inf),
-                        e.repeat or 1) for e in run if id(e.layer.call) in gains]
-            layers = sum(n for _, n in counted)
-            if layers < 2:
-                continue
-            if any(g <= 0 for g, _ in counted):
-                continue
-            log = sum(n * math.log10(g) for g, n in counted)
-            own = math.log10(min(gains[id(layer.call)], key=lambda g: abs(math.log10(g))))
-            if log * own <= 0 or abs(log) <= abs(own):
-                continue  # the other layers soften it: the per-layer figure says more
-            best = f", {_power(log)} over the {layers} fixed-scale layers of this stack"
-    return best
 
 
 def _constant_problem(layer: Layer, value: float) -> str | None:

@@ -4,7 +4,7 @@ nothing that re-normalizes the signal between them."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic
@@ -12,34 +12,44 @@ from gradlint.graph.model import ModuleGraph
 from gradlint.graph.stacks import Stack, StackEntry
 from gradlint.keras_api.scales import SATURATING_ACTIVATIONS, SATURATING_DERIVATIVE_BOUND
 from gradlint.rules.base import Invalid, Rule
+from gradlint.signal.effects import ERROR, WARNING, times
+from gradlint.signal.from_graph import describe_run
+from gradlint.signal.recurrence import EXPLODING_RATIO, VANISHING_RATIO, Prediction, predict
 
 
 class DeepSaturatingStack(Rule):
     code = "GL301"
     name = "deep-saturating-stack"
-    summary = "Four or more hidden layers in a row with sigmoid, tanh or similar activations and no normalization between them"
+    summary = "Hidden layers in a row with sigmoid-like activations whose predicted gradient vanishes (or grows) through them"
+    severity = "error"
     doc = """\
 ## What it finds
-Four or more consecutive hidden Dense or convolution layers (`saturating-depth`, default 4)
-whose activation saturates — sigmoid, tanh, hard_sigmoid, softsign, log_sigmoid — with no
-BatchNormalization, LayerNormalization, GroupNormalization or UnitNormalization between them.
-The output layer does not count. Layers repeated by `for _ in range(N)` or a list
-comprehension count N times.
+Runs of hidden Dense or convolution layers whose activation saturates — sigmoid, tanh,
+hard_sigmoid, softsign, log_sigmoid — with no BatchNormalization, LayerNormalization,
+GroupNormalization or UnitNormalization between them, where gradlint's signal model (the
+mean-field recurrence the runtime probe measures against) predicts that the first layer's
+gradient ends up below 1e-3 (or above 1e3) of the last one's: an `error`, the probe would
+flag the model. A run of `saturating-depth` (default 4) or more layers that loses (or gains)
+more than a factor 10 is a `warning`. The output layer does not count; layers repeated by
+`for _ in range(N)` or a list comprehension count N times.
 
 ## Why it matters
 Backpropagation multiplies the gradient by each layer's activation derivative. A sigmoid's is
-at most 0.25 and a tanh's falls toward 0 as soon as its units leave the linear region, so the
-factors compound: through four sigmoid layers the derivatives alone leave at most
-0.25⁴ ≈ 0.004 of the gradient for the first layer, and the first layers stop learning.
+at most 0.25, so sigmoid stacks lose a factor of about 4–5 per layer whatever the
+initializer: six layers cross 1e-3. tanh with Glorot initialization stays near its critical
+point and does not vanish at any usual depth (8 layers: ×0.44); with He initialization it is
+in the chaotic phase and the gradient grows instead.
 
 ## Example
 ```python
 model = keras.Sequential([
     keras.Input(shape=(784,)),
-    layers.Dense(256, activation="sigmoid"),  # GL301: first of 4
-    layers.Dense(128, activation="sigmoid"),
-    layers.Dense(64, activation="sigmoid"),
-    layers.Dense(32, activation="sigmoid"),
+    layers.Dense(256, activation="sigmoid"),  # GL301: first of 6
+    layers.Dense(256, activation="sigmoid"),
+    layers.Dense(256, activation="sigmoid"),
+    layers.Dense(256, activation="sigmoid"),
+    layers.Dense(256, activation="sigmoid"),
+    layers.Dense(256, activation="sigmoid"),
     layers.Dense(10, activation="softmax"),
 ])
 ```
@@ -92,10 +102,12 @@ model = keras.Sequential([
 from keras.models import Sequential
 from keras.layers import Dense
 model = Sequential()
-model.add(Dense(500, input_dim=784, activation='sigmoid'))
-model.add(Dense(300, activation='sigmoid'))
-model.add(Dense(100, activation='sigmoid'))
-model.add(Dense(50, activation='sigmoid'))
+model.add(Dense(256, input_dim=256, activation='sigmoid'))
+model.add(Dense(256, activation='sigmoid'))
+model.add(Dense(256, activation='sigmoid'))
+model.add(Dense(256, activation='sigmoid'))
+model.add(Dense(256, activation='sigmoid'))
+model.add(Dense(256, activation='sigmoid'))
 model.add(Dense(10, activation='softmax'))
 """,
         ),
@@ -105,9 +117,9 @@ model.add(Dense(10, activation='softmax'))
 import tensorflow as tf
 inputs = tf.keras.Input(shape=(32,))
 x = inputs
-for _ in range(6):
+for _ in range(8):
     x = tf.keras.layers.Dense(64)(x)
-    x = tf.keras.layers.Activation("tanh")(x)
+    x = tf.keras.layers.Activation("sigmoid")(x)
 outputs = tf.keras.layers.Dense(1)(x)
 model = tf.keras.Model(inputs, outputs)
 """,
@@ -122,13 +134,22 @@ model = tf.keras.Model(inputs, outputs)
                 counted = [(e, 1 if e.normalized_after else e.depth) for e in run]
                 depth = sum(n for _, n in counted)
                 first = run[0].layer
-                if depth < wanted or id(first.call) in reported:
+                if depth < 2 or id(first.call) in reported:
                     continue
+                description, _ = describe_run(graph, run)
+                prediction = predict(description)
+                ratio = prediction.backward_ratio
+                if ratio is None:
+                    continue
+                crosses = ratio < VANISHING_RATIO or ratio > EXPLODING_RATIO
+                if not crosses and not (depth >= wanted and (ratio < 0.1 or ratio > 10)):
+                    continue  # the probe would see a healthy gradient: tanh with Glorot, a short stack
                 reported.add(id(first.call))
-                yield self.report(graph, first.call, _message(counted, depth))
+                yield self.report(graph, first.call, _message(counted, depth, ratio, prediction),
+                                  severity=ERROR if crosses else WARNING)
 
 
-def _member(stack: Stack):
+def _member(stack: Stack) -> Callable[[int, StackEntry], bool]:
     def member(index: int, entry: StackEntry) -> bool:
         activation = entry.layer.activation
         return (stack.is_hidden(index) and entry.layer.spec.initializer_param is not None
@@ -136,22 +157,28 @@ def _member(stack: Stack):
     return member
 
 
-def _message(counted: list[tuple[StackEntry, int]], depth: int) -> str:
+def _message(counted: list[tuple[StackEntry, int]], depth: int, ratio: float, prediction: Prediction) -> str:
     names: dict[str, int] = {}
     for entry, n in counted:
         name = entry.layer.activation.name  # type: ignore[union-attr]
         names[name] = names.get(name, 0) + n
     listed = ", ".join(names)
     head = f"{depth} hidden layers in a row with saturating activations ({listed}) and no normalization between them"
-    capped = {name: SATURATING_DERIVATIVE_BOUND[name] for name in names if SATURATING_DERIVATIVE_BOUND[name] < 1}
-    if capped:
-        bounds = ", ".join(f"{name}′ ≤ {bound:g}" for name, bound in capped.items())
-        expression = " × ".join(f"{bound:g}^{names[name]}" for name, bound in capped.items())
-        value = math.prod(bound ** names[name] for name, bound in capped.items())
-        why = (f"saturating derivatives multiply down the stack ({bounds}), so the activations alone let at "
-               f"most {expression} ≈ {value:.2g} of the gradient through to the first layer")
-    else:
-        why = (f"saturating derivatives multiply down the stack ({listed}′ is 1 only at 0 and falls toward 0 "
-               "as units saturate, e.g. tanh′(2) ≈ 0.07), so the first layers get a vanishing share of the gradient")
-    return (f"{head}: {why}; use relu with kernel_initializer=\"he_normal\", or put BatchNormalization "
-            "between the layers")
+    factors = [p.factor for p in prediction.layers[1:] if p.factor is not None]
+    typical = math.exp(sum(math.log(f) for f in factors) / len(factors)) if factors and all(factors) else None
+    if ratio < 1:
+        capped = {name: SATURATING_DERIVATIVE_BOUND[name] for name in names if SATURATING_DERIVATIVE_BOUND[name] < 1}
+        why = (f"{', '.join(f'{n}′ ≤ {b:g}' for n, b in capped.items())}, so " if capped else
+               "the units saturate and their derivatives fall toward 0, so ")
+        way = (f"the gradient shrinks {times(typical)} per layer and the first layer gets "
+               f"{_fraction(ratio)} of the last one's")
+        fix = "use relu with kernel_initializer=\"he_normal\", or put BatchNormalization between the layers"
+        return f"{head}: {why}{way}; {fix}"
+    why = ("the weights' gain is above the activation's critical value (the chaotic phase), so the gradient "
+           f"grows {times(typical)} per layer and reaches the first layer {times(ratio)} larger")
+    return (f"{head}: {why}; use Glorot initialization (kernel_initializer=\"glorot_normal\") for "
+            f"{listed}, or put LayerNormalization between the layers")
+
+
+def _fraction(ratio: float) -> str:
+    return f"{ratio:.1e}" if ratio < 0.01 else f"{ratio:.2g}"

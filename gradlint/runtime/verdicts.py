@@ -83,6 +83,7 @@ def judge(
                 location=location,
                 end_location=location,
                 url=non_rule_url(code),
+                severity="error",  # measured on the real model: training suffers at initialization
                 extra={
                     "target": report.target,
                     "criterion": criterion,

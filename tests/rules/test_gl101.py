@@ -73,11 +73,28 @@ def test_positional_activation_is_read():
 
 def test_the_message_names_layer_activation_initializer_and_the_fit():
     [(_, message)] = findings("import keras\nlayer = keras.layers.Dense(64, activation='relu')\n")
-    assert message == ("Dense with activation 'relu' uses glorot_uniform (Keras default); "
-                       "relu wants He initialization: kernel_initializer='he_normal'")
+    assert message == ("Dense with activation 'relu' uses glorot_uniform (Keras default): the gradient shrinks "
+                       "×0.71 per layer; relu wants He initialization: kernel_initializer='he_normal' "
+                       "(after the fix: ×1.0 per layer)")
 
 
-def test_activation_after_batchnorm_in_sequential():
+def test_activation_after_dropout_in_sequential():
+    src = """\
+    from tensorflow import keras
+    model = keras.Sequential([
+        keras.layers.Dense(64),
+        keras.layers.Dropout(0.1),
+        keras.layers.Activation("relu"),
+        keras.layers.Dense(10),
+    ])
+    """
+    [(row, message)] = findings(src)
+    assert row == 3 and "followed by activation 'relu' (line 5)" in message
+
+
+def test_a_kernel_whose_scale_batch_normalization_cancels_is_not_flagged():
+    # BN(c·Wx) = BN(Wx): through linear, dropout and ReLU the kernel's scale never reaches the
+    # gradient, so the probe measures the same model with Glorot and with He.
     src = """\
     from tensorflow import keras
     model = keras.Sequential([
@@ -85,11 +102,59 @@ def test_activation_after_batchnorm_in_sequential():
         keras.layers.BatchNormalization(),
         keras.layers.Dropout(0.1),
         keras.layers.Activation("relu"),
+        keras.layers.Dense(64, activation="relu"),
+        keras.layers.Dropout(0.1),
+        keras.layers.BatchNormalization(),
         keras.layers.Dense(10),
     ])
     """
-    [(row, message)] = findings(src)
-    assert row == 3 and "followed by activation 'relu' (line 6)" in message
+    assert rows(src) == []
+
+
+def test_a_saturating_activation_before_the_normalization_still_counts():
+    # tanh is not homogeneous: the kernel's scale sets its operating point before the BN.
+    src = """\
+    from tensorflow import keras
+    model = keras.Sequential([
+        keras.layers.Dense(64, activation="tanh", kernel_initializer="he_normal"),
+        keras.layers.BatchNormalization(),
+        keras.layers.Dense(10),
+    ])
+    """
+    assert rows(src) == [3]
+
+
+def test_resnet_block_and_pre_ln_transformer_mlp_are_not_flagged():
+    src = """\
+    import keras
+    from keras import layers
+    def residual_block(x, filters):
+        y = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        y = layers.BatchNormalization()(y)
+        y = layers.ReLU()(y)
+        y = layers.Conv2D(filters, 3, padding="same", use_bias=False)(y)
+        y = layers.BatchNormalization()(y)
+        return layers.ReLU()(layers.add([x, y]))
+    def transformer_mlp(x, dim):
+        h = layers.LayerNormalization()(x)
+        h = layers.Dense(4 * dim, activation="gelu", kernel_initializer="he_normal")(h)
+        h = layers.Dense(dim)(h)
+        return x + h
+    """
+    assert rows(src) == []
+
+
+def test_a_layer_that_only_feeds_a_zero_kernel_is_not_flagged():
+    # LoRA: A's output passes through B, whose kernel starts at zero.
+    src = """\
+    import keras
+    from keras import layers
+    inputs = keras.Input(shape=(128,))
+    down = layers.Dense(8, activation="relu", use_bias=False)(inputs)
+    up = layers.Dense(128, use_bias=False, kernel_initializer="zeros")(down)
+    model = keras.Model(inputs, up)
+    """
+    assert rows(src) == []
 
 
 def test_add_chain_with_activation_layers():
@@ -125,7 +190,7 @@ def test_functional_chain_with_residual_merge_and_activation_function():
     inputs = tf.keras.Input(shape=(32,))
     x = layers.Dense(32, kernel_initializer="he_normal")(inputs)
     y = layers.Dense(32)(x)
-    y = layers.LayerNormalization()(y)
+    y = layers.Dropout(0.1)(y)
     z = y + x
     z = tf.nn.relu(z)
     out = layers.Dense(1)(z)
@@ -139,7 +204,7 @@ def test_helper_block_is_followed_to_its_callers():
     from tensorflow.keras import layers
     def block(x, filters):
         x = layers.Conv2D(filters, 3, padding="same")(x)
-        return layers.BatchNormalization()(x)
+        return layers.Dropout(0.1)(x)
     def net(x):
         x = block(x, 16)
         x = layers.Activation("relu")(x)
@@ -369,7 +434,7 @@ def test_layers_on_self_are_followed_through_the_call_method():
         def __init__(self):
             super().__init__()
             self.dense1 = layers.Dense(64)
-            self.norm = layers.BatchNormalization()
+            self.norm = layers.Dropout(0.1)
             self.dense2 = layers.Dense(10, kernel_initializer="he_normal")
         def call(self, x, training=False):
             x = self.dense1(x)
@@ -392,3 +457,42 @@ def test_a_sequential_block_stored_on_self_does_not_end_the_model():
             return keras.ops.relu(self.block(x))
     """
     assert findings(src) == []
+
+
+def test_the_message_gives_the_run_and_the_severity_follows_the_probe_thresholds():
+    deep = """\
+    import keras
+    from keras import layers
+    inputs = keras.Input(shape=(256,))
+    x = inputs
+    for _ in range(30):
+        x = layers.Dense(256, activation="relu")(x)
+    model = keras.Model(inputs, layers.Dense(10, activation="softmax")(x))
+    """
+    [deep_finding] = check_source(textwrap.dedent(deep), "m.py", Settings(select=("GL101",)))
+    # 30 × ReLU with Glorot: ×0.71 per layer, 4.3e-5 over the run (the probe measures 3.8e-5).
+    assert "×0.71 per layer, ×4.3e-05 over this run of 30 layers" in deep_finding.message
+    assert "(after the fix: ×1.0 per layer, ×1.0 over the run)" in deep_finding.message
+    assert deep_finding.severity == "error"
+    shallow = deep.replace("range(30)", "range(2)")
+    [shallow_finding] = check_source(textwrap.dedent(shallow), "m.py", Settings(select=("GL101",)))
+    assert "×0.71 over this run of 2 layers" in shallow_finding.message
+    assert shallow_finding.severity == "warning"
+    only_errors = Settings(select=("GL101",), min_severity="error")
+    assert check_source(textwrap.dedent(shallow), "m.py", only_errors) == []
+    assert len(check_source(textwrap.dedent(deep), "m.py", only_errors)) == 1
+
+
+def test_tanh_with_he_says_the_gradient_grows():
+    src = """\
+    import keras
+    from keras import layers
+    inputs = keras.Input(shape=(64,))
+    x = inputs
+    for _ in range(20):
+        x = layers.Dense(64, activation="tanh", kernel_initializer="he_normal")(x)
+    model = keras.Model(inputs, layers.Dense(1)(x))
+    """
+    [(_, message)] = findings(src)
+    # The chaotic phase: the probe measures 2.3 over 20 layers.
+    assert "the gradient grows" in message and "×2.1 over this run of 20 layers" in message

@@ -1,0 +1,232 @@
+"""The static front-end: the model graph's stacks → descriptions the recurrence predicts.
+
+A stack (graph/stacks.py) is a run of weighted layers, each feeding the next through layers
+without weights; its layers and what lies between them become steps. What the graph cannot see
+(an activation given as a variable, an initializer's scale, a width) stays unknown and is named,
+so that a prediction never rests on a guess it does not admit.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from gradlint.graph.facts import ActivationFact, Layer
+from gradlint.graph.stacks import OUTPUT, Stack, StackEntry
+from gradlint.graph.values import constant_value
+from gradlint.graph.weights import KernelScale, kernel_scale
+from gradlint.keras_api.activations import LINEAR
+from gradlint.keras_api.layers import NORMALIZATION_LAYERS, Role
+from gradlint.signal.model import Activation, Dropout, ModelDescription, Normalize, Reshape, Step, Weighted
+from gradlint.signal.recurrence import Prediction, predict
+
+if TYPE_CHECKING:
+    from gradlint.graph.model import ModuleGraph
+
+_NORMALIZATION_KIND = {
+    "BatchNormalization": "batch", "SyncBatchNormalization": "batch",
+    "LayerNormalization": "layer", "GroupNormalization": "layer",
+    "RMSNormalization": "rms", "UnitNormalization": "rms",
+}
+_DEFAULT_EPSILON = {"RMSNormalization": 1e-6, "UnitNormalization": 1e-12}
+_DROPOUTS = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianDropout"}
+# Keras 3's defaults for the slope of its activation layers.
+_LAYER_SLOPE = {"LeakyReLU": ("negative_slope", "alpha", 0.3), "ELU": ("alpha", None, 1.0)}
+
+
+@dataclass(frozen=True)
+class StackSignal:
+    """One stack's description and prediction, and the steps that stand for each entry."""
+
+    stack: Stack
+    description: ModelDescription
+    prediction: Prediction
+    weighted: tuple[tuple[StackEntry, Weighted], ...]
+
+
+class SignalModel:
+    """The predictions for one module's stacks, computed once and shared by the rules."""
+
+    def __init__(self, graph: ModuleGraph) -> None:
+        self.graph = graph
+
+    @cached_property
+    def stacks(self) -> list[StackSignal]:
+        return [describe_stack(self.graph, s) for s in self.graph.stacks]
+
+    def entry_of(self, layer: Layer) -> tuple[StackSignal, int] | None:
+        """The stack that holds the layer, and its index there."""
+        for signal in self.stacks:
+            for index, entry in enumerate(signal.stack.entries):
+                if entry.layer is layer:
+                    return signal, index
+        return None
+
+
+def signal_of(graph: ModuleGraph) -> SignalModel:
+    """The module's signal model, built once however many rules ask."""
+    found = graph.__dict__.get("_signal_model")
+    if found is None:
+        found = graph.__dict__["_signal_model"] = SignalModel(graph)
+    return found
+
+
+def describe_stack(graph: ModuleGraph, stack: Stack) -> StackSignal:
+    steps: list[Step] = []
+    unknown: list[str] = []
+    weighted: list[tuple[StackEntry, Weighted]] = []
+    last = len(stack.entries) - 1
+    for index, entry in enumerate(stack.entries):
+        head = index == last and stack.end == OUTPUT
+        layer_steps, layer_weighted, notes = _entry_steps(graph, entry, head)
+        steps.extend(layer_steps)
+        weighted.extend((entry, w) for w in layer_weighted)
+        unknown.extend(n for n in notes if n not in unknown)
+    if stack.end != OUTPUT and stack.entries:
+        unknown.append("the last layer's output goes where gradlint cannot follow; no output layer is assumed")
+    description = ModelDescription(tuple(steps), _name(graph, stack), tuple(unknown))
+    return StackSignal(stack, description, predict(description), tuple(weighted))
+
+
+def describe_run(graph: ModuleGraph, entries: list[StackEntry]) -> tuple[ModelDescription, list[Weighted]]:
+    """A run of entries as a model of its own, without an output layer: for a rule's message."""
+    steps: list[Step] = []
+    unknown: list[str] = []
+    weighted: list[Weighted] = []
+    for entry in entries:
+        layer_steps, layer_weighted, notes = _entry_steps(graph, entry, False)
+        steps.extend(layer_steps)
+        weighted.extend(layer_weighted)
+        unknown.extend(notes)
+    return ModelDescription(tuple(steps), "run", tuple(unknown)), weighted
+
+
+def _entry_steps(graph: ModuleGraph, entry: StackEntry, head: bool,
+                 scale: KernelScale | None = None) -> tuple[list[Step], list[Weighted], list[str]]:
+    """The steps one entry stands for: its layer and what follows it, as often as it repeats."""
+    layer = entry.layer
+    notes: list[str] = []
+    repeat = entry.depth if entry.repeat is not None else 1
+    line = graph.source.position(graph.source.start(layer.call)).row
+    if entry.repeat is None:
+        notes.append(f"line {line}: repeated by a loop of unknown length; counted once")
+    elif not entry.solo and (entry.repeat or 1) > 1:
+        notes.append(f"line {line}: repeated with other layers by a loop; counted once")
+    after: list[Step] = []
+    for item in entry.after:
+        found = after_step(graph, item)
+        if found is None:
+            name = item.class_name if isinstance(item, Layer) else item.name
+            notes.append(f"line {line}: what {name} does to the signal is not modelled")
+            continue
+        after.append(found)
+    steps: list[Step] = []
+    weighted: list[Weighted] = []
+    for turn, fan_in in enumerate(_turn_fan_ins(layer, repeat)):
+        kernel = scale or kernel_scale(graph, layer, fan_in)
+        if turn == 0:
+            if kernel.unknown:
+                notes.append(f"line {line}: {kernel.unknown}")
+            elif kernel.assumed_equal_widths:
+                notes.append(f"line {line}: {layer.class_name}'s fan-in is not visible; equal widths assumed")
+        step = _weighted(graph, layer, kernel, line, head)
+        if turn == 0 and step.activation is None:
+            notes.append(f"line {line}: {layer.class_name}'s activation is not known statically")
+        steps.extend([step, *after])
+        weighted.append(step)
+    return steps, weighted, notes
+
+
+def _turn_fan_ins(layer: Layer, repeat: int) -> list[int | None]:
+    """The fan-in of each turn: a loop's first turn sees what came before it, the others the
+    layer's own width."""
+    choices = layer.fan_in_choices
+    if layer.fan_in is not None or len(choices) != 2 or layer.fan_out is None:
+        return [None] * repeat
+    own = layer.fan_out if layer.class_name == "Dense" else None
+    if own not in choices:
+        return [None] * repeat
+    other = choices[0] if choices[1] == own else choices[1]
+    return [other] + [own] * (repeat - 1)
+
+
+def _weighted(graph: ModuleGraph, layer: Layer, kernel: KernelScale, line: int, head: bool) -> Weighted:
+    activation, slope = own_activation(graph, layer)
+    return Weighted(
+        name=f"{layer.class_name} (line {line})", gain=kernel.gain, back_gain=kernel.back_gain,
+        activation=activation, slope=slope, elements=_elements(graph, layer), head=head, line=line,
+        initializer=layer.initializer.display if layer.initializer is not None else None,
+    )
+
+
+def own_activation(graph: ModuleGraph, layer: Layer) -> tuple[str | None, float | None]:
+    """The activation inside the layer (linear when none), with its slope where it has one."""
+    if layer.activation_unknown:
+        return None, None
+    fact = layer.activation_arg
+    return (fact.name, None) if fact is not None else (LINEAR, None)
+
+
+def after_step(graph: ModuleGraph, item: Layer | ActivationFact) -> Step | None:
+    """A layer without weights (or an activation function) between two weighted layers."""
+    if isinstance(item, ActivationFact):
+        return Activation(item.name)
+    name = item.class_name
+    if item.spec.role is Role.ACTIVATION:
+        effect = graph.catalog.effect_of(item)
+        if effect.activation is None:
+            return Activation(None)
+        slope = _layer_slope(graph, item)
+        activation = "relu" if name == "PReLU" else effect.activation.name  # PReLU starts at slope 0
+        return Activation(activation, slope)
+    if name in NORMALIZATION_LAYERS:
+        epsilon = _number(graph, item, "epsilon")
+        return Normalize(_NORMALIZATION_KIND[name], epsilon if epsilon is not None else _DEFAULT_EPSILON.get(name, 1e-3))
+    if name in _DROPOUTS:
+        rate = _number(graph, item, "rate", position=0)
+        return Dropout(rate) if rate is not None and 0 <= rate < 1 else None
+    if name in ("AlphaDropout", "ActivityRegularization", "Masking") or item.spec.role is Role.TRANSPARENT and name not in (
+            "GaussianNoise",) and not name.startswith(("MaxPool", "GlobalMaxPool")):
+        return Reshape()
+    return None
+
+
+def _layer_slope(graph: ModuleGraph, layer: Layer) -> float | None:
+    found = _LAYER_SLOPE.get(layer.class_name)
+    if found is None:
+        return None
+    key, old_key, default = found
+    value = _number(graph, layer, key)
+    if value is None and old_key is not None:
+        value = _number(graph, layer, old_key)
+    return default if value is None else value
+
+
+def _number(graph: ModuleGraph, layer: Layer, name: str, position: int | None = None) -> float | None:
+    found = layer.argument(name)
+    expr = found[0] if found else (layer.call.args[position] if position is not None and len(layer.call.args) > position else None)
+    if expr is None:
+        return None
+    value = constant_value(expr, layer.scope, graph.resolver)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _elements(graph: ModuleGraph, layer: Layer) -> int | None:
+    """Values in one example's output, where its shape is fully visible."""
+    from gradlint.graph.shapes import output_shape
+
+    shape = output_shape(layer, graph.shapes.input_of(layer), graph)
+    if shape is None or not shape.exact or any(d is None for d in shape.dims):
+        return layer.fan_out if layer.class_name == "Dense" else None
+    return math.prod(shape.dims)  # type: ignore[arg-type]
+
+
+def _name(graph: ModuleGraph, stack: Stack) -> str:
+    first = stack.entries[0].layer if stack.entries else None
+    if first is None:
+        return "model"
+    node = graph.scopes.scope_of(first.call).node
+    return node.name if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else "<module>"

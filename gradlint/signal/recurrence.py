@@ -1,0 +1,267 @@
+"""The mean-field recurrence: each layer's predicted forward scale and backward signal.
+
+Forward, per unit: a weighted layer takes the second moment m to q = σ²·m, its activation to
+E[φ²] under N(0, q). Backward: the gradient's second moment is multiplied, from a layer's
+output to its input, by χ = fan_out·Var(w)·E[φ'²]. A normalization divides by the variance it
+sees (plus its ε), batch normalization by the batch variance, which leaves out each unit's
+mean: that is what makes deep batch-normalized ReLU stacks grow their gradients by π/(π−1) per
+layer at initialization. A residual add sums second moments forward and adds an identity path
+backward (1 + χ_branch). Dropout scales both by 1/(1 − rate).
+
+The summary numbers are defined as the probe defines them: the backward ratio is the norm of
+∂L/∂output at the first weighted layer over the last hidden one; forward growth is the largest
+hidden layer's forward RMS over the first's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from gradlint.signal.expectations import known, moments
+from gradlint.signal.model import (
+    Activation,
+    Dropout,
+    ModelDescription,
+    Normalize,
+    Reshape,
+    Residual,
+    Step,
+    Weighted,
+)
+
+# The probe's verdict thresholds (runtime/settings.py has the same defaults).
+VANISHING_RATIO = 1e-3
+EXPLODING_RATIO = 1e3
+FORWARD_GROWTH_LIMIT = 1e3
+
+
+@dataclass(frozen=True)
+class LayerPrediction:
+    """One weighted layer's predicted numbers. Backward values are norms relative to the last
+    hidden layer's; None where the recurrence could not reach."""
+
+    layer: Weighted
+    pre_activation: float | None  # q: variance of W·x
+    forward_rms: float | None  # √E[y²] of the layer's output
+    backward_signal: float | None  # ‖∂L/∂y‖ relative to the last hidden layer's
+    factor: float | None  # √χ: what this layer multiplies the backward signal's norm by
+
+
+@dataclass(frozen=True)
+class Prediction:
+    layers: tuple[LayerPrediction, ...]
+    backward_ratio: float | None
+    forward_growth: float | None
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def verdict(self) -> str:
+        """"vanishing", "exploding", "healthy" or "unknown", by the probe's thresholds."""
+        return verdict_of(self.backward_ratio, self.forward_growth)
+
+
+def verdict_of(ratio: float | None, growth: float | None = None) -> str:
+    if ratio is None and growth is None:
+        return "unknown"
+    if ratio is not None and ratio < VANISHING_RATIO:
+        return "vanishing"
+    if (ratio is not None and ratio > EXPLODING_RATIO) or (growth is not None and growth > FORWARD_GROWTH_LIMIT):
+        return "exploding"
+    return "healthy"
+
+
+@dataclass
+class _State:
+    """Per-unit moments of the tensor at one point: second moment, and the parts of it that
+    are common to a unit across the batch (what batch normalization subtracts) and to the
+    units of one example (what layer normalization subtracts)."""
+
+    m: float | None = 1.0
+    batch_common: float = 0.0
+    example_common: float = 0.0
+
+
+@dataclass
+class _Tap:
+    layer: Weighted
+    q: float | None
+    m: float | None
+    log_chi: float | None  # ln χ of this layer (its activation included)
+    log_g: float | None = None  # ln of the per-unit backward second moment at its output
+
+
+@dataclass
+class _Pass:
+    """The forward pass's record: per step the ln of its backward factor, and the taps."""
+
+    taps: list[_Tap] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+
+def predict(model: ModelDescription) -> Prediction:
+    record = _Pass(unknown=list(model.unknown))
+    state = _State()
+    plan = _forward(model.steps, state, record)
+    # What lies after the last hidden layer (the output head, its softmax) scales every
+    # gradient alike: the ratios do not depend on it, so the walk may start there.
+    _backward(plan, 0.0, _last_hidden(record.taps))
+    return _summarise(record)
+
+
+def _last_hidden(taps: list[_Tap]) -> _Tap | None:
+    hidden = [t for t in taps if not t.layer.head] or taps[:-1]
+    return hidden[-1] if hidden else None
+
+
+# A step's backward plan: ("factor", ln χ or None) | ("tap", _Tap) | ("residual", branch plan, ln(1+χ_b) or None)
+_Plan = list[tuple]
+
+
+def _forward(steps: tuple[Step, ...], state: _State, record: _Pass) -> _Plan:
+    plan: _Plan = []
+    for step in steps:
+        if isinstance(step, Weighted):
+            plan.extend(_weighted(step, state, record))
+        elif isinstance(step, Activation):
+            plan.append(("factor", _activate(step.activation, step.slope, state, record)))
+        elif isinstance(step, Normalize):
+            plan.append(("factor", _normalize(step, state)))
+        elif isinstance(step, Dropout):
+            keep = 1.0 - step.rate
+            if state.m is not None:
+                state.m /= keep
+            plan.append(("factor", -math.log(keep)))
+        elif isinstance(step, Residual):
+            plan.append(_residual(step, state, record))
+        elif isinstance(step, Reshape):
+            continue
+    return plan
+
+
+def _weighted(step: Weighted, state: _State, record: _Pass) -> _Plan:
+    q = None if state.m is None or step.gain is None else step.gain * state.m
+    state.m = q
+    state.batch_common = (step.gain or 0.0) * state.batch_common
+    state.example_common = 0.0  # a zero-mean kernel's outputs average to ~0 across units
+    log_slope = _activate(step.activation, step.slope, state, record)
+    log_back = _log(step.back_gain)
+    log_chi = None if log_slope is None or log_back is None else log_back + log_slope
+    tap = _Tap(step, q, state.m, log_chi)
+    record.taps.append(tap)
+    return [("weighted", tap, log_chi)]
+
+
+def _activate(activation: str | None, slope: float | None, state: _State, record: _Pass) -> float | None:
+    """Apply φ to the state; ln E[φ'²] (None: not predictable)."""
+    if activation is None or not known(activation):
+        note = f"activation '{activation}' has no Gaussian expectations in the tables"
+        if activation is not None and activation != "softmax" and note not in record.unknown:
+            record.unknown.append(note)  # (softmax is an output's: it never reaches the ratio)
+        state.m = None
+        return None
+    if activation == "linear":
+        return 0.0
+    if state.m is None:
+        return None
+    found = moments(activation, state.m, slope)
+    state.m = found.second
+    state.batch_common = state.example_common = found.mean ** 2
+    return _log(found.slope2)
+
+
+def _normalize(step: Normalize, state: _State) -> float | None:
+    if state.m is None:
+        state.m, state.batch_common, state.example_common = 1.0, 0.0, 0.0
+        return None
+    if step.kind == "batch":
+        variance = max(state.m - state.batch_common, 0.0)
+    elif step.kind == "layer":
+        variance = max(state.m - state.example_common, 0.0)
+    else:  # RMS and unit normalization divide by the root mean square, mean included
+        variance = state.m
+    scale = variance + step.epsilon
+    state.m = variance / scale if step.kind != "rms" else state.m / scale
+    state.batch_common = state.example_common = 0.0
+    return -math.log(scale)
+
+
+def _residual(step: Residual, state: _State, record: _Pass) -> tuple:
+    before = _State(state.m, state.batch_common, state.example_common)
+    branch = _forward(step.branch, state, record)
+    if state.m is None or before.m is None:
+        state.m = None
+    else:
+        state.m += before.m
+        state.batch_common += before.batch_common
+        state.example_common += before.example_common
+    log_branch = _product(branch)
+    through = None if log_branch is None else math.log1p(math.exp(min(log_branch, 700.0)))
+    return ("residual", branch, through)
+
+
+def _product(plan: _Plan) -> float | None:
+    """ln of the backward factor of a whole plan (None if any part is unknown)."""
+    total = 0.0
+    for item in plan:
+        value = item[2] if item[0] in ("weighted", "residual") else item[1]
+        if value is None:
+            return None
+        total += value
+    return total
+
+
+def _backward(plan: _Plan, log_g: float | None, anchor: _Tap | None) -> float | None:
+    """Walk the plan from its end with ln g at its output, recording g at every tap; at the
+    anchor an unknown g restarts at 1."""
+    for item in reversed(plan):
+        if item[0] == "weighted":
+            tap, log_chi = item[1], item[2]
+            if tap is anchor and log_g is None:
+                log_g = 0.0
+            tap.log_g = log_g
+            log_g = None if log_g is None or log_chi is None else log_g + log_chi
+        elif item[0] == "residual":
+            inner = _backward(item[1], log_g, anchor)
+            log_g = None if log_g is None or item[2] is None else log_g + item[2]
+            if log_g is None and inner is not None:
+                log_g = inner  # the anchor was inside the branch: the skip's share is not known
+        else:
+            log_g = None if log_g is None or item[1] is None else log_g + item[1]
+    return log_g
+
+
+def _summarise(record: _Pass) -> Prediction:
+    taps = record.taps
+    hidden = [t for t in taps if not t.layer.head] or taps[:-1]
+    last = hidden[-1] if hidden else None
+    layers = []
+    for tap in taps:
+        relative = None
+        if last is not None and tap.log_g is not None and last.log_g is not None:
+            relative = math.exp(0.5 * (tap.log_g - last.log_g)) * _width_ratio(tap.layer, last.layer)
+        layers.append(LayerPrediction(
+            tap.layer, tap.q, math.sqrt(tap.m) if tap.m is not None else None, relative,
+            math.exp(0.5 * tap.log_chi) if tap.log_chi is not None else None,
+        ))
+    ratio = growth = None
+    if len(hidden) >= 2:
+        first = layers[taps.index(hidden[0])]
+        ratio = first.backward_signal
+        rms = [layers[taps.index(t)].forward_rms for t in hidden]
+        if all(r is not None for r in rms) and rms[0]:
+            growth = max(rms[1:]) / rms[0]  # type: ignore[type-var, operator]
+    return Prediction(tuple(layers), ratio, growth, tuple(record.unknown))
+
+
+def _width_ratio(layer: Weighted, last: Weighted) -> float:
+    """Norms sum over an example's values: √(elements / last's elements) where both are known."""
+    if layer.elements and last.elements:
+        return math.sqrt(layer.elements / last.elements)
+    return 1.0
+
+
+def _log(value: float | None) -> float | None:
+    if value is None:
+        return None
+    return math.log(value) if value > 0 else -math.inf
