@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gradlint import __version__
-from gradlint.config import Settings, load_settings
+from gradlint.config import Settings, command_line_cache_dir, load_settings
 from gradlint.errors import GradlintError
 from gradlint.report import OUTPUT_FORMATS, renderer
 from gradlint.report.text import check_summary, plural
@@ -53,6 +53,15 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(c.strip().upper() for v in values for c in v.split(",") if c.strip())
 
 
+def _cache_dir(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """--cache-dir, else GRADLINT_CACHE_DIR, as an absolute path from the current directory."""
+    try:
+        return command_line_cache_dir(value, os.environ)
+    except GradlintError as exc:
+        _fail(str(exc))
+        return None
+
+
 def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
@@ -69,8 +78,9 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
                      help="Processes to check files in (default: the number of CPUs)."),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache."),
-        click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
-                     help="Where to keep the result cache (default: .gradlint_cache next to the configuration)."),
+        click.option("--cache-dir", type=click.Path(), default=None, callback=_cache_dir,
+                     help="Where to keep the result cache, relative to the current directory (default: "
+                          "$GRADLINT_CACHE_DIR, else .gradlint_cache next to the configuration)."),
         click.option("--extension", multiple=True, metavar="EXTS",
                      help="File types to take when walking directories (comma-separated: py, pyi, ipynb); "
                           "--extension py leaves notebooks out. Replaces the configured list."),

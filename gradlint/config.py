@@ -38,7 +38,7 @@ class Settings:
     clip: str = "clipnorm"  # the optimizer argument GL201's fix adds: clipnorm | clipvalue | global_clipnorm
     clip_value: float = 1.0  # its value, and the norm GL202's fix clips gradients to
     runtime: Mapping[str, Any] = field(default_factory=dict)
-    cache_dir: Path | None = None  # default: .gradlint_cache beside the configuration
+    cache_dir: Path | None = None  # absolute once loaded; default: .gradlint_cache beside the configuration
     use_cache: bool = True
     config_path: Path | None = None  # the pyproject.toml the settings came from
 
@@ -111,7 +111,7 @@ _KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "clip": ("clip", _choice("clipnorm", "clipvalue", "global_clipnorm")),
     "clip-value": ("clip_value", lambda v: _positive_number(v)),
     "runtime": ("runtime", _table),
-    "cache-dir": ("cache_dir", lambda v: Path(v) if isinstance(v, str) else _raise("a path string")),
+    "cache-dir": ("cache_dir", lambda v: _path_string(v)),
 }
 
 
@@ -127,8 +127,50 @@ def _int_at_least(value: Any, low: int) -> int:
     return value
 
 
-def _raise(expected: str) -> Any:
-    raise TypeError(expected)
+def _path_string(value: Any) -> Path:
+    # An empty string would be the project root itself; a NUL cannot name any file.
+    if not isinstance(value, str) or not value or "\0" in value:
+        raise TypeError("a non-empty path string without NUL characters")
+    return Path(value)
+
+
+def _project_cache_dir(value: Path, config: Path | None) -> Path:
+    """A `cache-dir` read from a configuration file, as the absolute path it names (relative
+    to that file's directory). A repository's configuration must not point gradlint at
+    anyone else's files: the directory, with every link resolved, must lie strictly inside
+    the configuration file's directory. Anywhere else is for the user to ask for, with
+    --cache-dir or GRADLINT_CACHE_DIR."""
+    root = config.resolve().parent if config else Path.cwd().resolve()
+    where = f"{config}: " if config else ""
+    try:
+        resolved = (root / value).resolve()
+    except (OSError, RuntimeError) as exc:  # a loop of links
+        raise ConfigError(f"{where}[tool.gradlint] cache-dir {str(value)!r} cannot be resolved: {exc}") from None
+    if resolved == root or not resolved.is_relative_to(root):
+        raise ConfigError(
+            f"{where}[tool.gradlint] cache-dir {str(value)!r} must lie inside the project directory {root} "
+            f"(it is {resolved}); use --cache-dir or GRADLINT_CACHE_DIR for a cache elsewhere")
+    return resolved
+
+
+CACHE_DIR_VARIABLE = "GRADLINT_CACHE_DIR"
+
+
+def command_line_cache_dir(option: str | None, environ: Mapping[str, str]) -> Path | None:
+    """`--cache-dir`, else $GRADLINT_CACHE_DIR: anywhere the user names, a relative path taken
+    from the current directory (not the configuration's). None when neither is given."""
+    if option is not None:
+        value, source = option, "--cache-dir"
+    elif CACHE_DIR_VARIABLE in environ:
+        value, source = environ[CACHE_DIR_VARIABLE], CACHE_DIR_VARIABLE
+    else:
+        return None
+    if not value:
+        raise ConfigError(f"{source} is empty: name a directory for the result cache, or leave it unset")
+    try:
+        return Path(value).resolve()  # `..` as the file system means it, even after a link
+    except (OSError, RuntimeError):  # a loop of links: let the cache say it cannot use it
+        return Path(value).absolute()
 
 
 def find_config(start: Path) -> Path | None:
@@ -198,6 +240,8 @@ def settings_from_table(table: Mapping[str, Any], path: Path | None) -> Settings
             values[attr] = convert(value)
         except TypeError as exc:
             raise ConfigError(f"{where}[tool.gradlint] {key} must be {exc}, not {value!r}") from None
+    if "cache_dir" in values:
+        values["cache_dir"] = _project_cache_dir(values["cache_dir"], path)
     settings = Settings(**values)
     if not {"select", "ignore", "per-file-ignores"} & set(table):
         return settings

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -101,34 +99,6 @@ def test_a_corrupt_or_foreign_cache_is_ignored_and_rewritten(project: Path, dama
     _, warm = run(project, "--cache-dir", str(cache_dir), "--jobs", "1")
     assert warm == cold
     assert json.loads(results.read_text()) == good
-
-
-def test_an_unwritable_cache_does_not_stop_the_check(project: Path):
-    blocker = project / "blocked"
-    blocker.write_text("a file where the cache directory should be")
-    code, found = run(project, "--cache-dir", str(blocker / "cache"))
-    assert code == 1 and found
-
-
-def test_entries_and_results_files_no_run_has_used_for_a_month_are_dropped(project: Path):
-    cache_dir = project / "cache"
-    run(project, "--cache-dir", str(cache_dir), "--jobs", "1")
-    [results] = cache_dir.glob("results-*.json")
-    data = json.loads(results.read_text())
-    today = next(iter(data["entries"].values()))["day"]
-    data["entries"]["gone" * 16] = {"path": "deleted.py", "day": today - 31, "diagnostics": []}
-    data["entries"]["kept" * 16] = {"path": "elsewhere.py", "day": today - 29, "diagnostics": []}
-    results.write_text(json.dumps(data))
-    old_settings = cache_dir / "results-0123456789abcdef.json"
-    old_settings.write_text("{}")
-    month_ago = time.time() - 31 * 86400
-    os.utime(old_settings, (month_ago, month_ago))
-    (project / "m00_new.py").write_text("from keras import layers\nx = layers.Dense(4, activation='relu')\n")
-
-    run(project, "--cache-dir", str(cache_dir), "--jobs", "1")
-    kept = json.loads(results.read_text())["entries"]
-    assert "gone" * 16 not in kept and "kept" * 16 in kept
-    assert not old_settings.exists()
 
 
 def test_a_file_edited_while_it_is_checked_is_not_cached_under_its_old_content(project: Path, monkeypatch):
