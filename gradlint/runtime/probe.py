@@ -13,7 +13,7 @@ import functools
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -158,7 +158,7 @@ def probe_model(model: Any, backend: Backend, options: ProbeOptions, *, target: 
     )
     losses = [p.loss for p in passes]
     finite_losses = [v for v in losses if math.isfinite(v)]
-    return ProbeReport(
+    measured = ProbeReport(
         target=target,
         filename=filename,
         model_name=model.name,
@@ -173,8 +173,22 @@ def probe_model(model: Any, backend: Backend, options: ProbeOptions, *, target: 
         repeats=options.repeats,
         seed=options.seed,
         notes=tuple(notes),
-        timings={"probe": time.perf_counter() - started},
     )
+    probed = time.perf_counter()
+    report = _with_prediction(measured, model, backend, structure)
+    return replace(report, timings={"probe": probed - started, "prediction": time.perf_counter() - probed})
+
+
+def _with_prediction(report: ProbeReport, model: Any, backend: Backend, structure: Structure) -> ProbeReport:
+    """The signal model's prediction beside the measurement; a failure to predict is a note,
+    never a failed probe."""
+    from gradlint.runtime.prediction import predict_built, with_prediction
+
+    try:
+        predicted = predict_built(model, backend, structure)
+    except Exception as exc:
+        return replace(report, notes=(*report.notes, f"signal model: no prediction ({reason(exc)})"))
+    return with_prediction(report, predicted)
 
 
 def single_pass_report(prober: Prober, result: PassResult, *, target: str, filename: str,

@@ -96,24 +96,27 @@ def render_text(report: ProbeReport, color: bool = False) -> str:
                if layer.backward_signal is not None and math.isfinite(layer.backward_signal)
                and layer.backward_signal > 0]
     low, high = (min(signals), max(signals)) if signals else (1.0, 1.0)
+    predicted = any(layer.predicted_backward_signal is not None for layer in report.layers)
     headers = ["#", "layer", "type", "activation", "initializer", "forward RMS", "backward",
-               "‖∂L/∂W‖", "‖∂L/∂W‖/‖W‖", "backward signal (log)"]
+               *(["predicted"] if predicted else []), "‖∂L/∂W‖", "‖∂L/∂W‖/‖W‖", "backward signal (log)"]
     rows = [
         [str(layer.index + 1), layer.name, layer.type, layer.activation or "-", layer.initializer or "-",
-         fmt(layer.forward_rms), fmt(layer.backward_signal), fmt(layer.weight_grad_norm),
+         fmt(layer.forward_rms), fmt(layer.backward_signal),
+         *([fmt(layer.predicted_backward_signal)] if predicted else []), fmt(layer.weight_grad_norm),
          fmt(layer.relative_grad), bar(layer.backward_signal, low, high) + _marks(layer)]
         for layer in report.layers
     ]
-    lines += _table(headers, rows, right={0, 5, 6, 7, 8})
+    lines += _table(headers, rows, right=set(range(5, len(headers) - 1)) | {0})
     lines.append("")
     summary = []
     ratio = report.backward_ratio()
     if report.ratio_layers() is not None:
         first, last = report.ratio_layers()  # type: ignore[misc]
-        summary.append(f"backward signal {first.name}/{last.name}: {fmt(ratio)}")
+        summary.append(f"backward signal {first.name}/{last.name}: {fmt(ratio)}"
+                       + _predicted(report.predicted_backward_ratio))
     growth = report.forward_growth()
     if growth is not None:
-        summary.append(f"forward RMS growth: ×{fmt(growth[0])}")
+        summary.append(f"forward RMS growth: ×{fmt(growth[0])}" + _predicted(report.predicted_forward_growth, "×"))
     if report.loss_value is not None or report.loss_non_finite:
         summary.append(f"loss: {'non-finite' if report.loss_non_finite else fmt(report.loss_value)}")
     if summary:
@@ -124,6 +127,10 @@ def render_text(report: ProbeReport, color: bool = False) -> str:
     lines += [render_line(d, color) for d in report.findings]
     lines.append(_summary(report.findings))
     return "\n".join(lines) + "\n"
+
+
+def _predicted(value: float | None, prefix: str = "") -> str:
+    return f" (predicted {prefix}{fmt(value)})" if value is not None else ""
 
 
 def _summary(findings: Sequence[Diagnostic]) -> str:

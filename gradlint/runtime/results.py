@@ -33,6 +33,9 @@ class LayerStats:
     head: bool = False
     non_finite: tuple[str, ...] = ()  # FORWARD / BACKWARD / WEIGHTS seen in any batch
     no_gradient: bool = False  # trainable, but the loss does not depend on its weights
+    # The signal model's prediction; the backward one anchored at the last hidden layer's measurement.
+    predicted_forward_rms: float | None = None
+    predicted_backward_signal: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +45,8 @@ class LayerStats:
             "initializer": self.initializer,
             "forward_rms": _json_number(self.forward_rms),
             "backward_signal": _json_number(self.backward_signal),
+            "predicted_forward_rms": _json_number(self.predicted_forward_rms),
+            "predicted_backward_signal": _json_number(self.predicted_backward_signal),
             "weight_grad_norm": _json_number(self.weight_grad_norm),
             "relative_grad": _json_number(self.relative_grad),
             "weight_norm": _json_number(self.weight_norm),
@@ -69,6 +74,9 @@ class ProbeReport:
     repeats: int
     seed: int
     notes: tuple[str, ...] = ()
+    # What the signal model predicts for the two summary numbers (None: not predictable).
+    predicted_backward_ratio: float | None = None
+    predicted_forward_growth: float | None = None
     timings: dict[str, float] = field(default_factory=dict, compare=False)
     findings: tuple[Diagnostic, ...] = ()
 
@@ -134,6 +142,8 @@ class ProbeReport:
             "summary": {
                 "backward_ratio": _json_number(self.backward_ratio()),
                 "forward_growth": _json_number(growth[0] if growth else None),
+                "predicted_backward_ratio": _json_number(self.predicted_backward_ratio),
+                "predicted_forward_growth": _json_number(self.predicted_forward_growth),
                 "loss_non_finite": self.loss_non_finite,
             },
             "layers": [layer.to_dict() for layer in self.layers],
