@@ -43,8 +43,9 @@ def test_check_text_output_and_exit_code(project: Path):
     result = run("check", "--no-cache")
     assert result.exit_code == 1
     assert result.output == (
-        "models/mlp.py:4:5: GL101 [*] Dense with activation 'relu' uses glorot_uniform (Keras default); "
-        'relu wants He initialization: kernel_initializer="he_normal"\n'
+        "models/mlp.py:4:5: GL101 [*] Dense with activation 'relu' uses glorot_uniform (Keras default): "
+        "the gradient shrinks ×0.71 per layer; "
+        'relu wants He initialization: kernel_initializer="he_normal" (after the fix: ×1.0 per layer)\n'
         "Found 1 problem (1 fixable with 'gradlint fix --write').\n"
     )
 
@@ -126,6 +127,7 @@ def test_excludes_gitignore_and_explicit_files(project: Path):
     assert run("check", "--no-cache", "models/mlp.py").exit_code == 1  # named: always checked
     assert run("check", "--no-cache", "--force-exclude", "models/mlp.py").exit_code == 0
     (project / "pyproject.toml").write_text("[tool.gradlint]\n")
+    (project / ".git").mkdir()  # .gitignore files apply inside a git work tree
     (project / ".gitignore").write_text("models/\n")
     assert run("check", "--no-cache").exit_code == 0
     (project / "venv").mkdir()
@@ -136,6 +138,7 @@ def test_excludes_gitignore_and_explicit_files(project: Path):
 
 
 def test_a_walk_that_finds_nothing_says_so_on_stderr(project: Path):
+    (project / ".git").mkdir()
     (project / ".gitignore").write_text("models/\n")
     result = run("check", "--no-cache")
     assert (result.exit_code, result.stdout) == (0, "")

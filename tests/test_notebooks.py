@@ -408,7 +408,7 @@ def test_file_positions_of_cell_findings_count_json_escapes(tmp_path: Path, ensu
     data = json.loads(_notebook([("code", "from tensorflow.keras import layers\n" + line)]))
     (tmp_path / "n.ipynb").write_text(json.dumps(data, indent=1, ensure_ascii=ensure_ascii), encoding="utf-8")
     result = cli("check", "--output-format", "github", "n.ipynb", cwd=tmp_path)
-    match = re.match(r"::error file=n\.ipynb,line=(\d+),col=(\d+),endLine=(\d+),endColumn=(\d+),", result.stdout)
+    match = re.match(r"::(?:error|warning) file=n\.ipynb,line=(\d+),col=(\d+),endLine=(\d+),endColumn=(\d+),", result.stdout)
     assert match, result.stdout
     row, col, end_row, end_col = map(int, match.groups())
     json_line = (tmp_path / "n.ipynb").read_text(encoding="utf-8").splitlines()[row - 1]

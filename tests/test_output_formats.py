@@ -64,7 +64,7 @@ def repo(tmp_path: Path) -> Path:
 # -- github ---------------------------------------------------------------------------------
 
 _GITHUB = re.compile(
-    r"::error file=(?P<file>[^,]+),line=(?P<line>\d+),col=(?P<col>\d+),"
+    r"::(?:error|warning) file=(?P<file>[^,]+),line=(?P<line>\d+),col=(?P<col>\d+),"
     r"endLine=(?P<end_line>\d+),endColumn=(?P<end_col>\d+),title=(?P<title>GL\d+)::(?P<message>.+)"
 )
 
@@ -92,7 +92,7 @@ def test_github_escapes_what_workflow_commands_reserve():
     where = Position(3, 1)
     d = Diagnostic("GL101", "50% of it\nnext line", "dir,with:odd%chars.py", where, where)
     line = render_github([d])
-    assert line.startswith("::error file=dir%2Cwith%3Aodd%25chars.py,line=3,col=1,endLine=3,endColumn=1,title=GL101::")
+    assert line.startswith("::warning file=dir%2Cwith%3Aodd%25chars.py,line=3,col=1,endLine=3,endColumn=1,title=GL101::")
     assert "50%25 of it%0Anext line" in line
     assert line.count("\n") == 1
 
@@ -147,7 +147,7 @@ def test_sarif_rules_and_results_as_code_scanning_reads_them(repo: Path):
     assert len(results) == 4  # 2 in the .py file, 2 in the notebook
     for result in results:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
-        assert result["level"] == "error" and result["message"]["text"]
+        assert result["level"] in ("error", "warning") and result["message"]["text"]
         location = result["locations"][0]["physicalLocation"]
         uri = location["artifactLocation"]["uri"]
         assert uri in ("src/mnist_mlp.py", "src/mnist_mlp.ipynb")
