@@ -1,7 +1,9 @@
 """Command line: parse options, call the engine, pick a reporter, choose the exit code.
 
 Exit codes follow ruff: 0 nothing found, 1 findings, 2 gradlint could not check everything
-(a file it could not read or parse, a bad option or configuration).
+(a file it could not read or parse, a bad option or configuration, a bug in gradlint). An
+interrupted run exits 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), and one
+whose reader stopped reading (`gradlint check | head -1`) exits 141, as if by SIGPIPE, quietly.
 """
 
 from __future__ import annotations
@@ -24,12 +26,35 @@ if TYPE_CHECKING:
     from gradlint.diagnostics import Diagnostic
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process SIGPIPE ended
+_VERBOSE = "gradlint.verbose"  # key in click's context meta, shared by nested contexts
 
 
 class LazyGroup(click.Group):
-    """A group whose heavier commands are imported only when they are run."""
+    """A group whose heavier commands are imported only when they are run, and which turns
+    what escapes a command into an exit code: interrupts, a closed output pipe, and bugs."""
 
     lazy = {"probe": "gradlint.runtime.cli:probe", "signal": "gradlint.signal.cli:signal"}
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        from gradlint.interrupts import interrupts_raised
+
+        with interrupts_raised():
+            return super().main(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt as exc:
+            _exit_interrupted(exc)
+        except BrokenPipeError:
+            _exit_broken_pipe()
+        except GradlintError as exc:
+            _fail(str(exc))
+        except Exception as exc:  # a bug in gradlint: say so in one line, not a traceback
+            _exit_internal_error(exc, bool(ctx.meta.get(_VERBOSE)))
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
@@ -47,6 +72,71 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="gradlint")
 def main() -> None:
     """Find what makes Keras gradients vanish or explode, before training."""
+
+
+def _exit_interrupted(exc: KeyboardInterrupt) -> None:
+    """After SIGINT or SIGTERM: nothing more reaches standard output (not even the rest of a
+    write the signal cut short), and the exit code says the run did not finish."""
+    from gradlint.interrupts import begin_shutdown, exit_code, signal_name
+
+    begin_shutdown()
+    _discard_standard_output()
+    try:
+        click.echo(f"error: interrupted by {signal_name(exc)}; gradlint stopped before finishing", err=True)
+    except OSError:
+        pass
+    sys.exit(exit_code(exc))
+
+
+def _exit_broken_pipe() -> None:
+    """Whatever read the output stopped reading: stop, quietly."""
+    _discard_standard_output()
+    sys.exit(EXIT_BROKEN_PIPE)
+
+
+def _discard_standard_output() -> None:
+    """Point file descriptor 1 at /dev/null: what Python still holds in its buffer goes there
+    at exit, rather than after an error message, into a closed pipe, or into a pipe whose
+    reader stopped reading (which would block the exit)."""
+    try:
+        descriptor = sys.stdout.fileno()  # none when the output is captured in memory
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError, AttributeError):
+        return
+    try:
+        os.dup2(devnull, descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(devnull)
+
+
+def _exit_internal_error(exc: Exception, verbose: bool) -> None:
+    import traceback
+
+    message = " ".join(str(exc).split())
+    click.echo(f"error: internal error: {type(exc).__name__}" + (f": {message}" if message else ""), err=True)
+    if verbose:
+        click.echo("".join(traceback.format_exception(exc)), err=True, nl=False)
+    sys.exit(EXIT_ERROR)
+
+
+def _remember_verbose(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    ctx.meta[_VERBOSE] = value
+
+
+def _verbose() -> bool:
+    return bool(click.get_current_context().meta.get(_VERBOSE))
+
+
+def _report_errors(results: list) -> None:
+    """Each file's errors, one line each, on standard error; with -v, internal errors' tracebacks."""
+    verbose = _verbose()
+    for result in results:
+        for error in result.errors:
+            click.echo(f"error: {error}", err=True)
+        if verbose and getattr(result, "traceback", None):
+            click.echo(result.traceback, err=True, nl=False)
 
 
 def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -76,7 +166,8 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--config", type=click.Path(path_type=Path), help="pyproject.toml (or TOML file) to read settings from."),
         click.option("--force-exclude", is_flag=True, help="Apply exclusions to files named on the command line too (for pre-commit)."),
         click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-                     help="Processes to check files in (default: the number of CPUs)."),
+                     help="Processes to check files in (default and most: the number of CPUs; "
+                          "fewer for few files)."),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache."),
         click.option("--cache-dir", type=click.Path(), default=None, callback=_cache_dir,
                      help="Where to keep the result cache, relative to the current directory (default: "
@@ -87,6 +178,8 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--stdin-filename", metavar="PATH", default=None,
                      help="Read the source from standard input (path '-') and report it as PATH, "
                           "with PATH's settings and per-file ignores. For editors."),
+        click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_remember_verbose,
+                     is_eager=True, help="Show the traceback of an internal error."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -151,7 +244,12 @@ def _run_stdin(stdin_filename: str | None, settings: Settings, force_exclude: bo
     data = sys.stdin.buffer.read()
     if force_exclude and stdin_filename and is_excluded(stdin_filename, settings):
         return [], data
-    return [check_stdin(data, stdin_filename, settings, fix=fix)], data
+    try:
+        return [check_stdin(data, stdin_filename, settings, fix=fix)], data
+    except Exception as exc:  # a bug in gradlint, reported like any file's
+        from gradlint.engine import internal_error
+
+        return [internal_error(stdin_filename or "-", exc)], data
 
 
 def _use_color(no_color: bool) -> bool:
@@ -179,8 +277,31 @@ def _discover(paths: tuple[Path, ...], settings: Settings, force_exclude: bool =
     return files
 
 
-def _emit(diagnostics: list[Diagnostic], output_format: str, color: bool) -> None:
-    click.echo(renderer(output_format, color)(diagnostics), nl=False)
+def _emit(diagnostics: list[Diagnostic], output_format: str, color: bool, trailer: str = "") -> None:
+    """The report, rendered whole (with `trailer`, a summary line) before a single write: an
+    interrupt while rendering prints nothing rather than a part that looks complete."""
+    _write_stdout(renderer(output_format, color)(diagnostics) + trailer)
+
+
+def _write_stdout(text: str) -> None:
+    """All of `text` on standard output, or an OSError (BrokenPipeError when the reader went
+    away). Python's buffered writer reports a write that a closing pipe cut short as a short
+    count, without raising; the rest would be lost with no error at all."""
+    stream = sys.stdout
+    binary = getattr(stream, "buffer", None)
+    if binary is None:
+        click.echo(text, nl=False)
+        return
+    stream.flush()
+    pending = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+    while pending:
+        written = binary.write(pending)
+        if written is None:  # a non-blocking stream took it all into its buffer
+            break
+        if written <= 0:
+            raise OSError("standard output accepts no more data")
+        pending = pending[written:]
+    binary.flush()
 
 
 @main.command()
@@ -235,12 +356,9 @@ def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple
 
         click.echo((render_statistics_json if output_format == "json" else render_statistics)(diagnostics), nl=False)
     else:
-        _emit(diagnostics, output_format, _use_color(no_color))
-    for result in results:
-        for error in result.errors:
-            click.echo(f"error: {error}", err=True)
-    if output_format == "text" and not quiet and not statistics and diagnostics:
-        click.echo(check_summary(diagnostics))
+        summary = output_format == "text" and not quiet and diagnostics
+        _emit(diagnostics, output_format, _use_color(no_color), check_summary(diagnostics) + "\n" if summary else "")
+    _report_errors(results)
     failed = runtime_failed or any(r.failed for r in results)
     sys.exit(EXIT_ERROR if failed else EXIT_CLEAN if exit_zero or not diagnostics else EXIT_FINDINGS)
 
@@ -295,9 +413,7 @@ def fix(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[s
     failed = any(r.failed for r in results)
     fixed = sum(len(r.fixed) for r in results)
     remaining = [d for r in results for d in r.diagnostics]
-    for result in results:
-        for error in result.errors:
-            click.echo(f"error: {error}", err=True)
+    _report_errors(results)
     if not write:
         if output_format == "json":
             _emit([d for r in results for d in r.fixed], "json", color)
@@ -371,9 +487,7 @@ def _fix_stdin(stdin_filename: str | None, settings: Settings, force_exclude: bo
     sys.stdout.buffer.flush()
     remaining = [d for r in results for d in r.diagnostics]
     click.echo(renderer("concise" if output_format == "text" else output_format)(remaining), nl=False, err=True)
-    for result in results:
-        for error in result.errors:
-            click.echo(f"error: {error}", err=True)
+    _report_errors(results)
     failed = any(r.failed for r in results)
     sys.exit(EXIT_ERROR if failed else EXIT_CLEAN if exit_zero or not remaining else EXIT_FINDINGS)
 

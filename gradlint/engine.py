@@ -35,6 +35,7 @@ class FileResult:
     original: SourceFile | None = None
     new_text: str | None = None  # the fixed text, when fixing changed something
     content_key: str | None = None  # cache key of the very content checked, when asked for
+    traceback: str | None = None  # of an internal error, for `-v`
 
     @property
     def failed(self) -> bool:
@@ -210,6 +211,32 @@ def _check_with_key(path: Path, display: str, settings: Settings, fix: bool) -> 
     return result
 
 
+def _check_guarded(path: Path, display: str, settings: Settings, fix: bool, keyed: bool = False,
+                   data: bytes | None = None) -> FileResult:
+    """`check_file` (with `keyed`: `_check_with_key`), where a bug in gradlint becomes this
+    file's error, "internal error while checking FILE", and the other files are still checked.
+    An interrupt is not a bug: it goes on."""
+    try:
+        if keyed:
+            return _check_with_key(path, display, settings, fix)
+        return check_file(path, display, settings, fix, data)
+    except Exception as exc:  # any failure here is gradlint's own
+        return internal_error(display, exc)
+
+
+def internal_error(display: str, exc: Exception) -> FileResult:
+    """The result of a file gradlint failed on: a one-line error, and the traceback for `-v`
+    (as text: a worker's traceback objects cannot travel to the parent)."""
+    import traceback
+
+    message = " ".join(str(exc).split())
+    result = FileResult(display)
+    result.errors.append(f"internal error while checking {display}: {type(exc).__name__}"
+                         + (f": {message}" if message else ""))
+    result.traceback = "".join(traceback.format_exception(exc))
+    return result
+
+
 def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | None = None) -> list[FileResult]:
     """Check many files; results come back sorted by path, then position.
 
@@ -223,7 +250,7 @@ def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | 
 
     cache: ResultCache | None = None
     results: list[FileResult] = []
-    heavy: list[tuple[int, tuple[Path, str, Settings, bool]]] = []  # (size, call)
+    heavy: list[tuple[int, tuple[Path, str, Settings, bool, bool]]] = []  # (size, call)
     keys: dict[str, str] = {}
     for f in files:
         try:
@@ -232,7 +259,7 @@ def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | 
             data = None  # check_file reports why
         if data is None or not _MENTIONS_KERAS_BYTES.search(data):
             # Cheaper to check on the spot than to look up in the cache.
-            results.append(check_file(f.path, f.display, settings, fix, data))
+            results.append(_check_guarded(f.path, f.display, settings, fix, data=data))
             continue
         if cache is None and settings.use_cache:
             cache = _cache_for(settings)  # with hashlib: only for the first file worth caching
@@ -243,10 +270,10 @@ def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | 
                 results.append(FileResult(f.display, cached))
                 continue
             keys[f.display] = key
-        heavy.append((len(data), (f.path, f.display, settings, fix)))
+        heavy.append((len(data), (f.path, f.display, settings, fix, cache is not None)))
     heavy.sort(key=lambda item: -item[0])
     calls = [call for _, call in heavy]
-    results.extend(run_parallel(_check_with_key if cache is not None else check_file, calls, jobs))
+    results.extend(run_parallel(_check_guarded, calls, jobs))
     for result in results:
         if (cache is not None and result.content_key is not None and result.content_key == keys.get(result.path)
                 and not result.errors and result.new_text is None):
