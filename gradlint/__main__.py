@@ -25,6 +25,7 @@ def _drop_current_directory() -> None:
 
 if __name__ == "__main__":
     _drop_current_directory()
-    from gradlint.cli import main  # only now: nothing is imported from the current directory
+    # Only now: nothing is imported from the current directory.
+    from gradlint.cli import main
 
     main()
