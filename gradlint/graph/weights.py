@@ -112,6 +112,8 @@ def _fixed(graph: ModuleGraph, fact: InitializerFact, fan_in: int | None, fan_ou
         return KernelScale(None, None, unknown=f"{fact.display}: scale not known statically")
     if scale.is_constant:
         value = scale.mean
+        if value == 0:
+            return KernelScale(0.0, 0.0, constant=0.0)
         gain = None if fan_in is None or value is None else fan_in * value * value
         back = None if fan_out is None or value is None else fan_out * value * value
         return KernelScale(gain, back, constant=value)

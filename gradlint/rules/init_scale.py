@@ -45,16 +45,23 @@ than one derived from the layer's size: `RandomNormal`, `TruncatedNormal`, `Rand
 (also as strings such as `"random_normal"`, with Keras' default stddev 0.05 or limits ±0.05),
 and `Zeros`, `Ones`, `Constant`.
 
-- A constant kernel is always flagged: every unit starts with the same weights and computes
-  the same output, so the layer begins as one unit copied; only different gradients from
-  above can set the copies apart, and a zero kernel passes no gradient to the layers below.
-  (A single zero-initialized output unit, as in logistic regression, is left alone.)
-- A random kernel is compared with the variance the activation's family asks for (He 2/fan_in,
-  Glorot 2/(fan_in+fan_out), LeCun 1/fan_in), using the fan-in gradlint can see from
-  `Input(shape=...)`, `input_shape=`, the previous layer's `units`/`filters` and so on. The
-  ratio is the factor by which each layer scales the signal's variance; below 0.1 or above 10
-  it is flagged, with what it compounds to over the stack. Where the fan-in cannot be seen,
-  only a stddev below 0.001 or above 1 is flagged: no layer width makes those right.
+- A random kernel is judged by its gain σ² = fan_in·Var(w), against the gain its activation's
+  family sets (He 2, LeCun 1, Glorot 2·fan_in/(fan_in+fan_out)): below 0.1 or above 10 times
+  that, or where gradlint's signal model predicts that the run of layers around it takes the
+  first layer's gradient past the probe's thresholds (1e-3, 1e3), it is flagged, with the
+  factor per layer and over the run. `RandomNormal(stddev=0.05)` is He at fan-in 784 and 25
+  times too small at fan-in 32: the name of an initializer decides nothing. Where the fan-in
+  cannot be seen, only a stddev below 0.001 or above 1 is flagged: no layer width makes those
+  right.
+- A constant kernel in a hidden layer is a finding of its own kind: every unit starts with the
+  same weights and computes the same output, and a zero kernel passes no gradient below it. A
+  non-zero constant is flagged wherever it is.
+- Deliberate idioms are left alone: a zero or small kernel in the model's output layer (it
+  scales the loss's gradient once), in the last layer of a residual branch whose output is
+  added back (ReZero, Fixup, LoRA's B matrix, zero-initialized residual blocks), a zero kernel
+  whose destination cannot be seen, and a kernel whose output a normalization cancels — unless
+  the kernel is so small that the variance before the normalization is near its epsilon, which
+  then divides by √ε instead (30 × Dense(128, stddev=0.001) → BN → ReLU: a ratio of 1e-16).
 
 ## Why it matters
 A layer multiplies the variance of its signal by fan_in × Var(w). With `stddev=1e-4` and 256
@@ -170,7 +177,13 @@ def block(x):
                 continue
             severity = ERROR
             if scale.is_constant:
-                problem = _constant_problem(layer, scale.mean) if scale.mean is not None else None
+                # A zero kernel is a fault only where it is known to be hidden; where its output
+                # goes cannot be seen, it is as likely a deliberate output or branch end.
+                hidden = _known_hidden(graph, layer)
+                problem = (_constant_problem(layer, scale.mean)
+                           if scale.mean is not None and (scale.mean != 0 or hidden) else None)
+            elif (norm := normalization_reached(graph, layer)) is not None and kernel.gain is not None:
+                problem, severity = _below_epsilon(signal, layer, norm, kernel.gain)
             elif (kernel.gain is not None or layer.fan_in_choices) and activation is not None and family is not None:
                 found = _signal_problem(graph, signal, layer, activation.name, family, kernel)
                 problem, severity = found if found else (None, WARNING)
@@ -218,6 +231,27 @@ def _small(graph: ModuleGraph, layer: Layer, kernel: KernelScale) -> bool:
         return kernel.gain <= target
     scale = read_scale(graph, layer.initializer) if layer.initializer is not None else None
     return scale is not None and scale.stddev is not None and scale.stddev <= 0.05
+
+
+def _below_epsilon(signal: SignalModel, layer: Layer, norm: Layer, gain: float) -> tuple[str, str]:
+    """A kernel so small that the normalization after it divides by √ε instead of cancelling
+    its scale (30 × Dense(128, stddev=0.001) → BN → ReLU measures a ratio of 1e-16)."""
+    text = (f"its output reaches {norm.class_name}, but with a gain fan_in·Var(w) of {_num(gain)} the variance "
+            "there is near the normalization's epsilon, which then divides by √ε instead of cancelling the scale")
+    found = signal.entry_of(layer)
+    ratio = found[0].prediction.backward_ratio if found else None
+    if ratio is not None:
+        text += f"; the model's first layer is predicted to get {times(ratio)} of the last one's gradient"
+    return text, ERROR if ratio is None or ratio < 1e-3 else WARNING
+
+
+def _known_hidden(graph: ModuleGraph, layer: Layer) -> bool:
+    """The layer's output is known to feed another layer with weights (or an activation and
+    then one), not to leave the model or a function whose caller is not seen."""
+    following = layer.following
+    if following is not None and following.source == "weighted":
+        return True
+    return any(stack.is_hidden(i) for stack in graph.stacks for i, e in enumerate(stack.entries) if e.layer is layer)
 
 
 def _is_head(graph: ModuleGraph, layer: Layer) -> bool:

@@ -62,9 +62,9 @@ class Prediction:
 
 
 def verdict_of(ratio: float | None, growth: float | None = None) -> str:
-    if ratio is None and growth is None:
-        return "unknown"
-    if ratio is not None and ratio < VANISHING_RATIO:
+    if ratio is None:
+        return "exploding" if growth is not None and growth > FORWARD_GROWTH_LIMIT else "unknown"
+    if ratio < VANISHING_RATIO:
         return "vanishing"
     if (ratio is not None and ratio > EXPLODING_RATIO) or (growth is not None and growth > FORWARD_GROWTH_LIMIT):
         return "exploding"
@@ -217,8 +217,8 @@ def _backward(plan: _Plan, log_g: float | None, anchor: _Tap | None) -> float | 
     for item in reversed(plan):
         if item[0] == "weighted":
             tap, log_chi = item[1], item[2]
-            if tap is anchor and log_g is None:
-                log_g = 0.0
+            if tap is anchor and (log_g is None or not math.isfinite(log_g)):
+                log_g = 0.0  # (a zero or unknown head: what follows the anchor is not known)
             tap.log_g = log_g
             log_g = None if log_g is None or log_chi is None else log_g + log_chi
         elif item[0] == "residual":
@@ -238,7 +238,7 @@ def _summarise(record: _Pass) -> Prediction:
     layers = []
     for tap in taps:
         relative = None
-        if last is not None and tap.log_g is not None and last.log_g is not None:
+        if last is not None and tap.log_g is not None and last.log_g is not None and math.isfinite(tap.log_g - last.log_g):
             relative = math.exp(0.5 * (tap.log_g - last.log_g)) * _width_ratio(tap.layer, last.layer)
         layers.append(LayerPrediction(
             tap.layer, tap.q, math.sqrt(tap.m) if tap.m is not None else None, relative,

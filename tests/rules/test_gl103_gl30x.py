@@ -144,16 +144,18 @@ def test_values_that_are_not_constant_are_not_judged():
 
 @pytest.mark.parametrize("init", ['"zeros"', '"ones"', "initializers.Zeros()", "initializers.Ones()",
                                   "initializers.Constant(0.1)", '"constant"', "keras.initializers.zeros()"])
-def test_constant_kernels_are_always_flagged(init):
+def test_constant_kernels_of_hidden_layers_are_always_flagged(init):
     assert rows(_dense(init), "GL103") == [5]
-    # Even where nothing is known about the layer's input.
+    # Where the output goes cannot be seen, a zero kernel is as likely a deliberate output
+    # layer or branch end (the idioms above): only a non-zero constant, symmetric anywhere.
     src = f"""
         import keras
         from keras import initializers
         def layer():
             return keras.layers.Dense(32, activation="relu", kernel_initializer={init})
     """
-    assert rows(src, "GL103") == [5]
+    zero = init in ('"zeros"', "initializers.Zeros()", '"constant"', "keras.initializers.zeros()")  # (Constant's default is 0)
+    assert rows(src, "GL103") == ([] if zero else [5])
 
 
 def test_constant_message():
@@ -194,11 +196,12 @@ def test_compounding_over_a_stack():
     """
     found = findings(src, "GL103")
     assert [row for row, _ in found] == [5, 6, 7, 9]
-    assert all("its gain fan_in·Var(w) is 0.00026" in m for _, m in found)
-    # Normalization ends the run (the third layer is so small that its BN divides by √ε and
-    # does not rescue it): three compound, the fourth stands alone.
-    assert all("over this run of 3 layers" in m for _, m in found[:3])
+    assert all("its gain fan_in·Var(w) is 0.00026" in m for _, m in (found[0], found[1], found[3]))
+    # Normalization ends the run: the first two compound with the third, the fourth stands alone.
+    assert all("over this run of 3 layers" in m for _, m in found[:2])
     assert "over this run" not in found[3][1]
+    # The third is so small that its BN divides by √ε and does not rescue it.
+    assert "reaches BatchNormalization, but with a gain fan_in·Var(w) of 0.00026" in found[2][1]
     assert {d.severity for d in check_source(textwrap.dedent(src), "m.py", only("GL103"))} == {"error"}
 
 
@@ -233,7 +236,7 @@ def test_unknown_activation_is_reported_without_a_fix():
     src = """
         import keras
         def layer(act):
-            return keras.layers.Dense(32, activation=act, kernel_initializer="zeros")
+            return keras.layers.Dense(32, activation=act, kernel_initializer="ones")
     """
     found = check_source(textwrap.dedent(src), "m.py", only("GL103"))
     assert len(found) == 1 and found[0].fix is None
@@ -661,3 +664,85 @@ def test_gl101_does_not_judge_exponential():
     src = _mlp('Dense(64, activation="exponential")', output="Dense(1)")
     assert rows(src, "GL101") == []
     assert rows(src, "GL303") == [5]
+
+
+# -- GL103: idioms the probe shows to be harmless, and what stays a finding ----------------
+
+IDIOMS = """
+    import keras
+    from keras import layers, initializers
+
+    def rezero_block(x, dim):
+        h = layers.Dense(dim, activation="relu", kernel_initializer="he_normal")(x)
+        h = layers.Dense(dim, kernel_initializer="zeros")(h)
+        return x + h
+
+    def lora(x, rank=8):
+        frozen = layers.Dense(512, use_bias=False, trainable=False)(x)
+        down = layers.Dense(rank, use_bias=False)(x)
+        up = layers.Dense(512, use_bias=False, kernel_initializer="zeros")(down)
+        return frozen + up
+
+    def unet_head(features):
+        return layers.Conv2D(3, 3, padding="same", kernel_initializer="zeros")(features)
+
+    def classifier():
+        inputs = keras.Input(shape=(64,))
+        x = layers.Dense(64, activation="relu", kernel_initializer="he_normal")(inputs)
+        outputs = layers.Dense(10, kernel_initializer=initializers.RandomNormal(stddev=1e-4))(x)
+        return keras.Model(inputs, outputs)
+
+    def normalized():
+        inputs = keras.Input(shape=(128,))
+        x = inputs
+        for _ in range(30):
+            x = layers.Dense(128, kernel_initializer=initializers.RandomNormal(stddev=0.01))(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.ReLU()(x)
+        return keras.Model(inputs, layers.Dense(10)(x))
+"""
+
+
+def test_zero_and_small_starts_that_are_idioms_are_not_flagged():
+    # ReZero and LoRA's B end a residual branch, a zero output head only scales the loss's
+    # gradient once, and a BN after a kernel well above its epsilon cancels its scale.
+    assert rows(IDIOMS, "GL103") == []
+
+
+def test_a_kernel_too_small_for_the_normalization_after_it_is_an_error():
+    src = IDIOMS.replace("stddev=0.01))(x)\n            x = layers.BatchNormalization()",
+                         "stddev=0.001))(x)\n            x = layers.BatchNormalization()")
+    [finding] = check_source(textwrap.dedent(src), "m.py", only("GL103"))
+    assert "reaches BatchNormalization, but with a gain fan_in·Var(w) of 0.00013" in finding.message
+    # 30 × Dense(128, stddev=0.001) → BN → ReLU: the probe measures 1e-16.
+    assert "predicted to get ×4.6e-18 of the last one's gradient" in finding.message
+    assert finding.severity == "error"
+
+
+def test_a_zero_kernel_in_a_hidden_layer_is_still_its_own_finding():
+    src = IDIOMS.replace('h = layers.Dense(dim, kernel_initializer="zeros")(h)\n        return x + h',
+                         'h = layers.Dense(dim, activation="relu", kernel_initializer="zeros")(h)\n'
+                         '        return layers.Dense(dim)(h)')
+    [(row, message)] = findings(src, "GL103")
+    assert row == 7 and "zero weights also pass no gradient to the layers below" in message
+
+
+def _random_normal_stack(fan_in: int) -> str:
+    return f"""
+        import keras
+        from keras import layers
+        inputs = keras.Input(shape=({fan_in},))
+        x = inputs
+        for _ in range(10):
+            x = layers.Dense({fan_in}, activation="relu", kernel_initializer="random_normal")(x)
+        model = keras.Model(inputs, layers.Dense(10)(x))
+    """
+
+
+def test_random_normal_0_05_is_judged_by_its_gain_not_its_name():
+    # stddev 0.05 at fan-in 784: gain 1.96, He's 2 (the probe measures 0.90 over 10 layers).
+    assert rows(_random_normal_stack(784), "GL103") == []
+    # At fan-in 32 the gain is 0.08: 25 times too small at every layer.
+    [finding] = check_source(textwrap.dedent(_random_normal_stack(32)), "m.py", only("GL103"))
+    assert "its gain fan_in·Var(w) is 0.08 (He initialization for relu sets 2)" in finding.message
+    assert "over this run of 10 layers" in finding.message and finding.severity == "error"
