@@ -4,6 +4,7 @@ gradlint runs as `python -m gradlint` in a session of its own over a tree of a f
 generated Keras modules, and is interrupted the ways it is in practice:
 - SIGTERM to gradlint alone (`kill PID`, `timeout`, a CI runner) while its workers check;
 - SIGINT to the whole process group (Ctrl-C in a terminal);
+- SIGKILL to gradlint alone, after which its workers end too (Linux);
 - SIGTERM while it writes a long report to a reader that has stopped reading;
 - its reader going away after the first line (`gradlint check | head -1`);
 - SIGTERM or SIGINT during `fix --write`, at the moment a temporary file exists.
@@ -219,6 +220,21 @@ def test_ctrl_c_while_workers_check_stops_them_and_exits_130(tree, session_clean
     # The workers leave the interrupt to gradlint: no KeyboardInterrupt traceback from each.
     assert b"Traceback" not in err and b"KeyboardInterrupt" not in err
     assert err.decode().splitlines() == ["error: interrupted by SIGINT; gradlint stopped before finishing"]
+
+
+@needs_two_cpus
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ending with the parent is Linux's PR_SET_PDEATHSIG")
+def test_workers_end_with_a_parent_killed_outright(tree, session_cleanup):
+    proc = start(tree, "check", "--no-cache", "-j", "2", ".")
+    session_cleanup.append(proc.pid)
+    wait_for_workers(proc, 2)
+    proc.kill()  # SIGKILL: no handler runs, nothing is cleaned up by gradlint itself
+    out, _ = read_to_the_end(proc)  # the workers hold no copy of the output pipe
+    assert proc.returncode == -signal.SIGKILL and out == b""
+    deadline = time.monotonic() + HANG
+    while survivors(proc.pid):
+        assert time.monotonic() < deadline, f"orphaned workers: {survivors(proc.pid)}"
+        time.sleep(0.01)
 
 
 def test_sigterm_while_the_report_is_written_exits_143_and_writes_no_more(tree, session_cleanup):
