@@ -228,5 +228,9 @@ def _name(graph: ModuleGraph, stack: Stack) -> str:
     first = stack.entries[0].layer if stack.entries else None
     if first is None:
         return "model"
-    node = graph.scopes.scope_of(first.call).node
+    scope = graph.scopes.scope_of(first.call)
+    parent = scope.parent
+    if parent is not None and isinstance(parent.node, ast.ClassDef):
+        return parent.node.name  # layers made in a method: the model is the class
+    node = scope.node
     return node.name if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else "<module>"

@@ -1,0 +1,103 @@
+"""`gradlint signal`: the static prediction per model, as a table and as JSON, without TensorFlow."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gradlint.cli import main
+
+MODELS = textwrap.dedent('''\
+    import keras
+    from keras import layers
+
+
+    def sequential_relu():
+        model = keras.Sequential([keras.Input(shape=(256,))])
+        for _ in range(30):
+            model.add(layers.Dense(256, activation="relu"))
+        model.add(layers.Dense(10, activation="softmax"))
+        return model
+
+
+    def functional_he():
+        inputs = keras.Input(shape=(256,))
+        x = inputs
+        for _ in range(30):
+            x = layers.Dense(256, activation="relu", kernel_initializer="he_normal")(x)
+        return keras.Model(inputs, layers.Dense(10)(x))
+
+
+    class SigmoidMLP(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.d1 = layers.Dense(128, activation="sigmoid")
+            self.d2 = layers.Dense(128, activation="sigmoid")
+            self.d3 = layers.Dense(128, activation="sigmoid")
+            self.d4 = layers.Dense(128, activation="sigmoid")
+            self.d5 = layers.Dense(128, activation="sigmoid")
+            self.d6 = layers.Dense(128, activation="sigmoid")
+
+        def call(self, x):
+            return self.d6(self.d5(self.d4(self.d3(self.d2(self.d1(x))))))
+''')
+
+
+@pytest.fixture()
+def models(tmp_path: Path) -> Path:
+    path = tmp_path / "models.py"
+    path.write_text(MODELS)
+    return path
+
+
+def test_json_has_one_object_per_model_with_the_probe_s_summary_numbers(models: Path):
+    result = CliRunner().invoke(main, ["signal", "--output-format", "json", str(models)])
+    assert result.exit_code == 0, result.output
+    found = {m["function"]: m for m in json.loads(result.output)}
+    assert set(found) == {"sequential_relu", "functional_he", "SigmoidMLP"}
+    relu, he, sigmoid = found["sequential_relu"], found["functional_he"], found["SigmoidMLP"]
+    # The probe measures 3.8e-5 and 0.99 on these two models.
+    assert relu["backward_ratio"] == pytest.approx(4.3e-5, rel=0.1) and relu["verdict"] == "vanishing"
+    assert he["backward_ratio"] == pytest.approx(1.0, rel=0.05) and he["verdict"] == "healthy"
+    assert sigmoid["backward_ratio"] < 1e-3 and sigmoid["verdict"] == "vanishing"
+    assert relu["line"] == 8 and relu["filename"] == str(models)
+    assert len(relu["layers"]) == 31 and relu["layers"][-1]["head"] is True
+    first = relu["layers"][0]
+    assert (first["activation"], first["initializer"]) == ("relu", "glorot_uniform (Keras default)")
+    assert first["factor"] == pytest.approx(0.707, rel=1e-3)
+    # The subclassed model's widths are not visible: the prediction says what it assumed.
+    assert any("equal widths assumed" in note for note in sigmoid["unknown"])
+
+
+def test_text_shows_a_table_per_model_and_the_verdict(models: Path):
+    result = CliRunner().invoke(main, ["signal", str(models)])
+    assert result.exit_code == 0
+    blocks = result.output.strip().split("\n\n")
+    assert [b.splitlines()[0] for b in blocks] == [
+        f"{models}:8: sequential_relu", f"{models}:17: functional_he", f"{models}:24: SigmoidMLP"]
+    header = blocks[0].splitlines()[1].split()
+    assert header[:3] == ["layer", "activation", "initializer"]
+    assert "predicted backward ratio first/last: 4.32e-05; forward growth: 0.707; verdict: vanishing" in blocks[0]
+
+
+def test_a_file_without_models_prints_nothing_and_a_broken_one_is_an_error(tmp_path: Path):
+    (tmp_path / "plain.py").write_text("print('no keras here')\n")
+    (tmp_path / "broken.py").write_text("import keras\ndef f(:\n")
+    result = CliRunner().invoke(main, ["signal", str(tmp_path / "plain.py"), str(tmp_path / "broken.py")])
+    assert result.exit_code == 2
+    assert "broken.py: cannot be parsed" in result.output
+
+
+def test_signal_never_imports_tensorflow(models: Path):
+    code = ("import sys; from click.testing import CliRunner; from gradlint.cli import main; "
+            f"r = CliRunner().invoke(main, ['signal', {str(models)!r}]); "
+            "assert r.exit_code == 0, r.output; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'numpy', 'jax', 'torch')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
