@@ -6,6 +6,8 @@ file and the key, because a silently ignored setting is worse than none.
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gradlint.errors import ConfigError
+from gradlint.regular_files import NotRegularFile, read_regular_file
 
 DEFAULT_EXCLUDES = (
     ".git", ".hg", ".svn", ".venv", "venv", "env", ".env", "__pycache__", "build", "dist",
@@ -174,18 +177,46 @@ def command_line_cache_dir(option: str | None, environ: Mapping[str, str]) -> Pa
 
 
 def find_config(start: Path) -> Path | None:
-    """The nearest pyproject.toml at or above `start` that has a [tool.gradlint] table."""
+    """The nearest pyproject.toml at or above `start` that has a [tool.gradlint] table.
+
+    Another project's pyproject.toml on the way up that cannot be read or parsed, or whose
+    `tool` is not a table, is skipped with a warning naming it: it is not gradlint's to judge.
+    One whose text shows a [tool.gradlint] table is returned all the same, for its error to be
+    reported rather than skipped past."""
     start = start.resolve()
     directory = start if start.is_dir() else start.parent
     for candidate in (directory, *directory.parents):
         path = candidate / "pyproject.toml"
-        if path.is_file():
-            try:
-                if "gradlint" in _read_toml(path).get("tool", {}):
-                    return path
-            except ConfigError:
-                return path  # report its error rather than skip past it
+        if os.path.isfile(path) and _configures_gradlint(path):
+            return path
     return None
+
+
+# A [tool.gradlint] table header, or a `tool.gradlint.…`/`gradlint.…` dotted key, at a line's start.
+_GRADLINT_TABLE = re.compile(rb"""(?mx)^[ \t]*(?:
+    \[\[?[ \t]*tool[ \t]*\.[ \t]*["']?gradlint\b
+  | (?:tool[ \t]*\.[ \t]*)?["']?gradlint["']?[ \t]*[.=])""")
+
+
+def _configures_gradlint(path: Path) -> bool:
+    """Whether this pyproject.toml holds gradlint's settings (or may, if it cannot be parsed)."""
+    from gradlint.notices import warn
+
+    try:
+        data = _read_toml(path)
+    except ConfigError as exc:
+        try:
+            ours = _GRADLINT_TABLE.search(read_regular_file(path)) is not None
+        except (OSError, NotRegularFile):
+            ours = False
+        if not ours:
+            warn(f"{exc}; skipped")
+        return ours
+    tool = data.get("tool")
+    if tool is not None and not isinstance(tool, dict):
+        warn(f"{path}: 'tool' must be a table, not {type(tool).__name__}; skipped")
+        return False
+    return tool is not None and "gradlint" in tool
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -195,14 +226,21 @@ def _read_toml(path: Path) -> dict[str, Any]:
     else:  # pragma: no cover - exercised on Python 3.10 only
         import tomli as tomllib
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a configuration file") from None
+        data = read_regular_file(path)
+    except NotRegularFile as exc:
+        if exc.kind == "directory":
+            raise ConfigError(f"{path}: is a directory, not a configuration file") from None
+        raise ConfigError(f"{path}: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply to read") from None
 
 
 def load_settings(config: Path | None, start: Path) -> Settings:
@@ -243,6 +281,7 @@ def settings_from_table(table: Mapping[str, Any], path: Path | None) -> Settings
     if "cache_dir" in values:
         values["cache_dir"] = _project_cache_dir(values["cache_dir"], path)
     settings = Settings(**values)
+    _check_patterns(settings, table, where)
     if not {"select", "ignore", "per-file-ignores"} & set(table):
         return settings
     from gradlint.rules import validate_selectors  # the registry knows which codes exist
@@ -253,3 +292,18 @@ def settings_from_table(table: Mapping[str, Any], path: Path | None) -> Settings
         if bad:
             raise ConfigError(f"{where}[tool.gradlint] {key}: unknown rule code or prefix {bad!r}")
     return settings
+
+
+def _check_patterns(settings: Settings, table: Mapping[str, Any], where: str) -> None:
+    """A pattern that pathspec cannot compile (`\\`, `[z-a]`, `!`) is a ConfigError naming the
+    key and the pattern, before any walk would crash on it."""
+    from gradlint.patterns import pattern_error
+
+    for key, patterns in (("exclude", settings.exclude), ("extend-exclude", settings.extend_exclude),
+                          ("per-file-ignores", tuple(settings.per_file_ignores))):
+        if key not in table:
+            continue
+        for pattern in patterns:
+            problem = pattern_error(pattern)
+            if problem is not None:
+                raise ConfigError(f"{where}[tool.gradlint] {key}: invalid pattern {pattern!r} ({problem})")

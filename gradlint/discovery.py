@@ -2,21 +2,39 @@
 
 Directories are walked for Python files and notebooks (the `extensions` setting); default
 excludes, `exclude`/`extend-exclude` and .gitignore files are honoured; a file named explicitly
-is always checked. Symlink loops and broken links are skipped, never followed forever.
+is always checked.
+
+What a walk never takes, so that gradlint never reads or rewrites what is not the project's:
+- a symbolic link (to a file or a directory) whose real path lies outside the real paths of
+  the directories being walked: silently, as git and ripgrep do (they do not follow links at
+  all). Name such a path on the command line to check it.
+- anything but regular files: FIFOs, devices and sockets (named explicitly, they are reported
+  as GL002 and never opened);
+- the same file twice: a file reached by two paths (a link, `m.py ../w/m.py`) is one file, by
+  real path, and is reported under the first name it was reached by.
+
+Symlink loops and broken links are skipped. A directory that cannot be read is reported as
+GL002 naming it. `.gitignore` files apply only inside a git work tree (a `.git` at or above
+them), as git has it; they are read only when they are regular files of at most 1 MB, and an
+invalid pattern in one is a warning naming the file and line, and is skipped.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+import stat
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import translate
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from gradlint import notices
 from gradlint.config import Settings
+from gradlint.patterns import compile_gitignore, pattern_problem
+from gradlint.regular_files import FileTooLarge, NotRegularFile, file_kind, read_regular_file
 
 if TYPE_CHECKING:
     import pathspec
@@ -25,12 +43,19 @@ SOURCE_SUFFIXES = (".py",)
 # Suffixes gradlint knows how to check; a file named explicitly with one of them that
 # `extensions` leaves out is skipped under --force-exclude (pre-commit names every file).
 KNOWN_SUFFIXES = (".py", ".pyi", ".ipynb")
+# A .gitignore larger than this is not a list of patterns anyone wrote: ignored, with a warning.
+MAX_IGNORE_FILE_BYTES = 1 << 20
+
+Warn = Callable[[str], None]
+# (spec, path of the walked directory relative to the .gitignore's directory, with a final "/")
+Ignores = list[tuple["pathspec.GitIgnoreSpec", str]]
 
 
 @dataclass(frozen=True)
 class Discovered:
     path: Path
     display: str  # how reports name it: relative to the working directory when inside it
+    problem: str | None = None  # why it cannot be checked at all (reported as GL002), e.g. an unreadable directory
 
 
 class MissingPath(Exception):
@@ -55,9 +80,7 @@ class PatternSet:
 
     @cached_property
     def spec(self) -> pathspec.GitIgnoreSpec:
-        import pathspec
-
-        return pathspec.GitIgnoreSpec.from_lines(self.patterns)
+        return compile_gitignore(self.patterns)
 
     def matches_name(self, name: str) -> bool:
         """A name pattern matches this one path component."""
@@ -93,117 +116,206 @@ def _display(path: Path, cwd: Path) -> str:
         return str(path)
 
 
+def _reason(exc: OSError) -> str:
+    """`Permission denied` → `permission denied`, as GL002 messages say it."""
+    text = exc.strerror or str(exc)
+    return text[:1].lower() + text[1:]
+
+
+@dataclass(frozen=True)
+class _Given:
+    """A path named on the command line, examined once."""
+
+    path: Path
+    real: str  # its real path: the identity of the file, and the root of a walk
+    is_dir: bool = False
+    problem: str | None = None
+
+
+def _examine(given: Path) -> _Given:
+    """What the path names, by `stat` (never by opening it: a FIFO would block)."""
+    try:
+        info = os.stat(given)
+    except (FileNotFoundError, NotADirectoryError):
+        if not os.path.islink(given):
+            raise MissingPath(f"{given}: no such file or directory") from None
+        return _Given(given, os.path.abspath(given), problem="cannot read file: broken symbolic link")
+    except OSError as exc:
+        return _Given(given, os.path.abspath(given), problem=f"cannot read: {_reason(exc)}")
+    real = os.path.realpath(given)
+    if stat.S_ISDIR(info.st_mode):
+        return _Given(given, real, is_dir=True)
+    if stat.S_ISREG(info.st_mode):
+        return _Given(given, real)
+    return _Given(given, real, problem=f"not a regular file ({file_kind(info.st_mode)})")
+
+
 def discover(paths: Iterable[Path], settings: Settings, suffixes: tuple[str, ...] | None = None,
-             force_exclude: bool = False) -> Iterator[Discovered]:
+             force_exclude: bool = False, warn: Warn | None = None) -> Iterator[Discovered]:
     """Every file to check, each once, in a stable (sorted) order per argument.
 
     A file named explicitly is checked even if excluded, unless `force_exclude` (what
-    pre-commit needs, since it names every file)."""
+    pre-commit needs, since it names every file). What cannot be checked at all (an
+    unreadable directory, a FIFO named explicitly) comes as a Discovered with a `problem`.
+    What was skipped that the user should know of (a .gitignore that is not a small regular
+    file, an invalid pattern in one) goes to `warn`, by default standard error."""
     if suffixes is None:
         suffixes = tuple(f".{e}" for e in settings.extensions)
-    seen: set[Path] = set()
     cwd = Path.cwd()
     excludes = PatternSet((*settings.exclude, *settings.extend_exclude), settings.root)
-    for given in paths:
-        if not given.exists() and not given.is_symlink():
-            raise MissingPath(f"{given}: no such file or directory")
-        if force_exclude and excludes.matches(given):
+    given = [_examine(path) for path in paths]
+    roots = tuple(g.real.rstrip(os.sep) + os.sep for g in given if g.is_dir)
+    ignore_files = _IgnoreFiles(cwd, warn or notices.warn) if settings.respect_gitignore else None
+    seen: set[str] = set()
+    for item in given:
+        path = item.path
+        if force_exclude and excludes.matches(path):
             continue
-        if force_exclude and given.suffix in KNOWN_SUFFIXES and given.suffix not in suffixes and not given.is_dir():
+        if force_exclude and path.suffix in KNOWN_SUFFIXES and path.suffix not in suffixes and not item.is_dir:
             continue
-        if not given.is_dir():
-            key = given.absolute()
-            if key not in seen:
-                seen.add(key)
-                yield Discovered(given, _display(given, cwd))
-            continue
-        for path in _walk(given, excludes, settings, suffixes):
-            key = path.absolute()
-            if key not in seen:
-                seen.add(key)
-                yield Discovered(path, _display(path, cwd))
+        found: Iterable[tuple[Path, str, str | None]] = [(path, item.real, item.problem)]
+        if item.is_dir:
+            found = _walk(item, roots, excludes, suffixes, ignore_files)
+        for path, real, problem in found:
+            if real not in seen:
+                seen.add(real)
+                yield Discovered(path, _display(path, cwd), problem)
 
 
-def _gitignore_spec(directory: Path) -> pathspec.GitIgnoreSpec | None:
-    ignore = directory / ".gitignore"
-    try:
-        lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    import pathspec
-
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+def _inside(real: str, roots: tuple[str, ...]) -> bool:
+    """`real` is one of the roots (each ending in a separator) or below one."""
+    return (real + os.sep).startswith(roots)
 
 
-def _ancestor_ignores(directory: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
-    """.gitignore files above the walked directory, up to the repository root."""
-    found = []
-    current = directory.resolve()
-    for parent in (current, *current.parents):
-        if parent != current:
-            spec = _gitignore_spec(parent)
-            if spec is not None:
-                found.append((parent, spec))
-        if (parent / ".git").exists():
-            break
-    return found
-
-
-def _ignored(path: Path, is_dir: bool, ignores: list[tuple[Path, pathspec.GitIgnoreSpec]]) -> bool:
-    resolved = path.absolute()
-    for base, spec in ignores:
-        try:
-            relative = resolved.relative_to(base).as_posix()
-        except ValueError:
-            continue
-        if spec.match_file(relative + ("/" if is_dir else "")):
-            return True
-    return False
-
-
-def _walk(root: Path, excludes: PatternSet, settings: Settings, suffixes: tuple[str, ...]) -> Iterator[Path]:
+def _walk(root: _Given, roots: tuple[str, ...], excludes: PatternSet, suffixes: tuple[str, ...],
+          ignore_files: _IgnoreFiles | None) -> Iterator[tuple[Path, str, str | None]]:
+    """(path, real path, problem) of every file to check below `root`, and of every
+    directory that cannot be read (with the problem)."""
     # A directory named on the command line is checked even if excluded: inside it, only
     # patterns that match below it apply.
-    explicit_excluded = excludes.matches(root)
-    ignores = _ancestor_ignores(root) if settings.respect_gitignore else []
-    ignores = [(b.absolute(), s) for b, s in ignores]
+    explicit_excluded = excludes.matches(root.path)
+    ignores, in_repo = ignore_files.above(root.real) if ignore_files else ([], False)
     visited: set[tuple[int, int]] = set()
-    stack: list[tuple[Path, list[tuple[Path, pathspec.GitIgnoreSpec]]]] = [(root, ignores)]
+    stack: list[tuple[Path, str, Ignores, bool]] = [(root.path, root.real, ignores, in_repo)]
     while stack:
-        directory, inherited = stack.pop()
+        directory, real, ignores, in_repo = stack.pop()
         try:
-            info = directory.stat()
-        except OSError:
+            info = os.stat(directory)
+            if (info.st_dev, info.st_ino) in visited:
+                continue  # a symlink loop, or a directory reached twice
+            visited.add((info.st_dev, info.st_ino))
+            with os.scandir(directory) as scan:
+                entries = sorted(scan, key=lambda e: e.name)
+        except OSError as exc:
+            yield directory, real, f"cannot read directory: {_reason(exc)}"
             continue
-        if (info.st_dev, info.st_ino) in visited:
-            continue  # a symlink loop, or a directory reached twice
-        visited.add((info.st_dev, info.st_ino))
-        local = inherited
-        if settings.respect_gitignore:
-            spec = _gitignore_spec(directory)
-            if spec is not None:
-                local = [*inherited, (directory.absolute(), spec)]
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
-            continue
+        if ignore_files is not None:
+            in_repo = in_repo or any(e.name == ".git" for e in entries)
+            if in_repo and any(e.name == ".gitignore" for e in entries):
+                spec = ignore_files.spec(directory / ".gitignore")
+                if spec is not None:
+                    ignores = [*ignores, (spec, "")]
         subdirs = []
         for entry in entries:
-            path = Path(entry.path)
             try:
                 is_dir = entry.is_dir()
-                is_file = entry.is_file()
+                is_file = not is_dir and entry.is_file()  # regular files only (links followed)
             except OSError:
                 continue
-            if not (is_dir or is_file):
-                continue  # broken symlink, socket, …
+            if not (is_dir or is_file) or (is_file and os.path.splitext(entry.name)[1] not in suffixes):
+                continue  # broken symlink, FIFO, socket, … or not a file type to check
             excluded = excludes.matches_name(entry.name)
+            path = Path(entry.path)
             if not excluded and not explicit_excluded:
                 excluded = excludes.matches_path(path)
-            if excluded or _ignored(path, is_dir, local):
+            if excluded or _ignored(entry.name, is_dir, ignores):
                 continue
+            if entry.is_symlink():
+                entry_real = os.path.realpath(entry.path)
+                if not _inside(entry_real, roots):
+                    continue  # leads out of the tree: never read, never rewritten
+            else:
+                entry_real = os.path.join(real, entry.name)
             if is_dir:
-                subdirs.append((path, local))
-            elif path.suffix in suffixes:
-                yield path
+                subdirs.append((path, entry_real, [(s, f"{p}{entry.name}/") for s, p in ignores], in_repo))
+            else:
+                yield path, entry_real, None
         stack.extend(reversed(subdirs))
+
+
+def _ignored(name: str, is_dir: bool, ignores: Ignores) -> bool:
+    """A .gitignore that applies here ignores the entry `name` of the walked directory."""
+    relative = name + "/" if is_dir else name
+    return any(spec.match_file(prefix + relative) for spec, prefix in ignores)
+
+
+class _IgnoreFiles:
+    """The .gitignore files of one run, each read (and warned about) once."""
+
+    def __init__(self, cwd: Path, warn: Warn) -> None:
+        self.cwd = cwd
+        self.warn = warn
+        self._specs: dict[str, pathspec.GitIgnoreSpec | None] = {}
+
+    def above(self, real_root: str) -> tuple[Ignores, bool]:
+        """The .gitignore files above a walk's root, up to its repository's root, and whether
+        the root is inside a git work tree at all (outside one, no .gitignore applies)."""
+        chain = [real_root]
+        while not os.path.lexists(os.path.join(chain[-1], ".git")):
+            parent = os.path.dirname(chain[-1])
+            if parent == chain[-1]:
+                return [], False
+            chain.append(parent)
+        found: Ignores = []
+        for directory in chain[1:]:
+            ignore = os.path.join(directory, ".gitignore")
+            if os.path.lexists(ignore):
+                spec = self.spec(Path(ignore))
+                if spec is not None:
+                    found.append((spec, os.path.relpath(real_root, directory).replace(os.sep, "/") + "/"))
+        return found, True
+
+    def spec(self, path: Path) -> pathspec.GitIgnoreSpec | None:
+        key = os.path.realpath(path)
+        if key not in self._specs:
+            shown = _display(path, self.cwd)
+            lines = _read_ignore_file(path, shown, self.warn)
+            self._specs[key] = _gitignore_spec(lines, shown, self.warn) if lines else None
+        return self._specs[key]
+
+
+def _read_ignore_file(path: Path, shown: str, warn: Warn) -> list[str] | None:
+    """The lines of a .gitignore; None (with a warning) unless it is a regular file of at most
+    MAX_IGNORE_FILE_BYTES: a FIFO is never opened, and no more than the limit is read."""
+    try:
+        data = read_regular_file(path, MAX_IGNORE_FILE_BYTES)
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # a broken link, or gone: nothing to honour
+    except NotRegularFile as exc:
+        warn(f"{shown}: {exc}; ignored")
+        return None
+    except FileTooLarge:
+        warn(f"{shown}: larger than {MAX_IGNORE_FILE_BYTES // (1 << 20)} MB; ignored")
+        return None
+    except OSError as exc:
+        warn(f"{shown}: cannot read: {_reason(exc)}; ignored")
+        return None
+    return data.decode("utf-8", errors="replace").splitlines()
+
+
+def _gitignore_spec(lines: list[str], shown: str, warn: Warn) -> pathspec.GitIgnoreSpec:
+    """The patterns of a .gitignore; an invalid one (that git accepts and ignores) is a warning
+    naming the file and line, and is left out."""
+    try:
+        return compile_gitignore(lines)
+    except (ValueError, re.error):
+        pass  # find which lines, and keep the others
+    import pathspec
+
+    patterns: list[Any] = []  # pathspec's pattern class differs between its versions
+    for number, line in enumerate(lines, start=1):
+        try:
+            patterns.extend(compile_gitignore([line]).patterns)
+        except (ValueError, re.error) as exc:
+            warn(f"{shown}:{number}: invalid pattern {line!r} ({pattern_problem(line, exc)}); skipped")
+    return pathspec.GitIgnoreSpec(patterns)

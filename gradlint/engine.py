@@ -253,6 +253,9 @@ def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | 
     heavy: list[tuple[int, tuple[Path, str, Settings, bool, bool]]] = []  # (size, call)
     keys: dict[str, str] = {}
     for f in files:
+        if getattr(f, "problem", None):  # discovery found it cannot be checked: never opened
+            results.append(FileResult(f.display, [_error("GL002", f.display, f.problem)]))
+            continue
         try:
             data: bytes | None = f.path.read_bytes()
         except OSError:

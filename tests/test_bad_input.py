@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,7 +39,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def findings(result) -> list[dict]:
-    return json.loads(result.output)
+    return json.loads(result.stdout)  # warnings go to standard error
 
 
 def test_syntax_error_is_gl001_with_position_and_other_files_go_on(project: Path):
@@ -257,3 +259,244 @@ def test_a_failed_write_leaves_the_original_intact(project: Path, monkeypatch):
     assert "not written" in result.output
     assert path.read_text() == BAD_RELU
     assert [p.name for p in project.iterdir() if "gradlint-tmp" in p.name] == []
+
+
+# -- discovery and configuration: links, aliases, special files, directories, patterns ---
+
+def gradlint(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """gradlint in a child process, so that a hang fails the test (timeout) instead of the suite."""
+    return subprocess.run([sys.executable, "-m", "gradlint", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def reported(result, cwd: Path) -> list[str]:
+    """The files a JSON report names (absolute there), relative to `cwd`, in report order."""
+    return [os.path.relpath(d["filename"], cwd) for d in findings(result)]
+
+
+def git_init(directory: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(directory)], check=True, capture_output=True)
+
+
+@pytest.fixture()
+def linked(tmp_path: Path) -> tuple[Path, Path]:
+    """A project whose tree holds a file link and a directory link to files outside it."""
+    project, outside = tmp_path / "project", tmp_path / "outside"
+    (project / "vendor").mkdir(parents=True)
+    outside.mkdir()
+    (project / "pyproject.toml").write_text("[tool.gradlint]\n")
+    (project / "good.py").write_text(BAD_RELU)
+    (outside / "precious.py").write_text(BAD_RELU)
+    (project / "model.py").symlink_to("../outside/precious.py")
+    (project / "vendor" / "lib").symlink_to("../../outside")
+    return project, outside
+
+
+def test_fix_write_never_follows_links_out_of_the_tree(linked):
+    project, outside = linked
+    result = cli("fix", "--write", "--no-cache", ".", cwd=project)
+    assert result.exit_code == 0, result.output
+    assert (project / "good.py").read_text() == FIXED_RELU
+    assert (outside / "precious.py").read_text() == BAD_RELU
+
+
+def test_a_link_out_of_the_tree_is_still_checked_when_named(linked):
+    project, _ = linked
+    result = cli("check", "--no-cache", "--output-format", "json", ".", "model.py", cwd=project)
+    assert sorted(reported(result, project)) == ["good.py", "model.py"]
+
+
+def test_links_inside_the_checked_roots_are_followed(tmp_path: Path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "blocks.py").write_text(BAD_RELU)
+    (tmp_path / "src" / "blocks").symlink_to("../shared")
+    result = cli("check", "--no-cache", "--output-format", "json", "src", "shared", cwd=tmp_path)
+    # shared/ is a root too: the link into it is taken (and blocks.py reported once).
+    assert reported(result, tmp_path) == ["src/blocks/blocks.py"]
+    alone = cli("check", "--no-cache", "--output-format", "json", "src", cwd=tmp_path)
+    assert (alone.exit_code, reported(alone, tmp_path)) == (0, [])
+
+
+@pytest.mark.parametrize("paths", [("m.py", "../w/m.py"), ("m.py", "alias.py"), (".",)])
+def test_one_file_reached_by_two_paths_is_checked_and_reported_once(tmp_path: Path, paths):
+    work = tmp_path / "w"
+    work.mkdir()
+    (work / "m.py").write_text(BAD_RELU)
+    (work / "alias.py").symlink_to("m.py")
+    result = cli("check", "--no-cache", "--output-format", "json", *paths, cwd=work)
+    assert result.exit_code == 1
+    first = "alias.py" if paths == (".",) else "m.py"  # the first name it was reached by
+    assert reported(result, work) == [first]
+
+
+def test_fix_write_through_two_names_of_one_file_fixes_it_once(tmp_path: Path):
+    work = tmp_path / "w"
+    work.mkdir()
+    (work / "m.py").write_text(BAD_RELU)
+    result = cli("fix", "--write", "--no-cache", "m.py", "../w/m.py", cwd=work)
+    assert result.exit_code == 0, result.output
+    assert "changed on disk" not in result.output
+    assert (work / "m.py").read_text() == FIXED_RELU
+
+
+def test_a_fifo_named_explicitly_is_gl002_and_never_opened(project: Path):
+    os.mkfifo(project / "pipe.py")
+    result = gradlint("check", "--no-cache", "pipe.py", "good.py", cwd=project)
+    assert result.returncode == 2, result.stderr
+    assert "pipe.py:1:1: GL002 not a regular file (FIFO)" in result.stdout
+    assert "good.py:2:" in result.stdout  # the other file is still checked
+
+
+@pytest.mark.parametrize("command", [("check",), ("fix", "--write")])
+def test_a_device_named_explicitly_is_gl002(project: Path, command: tuple[str, ...]):
+    (project / "zero.py").symlink_to("/dev/zero")
+    result = gradlint(*command, "--no-cache", "zero.py", "/dev/null", cwd=project)
+    assert result.returncode == 2, result.stderr
+    assert "zero.py:1:1: GL002 not a regular file (character device)" in result.stdout
+    assert "/dev/null:1:1: GL002 not a regular file (character device)" in result.stdout
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda p: os.mkfifo(p), id="fifo"),
+    pytest.param(lambda p: p.symlink_to("/dev/zero"), id="dev-zero"),
+    pytest.param(lambda p: p.write_text("*.log\n" * 200_000), id="over-1MB"),
+])
+def test_a_gitignore_that_is_not_a_small_regular_file_is_ignored_with_a_warning(project: Path, make):
+    git_init(project)
+    make(project / ".gitignore")
+    result = gradlint("check", "--no-cache", ".", cwd=project)
+    assert result.returncode == 1, result.stderr
+    assert "good.py:2:" in result.stdout
+    assert [l for l in result.stderr.splitlines() if l.startswith("warning: .gitignore: ")], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+BAD_PATTERNS = ["\\", "foo\\", "[z-a]", "a/[z-a]", "!"]
+
+
+def test_invalid_gitignore_patterns_are_warnings_naming_file_and_line(project: Path):
+    git_init(project)
+    (project / "skipped.py").write_text(BAD_RELU)
+    (project / ".gitignore").write_text("# patterns git accepts\n" + "\n".join(BAD_PATTERNS) + "\nskipped.py\n")
+    result = cli("check", "--no-cache", "--output-format", "json", cwd=project)
+    assert result.exit_code == 1, result.output
+    assert reported(result, project) == ["good.py"]  # the valid pattern still applies
+    warnings = [l for l in result.stderr.splitlines() if l.startswith("warning:")]
+    assert [w.split(" ", 2)[1] for w in warnings] == [f".gitignore:{n}:" for n in range(2, 7)]
+    assert all("skipped" in w for w in warnings)
+    assert "'[z-a]'" in warnings[2]
+
+
+@pytest.mark.parametrize("pattern", BAD_PATTERNS)
+@pytest.mark.parametrize("key", ["exclude", "extend-exclude", "per-file-ignores"])
+def test_invalid_patterns_in_the_configuration_are_errors_naming_key_and_pattern(project: Path, key: str,
+                                                                                 pattern: str):
+    quoted = json.dumps(pattern)  # a TOML basic string
+    value = f"{{ {quoted} = [\"GL101\"] }}" if key == "per-file-ignores" else f"[{quoted}]"
+    (project / "pyproject.toml").write_text(f"[tool.gradlint]\n{key} = {value}\n")
+    result = cli("check", "--no-cache", cwd=project)
+    assert result.exit_code == 2, result.output
+    message = result.stderr.strip()
+    assert message.startswith("error: ") and "pyproject.toml" in message
+    assert f"[tool.gradlint] {key}: invalid pattern {pattern!r}" in message
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_malformed_pyproject_without_gradlint_above_the_path_is_skipped_with_a_warning(tmp_path: Path):
+    (tmp_path / "pyproject.toml").write_text('[tool.gradlint]\nignore = ["GL101"]\n')
+    middle = tmp_path / "lab"
+    (middle / "exp").mkdir(parents=True)
+    (middle / "pyproject.toml").write_text("tool = 5\n")
+    (middle / "exp" / "pyproject.toml").write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    (middle / "exp" / "model.py").write_text(BAD_RELU)
+    result = cli("check", "--no-cache", "--select", "GL", "model.py", cwd=middle / "exp")
+    assert result.exit_code == 0, result.output  # the configuration above both was found: GL101 ignored
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 2, result.stderr
+    assert warnings[0].startswith(f"warning: {middle / 'exp' / 'pyproject.toml'}: ")
+    assert warnings[1].startswith(f"warning: {middle / 'pyproject.toml'}: ")
+    assert all(w.endswith("skipped") for w in warnings)
+
+
+@pytest.mark.parametrize("config", [
+    pytest.param("[tool.gradlint]\nselect = " + "[" * 5000 + "]" * 5000 + "\n", id="deeply-nested"),
+    pytest.param("[tool.gradlint]\nselect = ['GL']\n[project\n", id="bad-syntax-elsewhere"),
+    pytest.param("[tool.gradlint]\nselect = ['\xe9']\n".encode("latin-1"), id="not-utf-8"),
+])
+def test_a_malformed_gradlint_table_stays_a_configuration_error(project: Path, config):
+    path = project / "pyproject.toml"
+    path.write_bytes(config) if isinstance(config, bytes) else path.write_text(config)
+    result = cli("check", "--no-cache", "good.py", cwd=project)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {path}: invalid TOML")
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_fifo_given_as_config_is_an_error_not_a_hang(project: Path):
+    os.mkfifo(project / "settings.toml")
+    result = gradlint("check", "--no-cache", "--config", "settings.toml", "good.py", cwd=project)
+    assert result.returncode == 2
+    assert "settings.toml: not a regular file (FIFO)" in result.stderr
+
+
+def _unreadable(monkeypatch, name: str) -> None:
+    """os.scandir fails for directories called `name`, as for mode 000 (which root can read)."""
+    real = os.scandir
+
+    def scandir(path="."):
+        if os.path.basename(os.fspath(path)) == name:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_an_unreadable_subdirectory_is_gl002_naming_it(project: Path, monkeypatch):
+    (project / "private").mkdir()
+    (project / "private" / "model.py").write_text(BAD_RELU)
+    _unreadable(monkeypatch, "private")
+    result = cli("check", "--no-cache", ".", cwd=project)
+    assert result.exit_code == 2
+    assert "private:1:1: GL002 cannot read directory: permission denied" in result.output
+    assert "good.py:2:" in result.output  # the rest is still checked
+
+
+def test_an_unreadable_directory_named_explicitly_is_gl002(project: Path, monkeypatch):
+    (project / "private").mkdir()
+    _unreadable(monkeypatch, "private")
+    result = cli("check", "--no-cache", "--output-format", "json", "private", "good.py", cwd=project)
+    assert result.exit_code == 2
+    assert sorted(zip(reported(result, project), (d["code"] for d in findings(result)))) == [
+        ("good.py", "GL101"), ("private", "GL002")]
+
+
+def test_a_directory_past_the_path_length_limit_is_gl002(project: Path):
+    """Directories nested until their path is longer than PATH_MAX: a real ENAMETOOLONG."""
+    deep = os.open(project, os.O_RDONLY)
+    try:
+        for _ in range(24):  # 24 × 201 bytes > 4,096
+            os.mkdir("d" * 200, dir_fd=deep)
+            inner = os.open("d" * 200, os.O_RDONLY, dir_fd=deep)
+            os.close(deep)
+            deep = inner
+    finally:
+        os.close(deep)
+    result = cli("check", "--no-cache", ".", cwd=project)
+    assert result.exit_code == 2
+    line = next(l for l in result.output.splitlines() if "GL002" in l)
+    assert line.startswith("d" * 200 + "/") and line.endswith("GL002 cannot read directory: file name too long")
+    assert "good.py:2:" in result.output
+
+
+def test_a_gitignore_outside_any_git_repository_is_not_honoured(tmp_path: Path):
+    plain = tmp_path / "plain"
+    (plain / "src").mkdir(parents=True)
+    (plain / ".gitignore").write_text("*.py\n")
+    (plain / "src" / ".gitignore").write_text("model.py\n")
+    (plain / "src" / "model.py").write_text(BAD_RELU)
+    result = cli("check", "--no-cache", "src", cwd=plain)
+    assert result.exit_code == 1 and "src/model.py:2:" in result.output
+    git_init(plain)  # the same files inside a repository are honoured
+    result = cli("check", "--no-cache", "src", cwd=plain)
+    assert result.exit_code == 0 and result.stderr.startswith("warning: no Python files")
