@@ -178,6 +178,10 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--stdin-filename", metavar="PATH", default=None,
                      help="Read the source from standard input (path '-') and report it as PATH, "
                           "with PATH's settings and per-file ignores. For editors."),
+        click.option("--min-severity", type=click.Choice(("warning", "error")), default=None, expose_value=False,
+                     callback=_remember_min_severity,
+                     help="Report only findings of this severity and above; 'error': what the signal model "
+                          "(or the probe) says breaks training at initialization."),
         click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_remember_verbose,
                      is_eager=True, help="Show the traceback of an internal error."),
     ]
@@ -214,7 +218,13 @@ def _settings(config: Path | None, paths: tuple[Path, ...], select: tuple[str, .
         select=(*chosen, *_codes(extend_select)),
         ignore=(*settings.ignore, *_codes(ignore)),
         extensions=chosen_extensions,
+        min_severity=click.get_current_context().meta.get("gradlint.min_severity"),
     )
+
+
+def _remember_min_severity(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """--min-severity overrides `min-severity` from the configuration, for check and fix alike."""
+    ctx.meta["gradlint.min_severity"] = value
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ def _position(p: Position) -> dict[str, int]:
 def diagnostic_json(d: Diagnostic) -> dict[str, Any]:
     return {
         "code": d.code,
+        "severity": d.severity,
         "message": d.message,
         "filename": os.path.abspath(d.filename) if d.filename not in ("-",) else d.filename,
         "location": _position(d.location),

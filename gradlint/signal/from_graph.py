@@ -123,6 +123,12 @@ def _entry_steps(graph: ModuleGraph, entry: StackEntry, head: bool,
             notes.append(f"line {line}: what {name} does to the signal is not modelled")
             continue
         after.append(found)
+    following = layer.following
+    if (layer.activation_arg is None and following is not None and following.source == "layer"
+            and not any(isinstance(a, Activation) for a in after)):
+        # The activation is applied where the stack cannot follow (a helper's caller): the
+        # graph still knows which one the output meets.
+        after.append(Activation(following.name))
     steps: list[Step] = []
     weighted: list[Weighted] = []
     for turn, fan_in in enumerate(_turn_fan_ins(layer, repeat)):

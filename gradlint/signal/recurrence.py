@@ -89,6 +89,10 @@ class _Tap:
     m: float | None
     log_chi: float | None  # ln χ of this layer (its activation included)
     log_g: float | None = None  # ln of the per-unit backward second moment at its output
+    # ln E[φ'²] of activations applied on their own right after the layer (an Activation layer,
+    # tf.nn.relu(x)): part of the layer's χ as the domain note defines it, though the probe's
+    # tap, the layer's output, comes before them.
+    log_after: float | None = 0.0
 
 
 @dataclass
@@ -124,9 +128,13 @@ def _forward(steps: tuple[Step, ...], state: _State, record: _Pass) -> _Plan:
         if isinstance(step, Weighted):
             plan.extend(_weighted(step, state, record))
         elif isinstance(step, Activation):
-            plan.append(("factor", _activate(step.activation, step.slope, state, record)))
+            factor = _activate(step.activation, step.slope, state, record)
+            plan.append(("factor", factor))
+            tap = _open_tap(plan[:-1])
+            if tap is not None:
+                tap.log_after = None if factor is None or tap.log_after is None else tap.log_after + factor
         elif isinstance(step, Normalize):
-            plan.append(("factor", _normalize(step, state)))
+            plan.append(("factor", _normalize(step, state), "norm"))
         elif isinstance(step, Dropout):
             keep = 1.0 - step.rate
             if state.m is not None:
@@ -137,6 +145,17 @@ def _forward(steps: tuple[Step, ...], state: _State, record: _Pass) -> _Plan:
         elif isinstance(step, Reshape):
             continue
     return plan
+
+
+def _open_tap(plan: _Plan) -> _Tap | None:
+    """The weighted layer an activation applies to: the last one, with only dropout or other
+    activations after it (a normalization or a merge in between makes it none)."""
+    for item in reversed(plan):
+        if item[0] == "weighted":
+            return item[1]
+        if item[0] != "factor" or item[-1] == "norm":
+            return None
+    return None
 
 
 def _weighted(step: Weighted, state: _State, record: _Pass) -> _Plan:
@@ -242,7 +261,8 @@ def _summarise(record: _Pass) -> Prediction:
             relative = math.exp(0.5 * (tap.log_g - last.log_g)) * _width_ratio(tap.layer, last.layer)
         layers.append(LayerPrediction(
             tap.layer, tap.q, math.sqrt(tap.m) if tap.m is not None else None, relative,
-            math.exp(0.5 * tap.log_chi) if tap.log_chi is not None else None,
+            math.exp(0.5 * (tap.log_chi + tap.log_after))
+            if tap.log_chi is not None and tap.log_after is not None else None,
         ))
     ratio = growth = None
     if len(hidden) >= 2:

@@ -101,3 +101,35 @@ def test_signal_never_imports_tensorflow(models: Path):
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'numpy', 'jax', 'torch')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_every_output_format_carries_the_severity(models: Path):
+    # Thirty ReLU layers with Glorot cross the probe's threshold (error); the lone second
+    # model's layers are fine; a 2-layer mismatch is a warning.
+    models.write_text(MODELS + textwrap.dedent('''
+        def small():
+            inputs = keras.Input(shape=(64,))
+            x = layers.Dense(64, activation="relu")(inputs)
+            x = layers.Dense(64, activation="relu")(x)
+            return keras.Model(inputs, layers.Dense(1)(x))
+    '''))
+    runner = CliRunner()
+    found = json.loads(runner.invoke(main, ["check", "--no-cache", "--select", "GL101", "--output-format", "json",
+                                            str(models)]).output)
+    assert sorted(d["severity"] for d in found) == ["error", "warning", "warning"]
+    sarif = json.loads(runner.invoke(main, ["check", "--no-cache", "--select", "GL101", "--output-format", "sarif",
+                                            str(models)]).output)
+    assert sorted(r["level"] for r in sarif["runs"][0]["results"]) == ["error", "warning", "warning"]
+    github = runner.invoke(main, ["check", "--no-cache", "--select", "GL101", "--output-format", "github", str(models)])
+    assert sorted(line.split(" ", 1)[0] for line in github.output.splitlines()) == ["::error", "::warning", "::warning"]
+    errors_only = runner.invoke(main, ["check", "--no-cache", "--select", "GL101", "--output-format", "json",
+                                       "--config", str(_config(models, 'min-severity = "error"')), str(models)])
+    assert [d["location"]["row"] for d in json.loads(errors_only.output)] == [8]
+    flag = runner.invoke(main, ["check", "--no-cache", "--select", "GL101", "--min-severity", "error", str(models)])
+    assert flag.exit_code == 1 and flag.output.count("GL101") == 1
+
+
+def _config(models: Path, line: str) -> Path:
+    path = models.parent / "pyproject.toml"
+    path.write_text(f"[tool.gradlint]\n{line}\n")
+    return path
