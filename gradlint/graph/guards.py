@@ -125,7 +125,7 @@ def _into(graph: ModuleGraph, node: FlowNode, seen: set[int]) -> list[tuple[str,
             return _along_flow(graph, node, seen)
         return [(OTHER, None)]
     if node.kind == "merge":
-        return [(ADDED if _is_add(graph, node) else OTHER, None)]
+        return [(ADDED if is_add_node(graph, node) else OTHER, None)]
     if node.kind == "layer" and node.layer is not None:
         ended = _step(graph, node.layer)
         return [ended] if ended is not None else _along_flow(graph, node, seen)
@@ -134,8 +134,10 @@ def _into(graph: ModuleGraph, node: FlowNode, seen: set[int]) -> list[tuple[str,
     return [(OTHER, None)]
 
 
-def _is_add(graph: ModuleGraph, node: FlowNode) -> bool:
+def is_add_node(graph: ModuleGraph, node: FlowNode) -> bool:
     """A merge node made by `a + b`, `x += y` or `layers.add([...])`."""
+    if node.kind == "layer":
+        return node.layer is not None and node.layer.class_name in _ADDS
     syntax = graph.shapes.links.syntax_of(node) if graph.shapes.links is not None else None
     if isinstance(syntax, (ast.BinOp, ast.AugAssign)):
         return isinstance(syntax.op, ast.Add)

@@ -81,14 +81,12 @@ def models_in_text(text: str, display: str, layout: object = None) -> list[Model
         raise _Unreadable(f"cannot be parsed: {exc}") from None
     graph = build_graph(tree, SourceText(text), display)
     found = []
-    for stack_signal in signal_of(graph).stacks:
-        if len(stack_signal.weighted) < 2:
+    for model in signal_of(graph).models:
+        if model.layers < 2:
             continue
-        first = stack_signal.stack.entries[0].layer
-        row = graph.source.position(graph.source.start(first.call)).row
-        cell = None
+        row, cell = model.line, None
         if layout is not None:
             cell, row = layout.row_of(row)  # type: ignore[attr-defined]
-        function = stack_signal.description.name
-        found.append(ModelSignal(display, None if function == "<module>" else function, row, cell, stack_signal))
+        function = model.description.name
+        found.append(ModelSignal(display, None if function == "<module>" else function, row, cell, model))
     return found

@@ -47,6 +47,20 @@ class StackSignal:
     weighted: tuple[tuple[StackEntry, Weighted], ...]
 
 
+@dataclass(frozen=True)
+class ModelPrediction:
+    """A model (or the part of one gradlint can follow) and what the recurrence predicts."""
+
+    description: ModelDescription
+    prediction: Prediction
+    line: int
+    weighted_count: int = -1  # -1: count from the prediction
+
+    @property
+    def layers(self) -> int:
+        return self.weighted_count if self.weighted_count >= 0 else len(self.prediction.layers)
+
+
 class SignalModel:
     """The predictions for one module's stacks, computed once and shared by the rules."""
 
@@ -56,6 +70,25 @@ class SignalModel:
     @cached_property
     def stacks(self) -> list[StackSignal]:
         return [describe_stack(self.graph, s) for s in self.graph.stacks]
+
+    @cached_property
+    def models(self) -> list[ModelPrediction]:
+        """Whole models: functional ones walked from their Input through forks and residual
+        adds, then every stack that is not part of one (Sequential models, fragments)."""
+        from gradlint.signal.functional import functional_models
+
+        found: list[ModelPrediction] = []
+        covered: set[int] = set()
+        for model in functional_models(self.graph):
+            found.append(ModelPrediction(model.description, predict(model.description), model.line))
+            covered |= model.layers
+        for signal in self.stacks:
+            entries = signal.stack.entries
+            if entries and id(entries[0].layer.call) in covered:
+                continue
+            line = self.graph.source.position(self.graph.source.start(entries[0].layer.call)).row
+            found.append(ModelPrediction(signal.description, signal.prediction, line, len(signal.weighted)))
+        return sorted(found, key=lambda m: m.line)
 
     def entry_of(self, layer: Layer) -> tuple[StackSignal, int] | None:
         """The stack that holds the layer, and its index there."""

@@ -57,9 +57,11 @@ class Dropout:
 
 @dataclass(frozen=True)
 class Residual:
-    """y = x + branch(x): the branch's steps, applied to the same input the skip carries."""
+    """y = skip(x) + branch(x): both applied to the same input; an empty skip is the identity
+    (a projection shortcut has steps of its own)."""
 
     branch: tuple[Step, ...]
+    skip: tuple[Step, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,8 @@ def _last_hidden(taps: list[_Tap]) -> _Tap | None:
     return hidden[-1] if hidden else None
 
 
-# A step's backward plan: ("factor", ln χ or None) | ("tap", _Tap) | ("residual", branch plan, ln(1+χ_b) or None)
+# A step's backward plan: ("factor", ln factor or None[, "norm"]) | ("weighted", _Tap, ln χ or None)
+# | ("residual", branch plan, ln(χ_skip + χ_branch) or None, skip plan)
 _Plan = list[tuple]
 
 
@@ -206,17 +207,28 @@ def _normalize(step: Normalize, state: _State) -> float | None:
 
 
 def _residual(step: Residual, state: _State, record: _Pass) -> tuple:
-    before = _State(state.m, state.batch_common, state.example_common)
+    """y = skip(x) + branch(x): second moments add forward; backward, the two paths' factors
+    add (1 + χ_branch for an identity skip)."""
+    shortcut = _State(state.m, state.batch_common, state.example_common)
+    skip = _forward(step.skip, shortcut, record)
     branch = _forward(step.branch, state, record)
-    if state.m is None or before.m is None:
+    if state.m is None or shortcut.m is None:
         state.m = None
     else:
-        state.m += before.m
-        state.batch_common += before.batch_common
-        state.example_common += before.example_common
-    log_branch = _product(branch)
-    through = None if log_branch is None else math.log1p(math.exp(min(log_branch, 700.0)))
-    return ("residual", branch, through)
+        state.m += shortcut.m
+        state.batch_common += shortcut.batch_common
+        state.example_common += shortcut.example_common
+    log_branch, log_skip = _product(branch), _product(skip)
+    through = None if log_branch is None or log_skip is None else _log_add(log_skip, log_branch)
+    return ("residual", branch, through, skip)
+
+
+def _log_add(a: float, b: float) -> float:
+    """ln(e^a + e^b) without overflow."""
+    if a == -math.inf:
+        return b
+    high, low = max(a, b), min(a, b)
+    return high + math.log1p(math.exp(low - high))
 
 
 def _product(plan: _Plan) -> float | None:
@@ -241,6 +253,7 @@ def _backward(plan: _Plan, log_g: float | None, anchor: _Tap | None) -> float | 
             tap.log_g = log_g
             log_g = None if log_g is None or log_chi is None else log_g + log_chi
         elif item[0] == "residual":
+            _backward(item[3], log_g, anchor)
             inner = _backward(item[1], log_g, anchor)
             log_g = None if log_g is None or item[2] is None else log_g + item[2]
             if log_g is None and inner is not None:

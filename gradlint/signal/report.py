@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from gradlint.signal.from_graph import StackSignal
+from gradlint.signal.from_graph import ModelPrediction
 from gradlint.signal.recurrence import Prediction
 
 
@@ -19,11 +19,11 @@ class ModelSignal:
     function: str | None  # the enclosing function, None at module level
     line: int
     cell: int | None
-    signal: StackSignal
+    model: ModelPrediction
 
     @property
     def prediction(self) -> Prediction:
-        return self.signal.prediction
+        return self.model.prediction
 
 
 def _number(value: float | None) -> float | None:

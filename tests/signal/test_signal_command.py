@@ -80,7 +80,7 @@ def test_text_shows_a_table_per_model_and_the_verdict(models: Path):
     assert result.exit_code == 0
     blocks = result.output.strip().split("\n\n")
     assert [b.splitlines()[0] for b in blocks] == [
-        f"{models}:8: sequential_relu", f"{models}:17: functional_he", f"{models}:24: SigmoidMLP"]
+        f"{models}:8: sequential_relu", f"{models}:14: functional_he", f"{models}:24: SigmoidMLP"]
     header = blocks[0].splitlines()[1].split()
     assert header[:3] == ["layer", "activation", "initializer"]
     assert "predicted backward ratio first/last: 4.32e-05; forward growth: 0.707; verdict: vanishing" in blocks[0]
@@ -133,3 +133,51 @@ def _config(models: Path, line: str) -> Path:
     path = models.parent / "pyproject.toml"
     path.write_text(f"[tool.gradlint]\n{line}\n")
     return path
+
+
+def test_functional_models_are_followed_through_residual_adds_and_loops(tmp_path: Path):
+    path = tmp_path / "resnets.py"
+    path.write_text(textwrap.dedent('''\
+        import keras
+        from keras import layers
+
+
+        def dense_resnet():
+            inputs = keras.Input(shape=(64,))
+            x = layers.Dense(64, activation="relu", kernel_initializer="he_normal")(inputs)
+            for _ in range(12):
+                h = layers.Dense(64, activation="relu", kernel_initializer="he_normal")(x)
+                x = x + h
+            return keras.Model(inputs, layers.Dense(10)(x))
+
+
+        def conv_resnet():
+            inputs = keras.Input(shape=(32, 32, 16))
+            x = inputs
+            for _ in range(3):
+                y = layers.Conv2D(16, 3, padding="same", use_bias=False)(x)
+                y = layers.BatchNormalization()(y)
+                y = layers.ReLU()(y)
+                y = layers.Conv2D(16, 3, padding="same", use_bias=False)(y)
+                y = layers.BatchNormalization()(y)
+                x = layers.ReLU()(layers.Add()([x, y]))
+            x = layers.GlobalAveragePooling2D()(x)
+            return keras.Model(inputs, layers.Dense(10, activation="softmax")(x))
+
+
+        def inception_like():
+            inputs = keras.Input(shape=(64,))
+            a = layers.Dense(32, activation="relu")(inputs)
+            b = layers.Dense(32, activation="relu")(inputs)
+            return keras.Model(inputs, layers.Dense(1)(layers.concatenate([a, b])))
+    '''))
+    result = CliRunner().invoke(main, ["signal", "--output-format", "json", str(path)])
+    found = {m["function"]: m for m in json.loads(result.output)}
+    dense = found["dense_resnet"]
+    # 12 blocks x + relu(Dense(x)) with He: (1 + 1)^(12/2) = 64; the probe measures 69.
+    assert dense["backward_ratio"] == pytest.approx(64, rel=0.01)
+    assert len(dense["layers"]) == 14
+    conv = found["conv_resnet"]
+    assert len(conv["layers"]) == 7 and conv["verdict"] == "healthy"
+    # Two paths that meet in a concatenation are not a residual add: not described as one.
+    assert "inception_like" not in found
