@@ -11,6 +11,8 @@ from gradlint.graph.model import ModuleGraph
 from gradlint.graph.stacks import StackEntry
 from gradlint.keras_api.scales import FLOAT32_EXP_OVERFLOW
 from gradlint.rules.base import Invalid, Rule
+from gradlint.signal.from_graph import describe_run
+from gradlint.signal.recurrence import predict
 
 EXPONENTIAL = "exponential"
 
@@ -115,10 +117,21 @@ model = keras.Model(inputs, outputs)
                     continue
                 reported.add(id(first.call))
                 depth = sum(e.depth for e in run)
-                yield self.report(graph, first.call, _message(graph, first, depth))
+                growth = _predicted_growth(graph, run)
+                yield self.report(graph, first.call, _message(graph, first, depth, growth))
 
 
-def _message(graph: ModuleGraph, layer: Layer, depth: int) -> str:
+def _predicted_growth(graph: ModuleGraph, run: list[StackEntry]) -> float | None:
+    """What the signal model predicts the run does to the forward RMS (from a unit input)."""
+    description, _ = describe_run(graph, run)
+    prediction = predict(description)
+    rms = [p.forward_rms for p in prediction.layers]
+    if not rms or any(r is None for r in rms):
+        return None
+    return max(rms)  # type: ignore[type-var]
+
+
+def _message(graph: ModuleGraph, layer: Layer, depth: int, growth: float | None = None) -> str:
     activation = layer.activation
     what = f"hidden {layer.class_name}"
     if activation is not None and activation.source == "layer" and activation.node is not None:
@@ -128,6 +141,12 @@ def _message(graph: ModuleGraph, layer: Layer, depth: int) -> str:
         what += " with activation 'exponential'"
     if depth > 1:
         what += f", first of {depth} in a row"
+    predicted = ""
+    if growth is not None and growth > 1:
+        # (the integrals cap exp's argument, so a large figure is a lower bound)
+        shown = "overflows to Inf" if growth == float("inf") or growth > 3e38 else f"reaches {growth:.2g}"
+        shown += " or more" if growth > 1e6 and "Inf" not in shown else ""
+        predicted = f" (from a unit-variance input, the predicted forward RMS {shown})"
     return (f"{what}: exp is unbounded and float32 overflows to Inf above {FLOAT32_EXP_OVERFLOW}, so "
             "exponential hidden layers turn ordinary inputs into Inf/NaN at initialization or within the "
-            "first updates; use relu, elu or softplus with kernel_initializer=\"he_normal\"")
+            f"first updates{predicted}; use relu, elu or softplus with kernel_initializer=\"he_normal\"")

@@ -746,3 +746,18 @@ def test_random_normal_0_05_is_judged_by_its_gain_not_its_name():
     [finding] = check_source(textwrap.dedent(_random_normal_stack(32)), "m.py", only("GL103"))
     assert "its gain fan_in·Var(w) is 0.08 (He initialization for relu sets 2)" in finding.message
     assert "over this run of 10 layers" in finding.message and finding.severity == "error"
+
+
+def test_gl303_gives_the_predicted_forward_growth():
+    src = """
+        import keras
+        from keras import layers
+        inputs = keras.Input(shape=(64,))
+        x = layers.Dense(64, activation="exponential")(inputs)
+        x = layers.Dense(64, activation="exponential")(x)
+        model = keras.Model(inputs, layers.Dense(1)(x))
+    """
+    [finding] = check_source(textwrap.dedent(src), "m.py", only("GL303"))
+    # exp of N(0, q) has E[φ²] = e^(2q): two layers from a unit input already pass 1e6.
+    assert "the predicted forward RMS reaches" in finding.message and "or more" in finding.message
+    assert finding.severity == "error"
