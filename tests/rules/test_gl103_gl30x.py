@@ -758,6 +758,6 @@ def test_gl303_gives_the_predicted_forward_growth():
         model = keras.Model(inputs, layers.Dense(1)(x))
     """
     [finding] = check_source(textwrap.dedent(src), "m.py", only("GL303"))
-    # exp of N(0, q) has E[φ²] = e^(2q): two layers from a unit input already pass 1e6.
-    assert "the predicted forward RMS reaches" in finding.message and "or more" in finding.message
+    # exp of N(0, q) has E[φ²] = e^(2q): e^2 after the first layer, e^(2·e^2) after the second.
+    assert "the predicted forward RMS reaches 1.6e+03)" in finding.message
     assert finding.severity == "error"
