@@ -1,0 +1,900 @@
+"""Calibrate the signal model against the probe on random Keras models.
+
+    python benchmarks/signal_calibration.py [--count 300] [--seed 0] [--max-depth 40] [--keep DIR]
+
+Generates random models from a seed (Sequential, functional and subclassed; dense, Conv1D,
+Conv2D and EinsumDense stacks; depth 2 to --max-depth, unequal widths; a dozen and a half
+activations as arguments and as layers; every initializer family with random scales; batch
+and layer normalization, dropout and residual adds at random places) and writes each one as
+the source of a `build_model()` function. Then, in this one process:
+
+- `gradlint signal DIR --output-format json` predicts each file's models statically (the
+  command once over the directory, and each file again in-process for its time);
+- the probe (`probe_target`, TensorFlow imported once) builds and measures each model, and
+  its runtime front-end predicts the same numbers from the built model.
+
+The backward ratio compared is that of the kernel layers (Dense, Conv, EinsumDense): the first
+one's ‖∂L/∂output‖ over the last hidden one's, as `gradlint signal` defines it; the probe's
+own summary also counts normalization rows. A subclassed model's layer outputs are out of the
+probe's reach, so it is measured on its functional twin: the same layers, in the same order,
+built from the same seed. Prints the distribution of |log10(predicted / measured)|, verdict
+agreement, time per model and a breakdown by structure, then the worst models and why the
+static side could not predict the ones it did not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gradlint.signal.recurrence import verdict_of
+
+KERNEL_TYPES = frozenset({"Dense", "Conv1D", "Conv2D", "EinsumDense"})
+
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "tanh", "sigmoid", "softplus",
+               "linear", "softsign", "mish", "hard_sigmoid", "relu6", "exponential")
+# Rarely chosen: they overflow or saturate so fast that most draws would only test float32.
+_RARE = {"exponential": 0.2, "hard_sigmoid": 0.5, "relu6": 0.5}
+
+STRING_INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal",
+                       "lecun_uniform", None)  # None: Keras' default (glorot_uniform)
+FAMILIES = ("string", "variance_scaling", "random_normal", "truncated_normal", "random_uniform", "orthogonal")
+
+
+# --- the random model's specification ---------------------------------------------------------
+
+
+@dataclass
+class LayerSpec:
+    """One weighted layer and the weightless layers that follow it, as Keras constructor calls."""
+
+    ops: list[str]  # constructor expressions, the weighted layer first
+
+
+@dataclass
+class Block:
+    """A segment of the trunk: layers applied in turn, or a residual branch added back."""
+
+    layers: list[LayerSpec]
+    residual: bool = False
+    repeat: int = 1  # written as a loop when > 1
+    after: list[str] = field(default_factory=list)  # after the add (residual blocks)
+
+
+@dataclass
+class ModelSpec:
+    name: str
+    kind: str  # sequential | functional | subclassed
+    family: str  # dense | conv1d | conv2d | einsum
+    input_shape: tuple[int, ...]
+    blocks: list[Block]
+    head: list[str]
+    labels: set[str]
+
+    @property
+    def depth(self) -> int:
+        return sum(len(b.layers) * b.repeat for b in self.blocks)
+
+
+class Generator:
+    """Draws ModelSpecs; every choice comes from one seeded random.Random."""
+
+    def __init__(self, seed: int, max_depth: int) -> None:
+        self.rng = random.Random(seed)
+        self.max_depth = max_depth
+
+    def log_uniform(self, low: float, high: float) -> float:
+        return math.exp(self.rng.uniform(math.log(low), math.log(high)))
+
+    def width(self, family: str) -> int:
+        low, high = {"dense": (8, 1024), "einsum": (16, 256), "conv1d": (8, 96), "conv2d": (4, 40)}[family]
+        return round(self.log_uniform(low, high))
+
+    def model(self, index: int) -> ModelSpec:
+        r = self.rng
+        kind = r.choices(("sequential", "functional", "subclassed"), (0.35, 0.4, 0.25))[0]
+        family = r.choices(("dense", "einsum", "conv1d", "conv2d"), (0.5, 0.2, 0.15, 0.15))[0]
+        depth = r.randint(2, self.max_depth)
+        if family in ("conv1d", "conv2d"):
+            depth = min(depth, max(2, self.max_depth // 2))  # convolutions cost more per layer
+        style = _Style(
+            activation=self.activation(),
+            initializer=self.initializer_family(),
+            per_layer_initializers=r.random() < 0.35,
+            mixed_activations=r.random() < 0.25,
+            norm=r.choices((None, "bn", "ln"), (0.55, 0.25, 0.2))[0],
+            norm_rate=r.uniform(0.3, 1.0),
+            dropout=r.random() < 0.3,
+            residual=kind != "sequential" and r.random() < 0.45,
+            loops=r.random() < 0.4,
+        )
+        input_shape, trunk = self.input_shape(family)
+        blocks: list[Block] = []
+        labels = {family, kind}
+        layers_left = depth
+        while layers_left > 0:
+            block, trunk = self.block(family, style, trunk, layers_left, labels)
+            blocks.append(block)
+            layers_left -= len(block.layers) * block.repeat
+        spec = ModelSpec(f"m{index:03d}", kind, family, input_shape, blocks, self.head(family), labels)
+        self.fit_budget(spec)
+        if style.norm == "bn" and any("BatchNormalization" in op for op in _all_ops(spec)):
+            labels.add("BN")
+        if style.norm == "ln" and any("LayerNormalization" in op for op in _all_ops(spec)):
+            labels.add("LN")
+        if any(b.residual for b in spec.blocks):
+            labels.add("residual")
+        if effective_width(spec) < 32:
+            labels.add("narrow")
+        labels |= known_limits(spec)
+        return spec
+
+    def input_shape(self, family: str) -> tuple[tuple[int, ...], int]:
+        r = self.rng
+        if family == "dense":
+            width = self.width("dense")
+            return (width,), width
+        if family == "einsum":
+            features = self.width("einsum")
+            return (r.choice((4, 8)), features), features
+        if family == "conv1d":
+            channels = r.choice((1, 4, 8, 16, 32))
+            return (r.choice((16, 24, 32)), channels), channels
+        channels = r.choice((1, 3, 8, 16))
+        size = r.choice((8, 12, 16))
+        return (size, size, channels), channels
+
+    def head(self, family: str) -> list[str]:
+        r = self.rng
+        outputs = r.choice((1, 2, 10))
+        activation = r.choice(("softmax", None)) if outputs > 1 else r.choice(("sigmoid", None))
+        dense = f"layers.Dense({outputs}{_kw('activation', activation)})"
+        if family == "dense":
+            return [dense]
+        pool = {"conv1d": "layers.GlobalAveragePooling1D()", "conv2d": "layers.GlobalAveragePooling2D()"}
+        if family in pool and r.random() < 0.5:
+            return [pool[family], dense]
+        return ["layers.Flatten()", dense]
+
+    def activation(self) -> str:
+        weights = [_RARE.get(a, 1.0) for a in ACTIVATIONS]
+        return self.rng.choices(ACTIVATIONS, weights)[0]
+
+    def initializer_family(self) -> str:
+        return self.rng.choices(FAMILIES, (0.35, 0.2, 0.15, 0.1, 0.1, 0.1))[0]
+
+    def block(self, family: str, style: _Style, trunk: int, layers_left: int,
+              labels: set[str]) -> tuple[Block, int]:
+        r = self.rng
+        if style.residual and layers_left >= 1 and r.random() < 0.5:
+            size = min(layers_left, r.choice((1, 2, 2)))
+            inner = self.width(family) if size == 2 else trunk
+            widths = [inner, trunk][-size:]
+            branch = [self.layer(family, style, w, fan_in, in_branch=True, last=i == size - 1)
+                      for i, (w, fan_in) in enumerate(zip(widths, [trunk, inner][:size]))]
+            repeat = self.repeat(style, layers_left // size)
+            after = [_activation_layer(self.rng, style.activation)] if r.random() < 0.3 else []
+            return Block(branch, residual=True, repeat=repeat, after=[a for a in after if a]), trunk
+        width = trunk if r.random() < 0.3 else self.width(family)
+        layer = self.layer(family, style, width, trunk)
+        return Block([layer], repeat=self.repeat(style, layers_left) if width == trunk or r.random() < 0.5
+                     else 1), width
+
+    def repeat(self, style: _Style, room: int) -> int:
+        if not style.loops or room < 2 or self.rng.random() < 0.5:
+            return 1
+        return self.rng.randint(2, min(room, 10))
+
+    def layer(self, family: str, style: _Style, width: int, fan_in: int, *, in_branch: bool = False,
+              last: bool = False) -> LayerSpec:
+        r = self.rng
+        activation = self.activation() if style.mixed_activations and r.random() < 0.4 else style.activation
+        if in_branch and last and r.random() < 0.5:
+            activation = "linear"  # a residual branch's last layer is often linear
+        separate = r.random() < 0.25 and activation not in ("mish", "hard_sigmoid", "relu6")
+        init_family = self.initializer_family() if style.per_layer_initializers else style.initializer
+        initializer = self.initializer(init_family, fan_in, family)
+        weighted = self.weighted(family, width, None if separate else activation, initializer)
+        ops = [weighted]
+        norm = style.norm if style.norm and r.random() < style.norm_rate else None
+        norm_op = {"bn": "layers.BatchNormalization()", "ln": "layers.LayerNormalization()", None: None}[norm]
+        act_op = _activation_layer(r, activation) if separate else None
+        if norm_op and act_op and r.random() < 0.7:
+            ops += [norm_op, act_op]  # linear → norm → activation
+        else:
+            ops += [op for op in (act_op, norm_op) if op]
+        if style.dropout and r.random() < 0.4:
+            ops.append(f"layers.Dropout({r.uniform(0.05, 0.5):.2f})")
+        return LayerSpec(ops)
+
+    def weighted(self, family: str, width: int, activation: str | None, initializer: str | None) -> str:
+        r = self.rng
+        extra = _kw("activation", activation if activation != "linear" or r.random() < 0.5 else None)
+        extra += f", kernel_initializer={initializer}" if initializer else ""
+        if family == "dense" or (family == "einsum" and r.random() < 0.3):
+            return f"layers.Dense({width}{extra})"
+        if family == "einsum":
+            return f'layers.EinsumDense("abc,cd->abd", output_shape=(None, {width}){extra})'
+        kernel = r.choice((1, 3, 3, 5)) if family == "conv1d" else r.choice((1, 3, 3))
+        name = "Conv1D" if family == "conv1d" else "Conv2D"
+        return f'layers.{name}({width}, {kernel}, padding="same"{extra})'
+
+    def initializer(self, family: str, fan_in: int, model_family: str) -> str | None:
+        """An initializer expression; random scales are drawn around the critical one for the
+        layer's fan-in most of the time, and anywhere in a wide range otherwise."""
+        r = self.rng
+        area = {"conv1d": 3, "conv2d": 9}.get(model_family, 1)
+        fan = fan_in * area
+        gain = self.log_uniform(0.3, 5.0) if r.random() < 0.75 else self.log_uniform(0.02, 50.0)
+        if family == "string":
+            found = r.choice(STRING_INITIALIZERS)
+            return f'"{found}"' if found else None
+        if family == "variance_scaling":
+            mode = r.choice(("fan_in", "fan_out", "fan_avg"))
+            distribution = r.choice(("truncated_normal", "untruncated_normal", "uniform"))
+            return (f'initializers.VarianceScaling(scale={_num(self.log_uniform(0.25, 4.0))}, mode="{mode}", '
+                    f'distribution="{distribution}")')
+        if family == "random_normal":
+            return f"initializers.RandomNormal(stddev={_num(math.sqrt(gain / fan))})"
+        if family == "truncated_normal":
+            return f"initializers.TruncatedNormal(stddev={_num(math.sqrt(gain / fan))})"
+        if family == "random_uniform":
+            limit = math.sqrt(3 * gain / fan)
+            return f"initializers.RandomUniform(minval={_num(-limit)}, maxval={_num(limit)})"
+        return f"initializers.Orthogonal(gain={_num(self.log_uniform(0.5, 2.0))})"
+
+    def fit_budget(self, spec: ModelSpec, limit: float = 2.5e7) -> None:
+        """Halve the widest width (the input's too, where it is that wide, so residual adds keep
+        matching) until one example costs at most `limit` multiply-adds: the default run has to
+        stay within minutes on two cores."""
+        while _cost(spec) > limit:
+            widest = max(_widths(spec))
+            if widest <= 8:
+                return
+            narrower = max(8, widest // 2)
+            for op_list in _weighted_ops(spec):
+                op_list[0] = _rewidth(op_list[0], widest, narrower)
+            if spec.input_shape[-1] == widest:
+                spec.input_shape = (*spec.input_shape[:-1], narrower)
+
+
+@dataclass
+class _Style:
+    activation: str
+    initializer: str
+    per_layer_initializers: bool
+    mixed_activations: bool
+    norm: str | None
+    norm_rate: float
+    dropout: bool
+    residual: bool
+    loops: bool
+
+
+def _kw(name: str, value: str | None) -> str:
+    return f', {name}="{value}"' if value else ""
+
+
+def _num(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _activation_layer(r: random.Random, activation: str) -> str:
+    if activation == "relu":
+        return r.choice(("layers.ReLU()", 'layers.Activation("relu")'))
+    if activation == "leaky_relu":
+        return r.choice((f"layers.LeakyReLU(negative_slope={r.uniform(0.01, 0.3):.2f})", "layers.PReLU()"))
+    if activation == "elu":
+        return f"layers.ELU(alpha={r.uniform(0.5, 1.5):.2f})"
+    return f'layers.Activation("{activation}")'
+
+
+def _all_ops(spec: ModelSpec) -> Iterable[str]:
+    for block in spec.blocks:
+        for layer in block.layers:
+            yield from layer.ops
+        yield from block.after
+
+
+def _weighted_ops(spec: ModelSpec) -> list[list[str]]:
+    return [layer.ops for block in spec.blocks for layer in block.layers]
+
+
+def _width_of(op: str) -> int:
+    match = re.search(r"output_shape=\(None, (\d+)\)", op) or re.match(r"layers\.\w+\((\d+)", op)
+    assert match is not None, op
+    return int(match.group(1))
+
+
+def _rewidth(op: str, old: int, new: int) -> str:
+    if _width_of(op) != old:
+        return op
+    if "output_shape" in op:
+        return op.replace(f"output_shape=(None, {old})", f"output_shape=(None, {new})")
+    return re.sub(r"^(layers\.\w+\()(\d+)", lambda m: f"{m.group(1)}{new}", op)
+
+
+def _widths(spec: ModelSpec) -> list[int]:
+    return [spec.input_shape[-1]] + [_width_of(ops[0]) for ops in _weighted_ops(spec)]
+
+
+KNOWN_LIMITS = frozenset({"LN over few features", "BN after sigmoid-like", "activation after add", "small maps",
+                          "deep BN", "narrow"})
+# Activations whose output has a mean far from 0 next to its spread.
+MEAN_SHIFTED = frozenset({"sigmoid", "hard_sigmoid", "softplus", "exponential"})
+
+
+def known_limits(spec: ModelSpec) -> set[str]:
+    """Structures the mean-field recurrence is known to simplify, so that their errors can be
+    told apart: LayerNormalization over few features (Σ 1/features ≥ 0.25: its 1/σ̂ is noisy, and
+    the noise biases the backward factor up by about 2/features per layer), batch normalization
+    of a mean-shifted activation, an activation applied to a residual sum, convolutions with
+    zero padding on small maps, and deep batch-normalized stacks."""
+    found: set[str] = set()
+    norms = 0
+    few = 0.0  # Σ 1/features over LayerNormalizations: E[1/σ̂²] ≈ (1 + 2/n)/σ² each
+    for block in spec.blocks:
+        for layer in block.layers:
+            width = _width_of(layer.ops[0])
+            previous = _activation_in(layer.ops[0])
+            for op in layer.ops[1:]:
+                if "LayerNormalization" in op:
+                    few += block.repeat / width
+                if "BatchNormalization" in op:
+                    norms += block.repeat
+                    if previous in MEAN_SHIFTED:
+                        found.add("BN after sigmoid-like")
+                previous = _activation_in(op) or previous
+        if block.residual and block.after:
+            found.add("activation after add")
+    if few >= 0.25:
+        found.add("LN over few features")
+    if norms >= 10 and not any(b.residual for b in spec.blocks):
+        found.add("deep BN")
+    small = {"conv1d": 16, "conv2d": 8}.get(spec.family)
+    if small and spec.input_shape[0] <= small and spec.depth >= 8:
+        found.add("small maps")
+    return found
+
+
+def _activation_in(op: str) -> str | None:
+    match = re.search(r'activation="(\w+)"|Activation\("(\w+)"\)', op)
+    if match:
+        return match.group(1) or match.group(2)
+    for layer, name in (("ReLU", "relu"), ("LeakyReLU", "leaky_relu"), ("PReLU", "relu"), ("ELU", "elu")):
+        if op.startswith(f"layers.{layer}("):
+            return name
+    return None
+
+
+def effective_width(spec: ModelSpec) -> float:
+    """The harmonic mean of the hidden widths (units, or channels): mean-field theory is exact
+    for infinite widths, and its errors grow with depth / this width."""
+    widths = [_width_of(ops[0]) for ops in _weighted_ops(spec)]
+    return len(widths) / sum(1 / w for w in widths)
+
+
+def _cost(spec: ModelSpec) -> float:
+    """Multiply-adds for one example."""
+    positions = math.prod(spec.input_shape[:-1]) if spec.family != "dense" else 1
+    area = {"conv1d": 5, "conv2d": 9}.get(spec.family, 1)
+    total, fan_in = 0.0, spec.input_shape[-1]
+    for block in spec.blocks:
+        trunk = fan_in
+        for _ in range(block.repeat):
+            fan_in = trunk
+            for layer in block.layers:
+                width = _width_of(layer.ops[0])
+                total += positions * area * fan_in * width
+                fan_in = width
+    return total
+
+
+# --- writing the source -----------------------------------------------------------------------
+
+
+HEADER = "import keras\nfrom keras import initializers, layers\n\n\n"
+
+
+def source(spec: ModelSpec) -> str:
+    """The module text: `build_model()` returns the model."""
+    if spec.kind == "sequential":
+        return HEADER + _sequential(spec)
+    if spec.kind == "functional":
+        return HEADER + _functional(spec, "build_model")
+    return HEADER + _subclassed(spec)
+
+
+def twin_source(spec: ModelSpec) -> str:
+    """A subclassed model's functional twin: the same layers in the same order."""
+    return HEADER + _functional(spec, "build_model")
+
+
+def _einsum_shapes(spec: ModelSpec, ops: list[str]) -> list[str]:
+    steps = spec.input_shape[0]
+    return [op.replace("output_shape=(None,", f"output_shape=({steps},") for op in ops]
+
+
+def _sequential(spec: ModelSpec) -> str:
+    lines = ["def build_model():", f"    model = keras.Sequential([keras.Input({spec.input_shape})])"]
+    for block in spec.blocks:
+        ops = _einsum_shapes(spec, [op for layer in block.layers for op in layer.ops])
+        if block.repeat > 1:
+            lines.append(f"    for _ in range({block.repeat}):")
+            lines += [f"        model.add({op})" for op in ops]
+        else:
+            lines += [f"    model.add({op})" for op in ops]
+    lines += [f"    model.add({op})" for op in spec.head]
+    lines.append("    return model")
+    return "\n".join(lines) + "\n"
+
+
+def _functional(spec: ModelSpec, name: str) -> str:
+    lines = [f"def {name}():", f"    inputs = keras.Input({spec.input_shape})", "    x = inputs"]
+    for block in spec.blocks:
+        body: list[str] = []
+        target = "y" if block.residual else "x"
+        for i, layer in enumerate(block.layers):
+            for j, op in enumerate(_einsum_shapes(spec, layer.ops)):
+                source_var = "x" if block.residual and i == 0 and j == 0 else target
+                body.append(f"{target} = {op}({source_var})")
+        if block.residual:
+            body.append("x = layers.Add()([x, y])")
+            body += [f"x = {op}(x)" for op in block.after]
+        if block.repeat > 1:
+            lines.append(f"    for _ in range({block.repeat}):")
+            lines += [f"        {line}" for line in body]
+        else:
+            lines += [f"    {line}" for line in body]
+    for op in spec.head:
+        lines.append(f"    x = {op}(x)")
+    lines.append(f"    return keras.Model(inputs, x, name={spec.name!r})")
+    return "\n".join(lines) + "\n"
+
+
+def _subclassed(spec: ModelSpec) -> str:
+    """Attributes in __init__, applied in call(); residual adds as `x + y` or an Add layer."""
+    init: list[str] = []
+    call: list[str] = []
+
+    def attribute(op: str) -> str:
+        init.append(f"        self.layer_{len(init) + 1} = {op}")
+        return f"self.layer_{len(init)}"
+
+    plus = spec.name[-1] in "02468"  # half of them add with +, half with an Add layer
+    for block in spec.blocks:
+        for _ in range(block.repeat):
+            target = "y" if block.residual else "x"
+            for i, layer in enumerate(block.layers):
+                for j, op in enumerate(_einsum_shapes(spec, layer.ops)):
+                    source_var = "x" if block.residual and i == 0 and j == 0 else target
+                    call.append(f"        {target} = {attribute(op)}({source_var})")
+            if block.residual:
+                call.append("        x = x + y" if plus else f"        x = {attribute('layers.Add()')}([x, y])")
+                for op in block.after:
+                    call.append(f"        x = {attribute(op)}(x)")
+    for op in spec.head:
+        call.append(f"        x = {attribute(op)}(x)")
+    lines = [
+        "class Net(keras.Model):",
+        "    def __init__(self, **kwargs):",
+        "        super().__init__(**kwargs)",
+        *init,
+        "",
+        "    def call(self, x):",
+        *call,
+        "        return x",
+        "",
+        "",
+        "def build_model():",
+        f"    model = Net(name={spec.name!r})",
+        f"    model(keras.ops.zeros((1, *{spec.input_shape})))",
+        "    return model",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    spec: ModelSpec
+    measured: float | None = None  # kernel layers' first/last hidden backward ratio
+    measured_growth: float | None = None
+    runtime: float | None = None  # the runtime front-end's prediction of the same
+    runtime_growth: float | None = None
+    static: float | None = None
+    static_growth: float | None = None
+    static_status: str = "?"
+    static_notes: list[str] = field(default_factory=list)
+    runtime_notes: list[str] = field(default_factory=list)
+    non_finite: bool = False
+    measured_other_seed: float | None = None  # --noise-floor: the same model from other weights
+    probe_seconds: float | None = None
+    static_seconds: float | None = None
+    error: str | None = None
+
+
+def kernel_rows(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [layer for layer in layers if layer["type"] in KERNEL_TYPES and not layer["head"]]
+
+
+def ratio_of(rows: list[dict[str, Any]], key: str) -> float | None:
+    if len(rows) < 2:
+        return None
+    first, last = rows[0][key], rows[-1][key]
+    if first is None or last is None or not math.isfinite(first) or not math.isfinite(last) or last == 0:
+        return None
+    return first / last
+
+
+def growth_of(rows: list[dict[str, Any]], key: str) -> float | None:
+    values = [row[key] for row in rows]
+    if len(values) < 2 or any(v is None or not math.isfinite(v) for v in values) or not values[0]:
+        return None
+    return max(values[1:]) / values[0]
+
+
+def measure(results: list[Result], folder: Path, batch_size: int, repeats: int, noise_floor: bool,
+            progress: Callable[[str], None]) -> float:
+    """Probe every model (its functional twin for subclassed ones), and with `noise_floor` once
+    more from other initial weights; returns TensorFlow's import time."""
+    from gradlint.runtime.backend import load
+    from gradlint.runtime.errors import ProbeError
+    from gradlint.runtime.session import probe_target
+    from gradlint.runtime.settings import ProbeOptions
+
+    started = time.perf_counter()
+    load()
+    import_seconds = time.perf_counter() - started
+    options = ProbeOptions(batch_size=batch_size, repeats=repeats, explain=False)
+    for i, result in enumerate(results):
+        progress(f"probe {i + 1}/{len(results)} {result.spec.name}")
+        name = result.spec.name
+        path = folder / "twins" / f"{name}.py" if result.spec.kind == "subclassed" else folder / f"{name}.py"
+        try:
+            report = probe_target(f"{path}:build_model", options)
+        except ProbeError as exc:
+            result.error = str(exc)
+            continue
+        result.probe_seconds = report.timings.get("build", 0.0) + report.timings.get("probe", 0.0) \
+            + report.timings.get("prediction", 0.0)
+        layers = [layer.to_dict() | {"raw_backward": layer.backward_signal, "raw_forward": layer.forward_rms}
+                  for layer in report.layers]
+        rows = kernel_rows(layers)
+        result.non_finite = report.loss_non_finite or any(layer.non_finite for layer in report.layers)
+        result.measured = ratio_of(rows, "raw_backward")
+        result.measured_growth = growth_of(rows, "raw_forward")
+        result.runtime = ratio_of(rows, "predicted_backward_signal")
+        result.runtime_growth = growth_of(rows, "predicted_forward_rms")
+        result.runtime_notes = [n for n in report.notes if "signal model" in n]
+        if noise_floor:
+            try:
+                other = probe_target(f"{path}:build_model", replace(options, seed=options.seed + 1))
+            except ProbeError:
+                continue
+            other_layers = [{"type": la.type, "head": la.head, "raw_backward": la.backward_signal}
+                            for la in other.layers]
+            result.measured_other_seed = ratio_of(kernel_rows(other_layers), "raw_backward")
+    return import_seconds
+
+
+def predict_statically(results: list[Result], folder: Path) -> float:
+    """`gradlint signal DIR --output-format json` once, then each file in-process for its time;
+    returns the command's wall time."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "gradlint", "signal", str(folder), "--output-format", "json"],
+                          capture_output=True, text=True, cwd=folder, check=False)
+    command_seconds = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"gradlint signal failed ({done.returncode}): {done.stderr}")
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for model in json.loads(done.stdout):
+        by_file.setdefault(Path(model["filename"]).name, []).append(model)
+    from gradlint.signal.cli import models_in
+
+    models_in(folder / f"{results[0].spec.name}.py", "warm-up")  # imports, outside the timing
+    for result in results:
+        path = folder / f"{result.spec.name}.py"
+        t0 = time.perf_counter()
+        models_in(path, str(path))
+        result.static_seconds = time.perf_counter() - t0
+        judge_static(result, by_file.get(path.name, []))
+    return command_seconds
+
+
+def judge_static(result: Result, models: list[dict[str, Any]]) -> None:
+    """Find the static model that covers every kernel layer, and why there is none if so."""
+    expected = result.spec.depth
+    result.static_notes = sorted({_generic(n) for m in models for n in m["unknown"]})
+    if not models:
+        result.static_status = "no model found"
+        return
+    covering = [m for m in models if len([lp for lp in m["layers"] if not lp["head"]]) == expected]
+    if len(covering) != 1:
+        counts = sorted(len([lp for lp in m["layers"] if not lp["head"]]) for m in models)
+        result.static_status = f"split or partial (stacks of {counts} hidden layers, expected {expected})"
+        return
+    model = covering[0]
+    if model["backward_ratio"] is None:
+        result.static_status = "no ratio"
+        return
+    result.static_status = "predicted"
+    result.static = model["backward_ratio"]
+    result.static_growth = model["forward_growth"]
+
+
+def _generic(note: str) -> str:
+    return re.sub(r"line \d+", "line N", note)
+
+
+# --- the numbers ------------------------------------------------------------------------------
+
+
+def decades(predicted: float | None, measured: float | None) -> float | None:
+    if predicted is None or measured is None or predicted <= 0 or measured <= 0:
+        return None
+    if not (math.isfinite(predicted) and math.isfinite(measured)):
+        return None
+    return abs(math.log10(predicted / measured))
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    position = q * (len(ordered) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def spread(values: list[float]) -> str:
+    if not values:
+        return "n=0"
+    return (f"n={len(values):3d}  median {statistics.median(values):.3f}  p90 {quantile(values, 0.9):.3f}  "
+            f"p95 {quantile(values, 0.95):.3f}  max {max(values):.3f}")
+
+
+def _both_seeds(result: Result) -> float | None:
+    if not result.measured or not result.measured_other_seed:
+        return None
+    return math.sqrt(result.measured * result.measured_other_seed)
+
+
+def measured_verdict(result: Result) -> str:
+    if result.non_finite and result.measured is None:
+        return "exploding"  # overflow to Inf/NaN
+    if result.measured == 0:
+        return "vanishing"
+    return verdict_of(result.measured, result.measured_growth)
+
+
+def agreement(results: list[Result], side: str) -> tuple[int, int]:
+    pairs = [(verdict_of(getattr(r, side), getattr(r, f"{side}_growth")), measured_verdict(r)) for r in results
+             if getattr(r, side) is not None]
+    pairs = [(p, m) for p, m in pairs if p != "unknown" and m != "unknown"]
+    return sum(p == m for p, m in pairs), len(pairs)
+
+
+def report(results: list[Result], args: argparse.Namespace, import_seconds: float, command_seconds: float,
+           total_seconds: float) -> None:
+    import keras
+    import tensorflow as tf
+
+    measured = [r for r in results if r.error is None]
+    print(f"signal calibration: {len(results)} models, seed {args.seed}, max depth {args.max_depth}, "
+          f"probe batch {args.batch_size} × {args.repeats} repeats")
+    print(f"machine: {platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}, "
+          f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
+    kinds = Counter(r.spec.kind for r in results)
+    families = Counter(r.spec.family for r in results)
+    print(f"models: {dict(kinds)}; {dict(families)}; depth {min(r.spec.depth for r in results)}–"
+          f"{max(r.spec.depth for r in results)}; hidden widths {min(min(_widths(r.spec)[1:]) for r in results)}–"
+          f"{max(max(_widths(r.spec)[1:]) for r in results)}")
+    errors = [r for r in results if r.error]
+    if errors:
+        print(f"probe errors: {len(errors)}")
+        for r in errors[:5]:
+            print(f"  {r.spec.name}: {r.error[:200]}")
+    no_measure = [r for r in measured if r.measured is None or r.measured == 0]
+    print(f"measured ratio not finite or zero: {len(no_measure)} "
+          f"({sum(r.non_finite for r in no_measure)} with Inf/NaN in the pass)")
+    print()
+    print("|log10(predicted / measured)|, backward ratio of the kernel layers (first / last hidden):")
+    for side, label in (("static", "static (gradlint signal)"), ("runtime", "runtime front-end")):
+        values = [d for r in measured if (d := decades(getattr(r, side), r.measured)) is not None]
+        good, total = agreement(measured, side)
+        print(f"  {label:<26} {spread(values)}   verdicts {good}/{total} = {_percent(good, total)}")
+    noise = [d for r in measured if (d := decades(r.measured_other_seed, r.measured)) is not None]
+    if noise:
+        print(f"  {'two seeds, same model':<26} {spread(noise)}   (measurement against measurement)")
+        for side, label in (("static", "static vs both seeds"), ("runtime", "runtime vs both seeds")):
+            values = [d for r in measured if (d := decades(getattr(r, side), _both_seeds(r))) is not None]
+            print(f"  {label:<26} {spread(values)}   (against the geometric mean of the two)")
+    print("forward growth:")
+    for side, label in (("static", "static (gradlint signal)"), ("runtime", "runtime front-end")):
+        values = [d for r in measured if (d := decades(getattr(r, f"{side}_growth"), r.measured_growth)) is not None]
+        print(f"  {label:<26} {spread(values)}")
+    print()
+    print("by structure (a model counts in each of its labels):")
+    labels = ("plain", "BN", "LN", "residual", "conv1d", "conv2d", "einsum", "dense", "sequential", "functional",
+              "subclassed", "narrow", "LN over few features", "BN after sigmoid-like", "activation after add",
+              "small maps", "deep BN", "none of the known limits")
+    for label in labels:
+        group = [r for r in measured if label in _labels(r)]
+        if not group:
+            continue
+        s_values = [d for r in group if (d := decades(r.static, r.measured)) is not None]
+        r_values = [d for r in group if (d := decades(r.runtime, r.measured)) is not None]
+        s_good, s_total = agreement(group, "static")
+        r_good, r_total = agreement(group, "runtime")
+        n_values = [d for r in group if (d := decades(r.measured_other_seed, r.measured)) is not None]
+        print(f"  {label:<24} n={len(group):3d}  static: {_short(s_values)} verdicts {_percent(s_good, s_total)}"
+              f"  | runtime: {_short(r_values)} verdicts {_percent(r_good, r_total)}"
+              + (f"  | two seeds: {_short(n_values)}" if n_values else ""))
+    print("by depth / effective width (harmonic mean of the hidden widths):")
+    for low, high in ((0, 0.1), (0.1, 0.3), (0.3, 1.0), (1.0, math.inf)):
+        group = [r for r in measured if low <= r.spec.depth / effective_width(r.spec) < high]
+        s_values = [d for r in group if (d := decades(r.static, r.measured)) is not None]
+        r_values = [d for r in group if (d := decades(r.runtime, r.measured)) is not None]
+        n_values = [d for r in group if (d := decades(r.measured_other_seed, r.measured)) is not None]
+        print(f"  {f'{low:g}–{high:g}':<8} n={len(group):3d}  static: {_short(s_values)}"
+              f"  | runtime: {_short(r_values)}" + (f"  | two seeds: {_short(n_values)}" if n_values else ""))
+    print()
+    static_times = [r.static_seconds for r in results if r.static_seconds is not None]
+    probe_times = [r.probe_seconds for r in measured if r.probe_seconds is not None]
+    print(f"time per model: static in-process median {statistics.median(static_times) * 1e3:.1f} ms "
+          f"(mean {statistics.mean(static_times) * 1e3:.1f} ms); `gradlint signal` over all {len(results)} files "
+          f"{command_seconds:.2f} s ({command_seconds / len(results) * 1e3:.1f} ms per file, start-up included)")
+    print(f"               probe (build + measure + predict) median {statistics.median(probe_times):.2f} s "
+          f"(mean {statistics.mean(probe_times):.2f} s); TensorFlow import {import_seconds:.1f} s once; "
+          f"probe / static {statistics.median(probe_times) / statistics.median(static_times):.0f}×")
+    print(f"total {total_seconds:.0f} s")
+    print()
+    print_static_failures(results)
+    print_outliers(measured)
+
+
+def _labels(result: Result) -> set[str]:
+    labels = set(result.spec.labels)
+    if not labels & {"BN", "LN", "residual", "conv1d", "conv2d"}:
+        labels.add("plain")
+    if not labels & KNOWN_LIMITS:
+        labels.add("none of the known limits")
+    return labels
+
+
+def _short(values: list[float]) -> str:
+    if not values:
+        return "n=  0                          "
+    return f"n={len(values):3d} med {statistics.median(values):.3f} p90 {quantile(values, 0.9):.3f} " \
+           f"max {max(values):.2f}"
+
+
+def _percent(good: int, total: int) -> str:
+    return f"{100 * good / total:.1f} %" if total else "-"
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+def print_static_failures(results: list[Result]) -> None:
+    statuses = Counter(_status_kind(r.static_status) for r in results)
+    print(f"static side: {dict(statuses)}")
+    failed = [r for r in results if r.static_status != "predicted"]
+    by_labels = Counter((_status_kind(r.static_status), r.spec.kind, "residual" in r.spec.labels) for r in failed)
+    for (status, kind, residual), n in by_labels.most_common():
+        print(f"  {n:3d} × {status}: {kind}{' with residual adds' if residual else ''}")
+    notes = Counter(n for r in results for n in r.static_notes)
+    if notes:
+        print("  unknown notes (files):")
+        for note, n in notes.most_common(12):
+            print(f"    {n:3d}  {note}")
+    print()
+
+
+def _status_kind(status: str) -> str:
+    return status.split(" (")[0]
+
+
+def print_outliers(results: list[Result], count: int = 12) -> None:
+    scored = [(d, r) for r in results if (d := decades(r.runtime, r.measured)) is not None]
+    scored.sort(key=lambda item: -item[0])
+    print("largest runtime-front-end errors (decades; measured, runtime, static; labels):")
+    for d, r in scored[:count]:
+        print(f"  {r.spec.name} {d:.2f}  measured {_g(r.measured)}  runtime {_g(r.runtime)}  static {_g(r.static)}  "
+              f"depth {r.spec.depth}  {','.join(sorted(_labels(r)))}")
+    scored = [(d, r) for r in results if (d := decades(r.static, r.measured)) is not None]
+    scored.sort(key=lambda item: -item[0])
+    print("largest static errors:")
+    for d, r in scored[:count]:
+        print(f"  {r.spec.name} {d:.2f}  measured {_g(r.measured)}  runtime {_g(r.runtime)}  static {_g(r.static)}  "
+              f"depth {r.spec.depth}  {','.join(sorted(_labels(r)))}")
+
+
+def _g(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2e}"
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=300, help="models to generate [300]")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generator [0]")
+    parser.add_argument("--max-depth", type=int, default=40, help="deepest model, in weighted layers [40]")
+    parser.add_argument("--batch-size", type=int, default=32, help="probe batch size [32]")
+    parser.add_argument("--repeats", type=int, default=3, help="probe batches per model [3]")
+    parser.add_argument("--noise-floor", action="store_true",
+                        help="probe every model a second time from other initial weights, to show how far "
+                             "two measurements of the same model lie apart (doubles the probe time)")
+    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                        help="write the models into DIR and keep them (default: a temporary directory)")
+    parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="write per-model results to FILE")
+    args = parser.parse_args()
+    if args.max_depth < 2:
+        parser.error("--max-depth must be at least 2")
+    started = time.perf_counter()
+    generator = Generator(args.seed, args.max_depth)
+    specs = [generator.model(i) for i in range(args.count)]
+    with tempfile.TemporaryDirectory(prefix="signal_calibration_") as temporary:
+        folder = args.keep or Path(temporary)
+        write_models(specs, folder)
+        results = [Result(spec) for spec in specs]
+        command_seconds = predict_statically(results, folder)
+        import_seconds = measure(results, folder, args.batch_size, args.repeats, args.noise_floor, _progress)
+    _progress("")
+    report(results, args, import_seconds, command_seconds, time.perf_counter() - started)
+    if args.json:
+        args.json.write_text(json.dumps([_record(r) for r in results], indent=1) + "\n", encoding="utf-8")
+
+
+def write_models(specs: list[ModelSpec], folder: Path) -> None:
+    (folder / "twins").mkdir(parents=True, exist_ok=True)
+    for spec in specs:
+        (folder / f"{spec.name}.py").write_text(source(spec), encoding="utf-8")
+        if spec.kind == "subclassed":
+            (folder / "twins" / f"{spec.name}.py").write_text(twin_source(spec), encoding="utf-8")
+
+
+def _record(result: Result) -> dict[str, Any]:
+    return {
+        "name": result.spec.name, "kind": result.spec.kind, "family": result.spec.family,
+        "depth": result.spec.depth, "labels": sorted(_labels(result)), "measured": result.measured,
+        "measured_growth": result.measured_growth, "runtime": result.runtime,
+        "runtime_growth": result.runtime_growth, "static": result.static, "static_growth": result.static_growth,
+        "static_status": result.static_status, "static_notes": result.static_notes,
+        "runtime_notes": result.runtime_notes, "non_finite": result.non_finite, "error": result.error,
+        "measured_other_seed": result.measured_other_seed,
+        "probe_seconds": result.probe_seconds, "static_seconds": result.static_seconds,
+    }
+
+
+def _progress(text: str) -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K" + text)
+        sys.stderr.flush()
+
+
+if __name__ == "__main__":
+    main()
