@@ -58,7 +58,11 @@ def models_in(path: Path, display: str) -> list[ModelSignal]:
         raise _Unreadable(str(exc)) from None
     text, layout = source.text, None
     if path.suffix == ".ipynb":
-        from gradlint.notebook import NotebookError, build_virtual_module, parse_notebook
+        from gradlint.notebook import (
+            NotebookError,
+            build_virtual_module,
+            parse_notebook,
+        )
 
         try:
             module = build_virtual_module(parse_notebook(text))

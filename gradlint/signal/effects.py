@@ -16,7 +16,7 @@ from gradlint.graph.facts import Layer
 from gradlint.graph.stacks import StackEntry
 from gradlint.graph.weights import KernelScale
 from gradlint.signal.from_graph import SignalModel, _entry_steps
-from gradlint.signal.model import ModelDescription, Step
+from gradlint.signal.model import ModelDescription, Step, Weighted
 from gradlint.signal.recurrence import EXPLODING_RATIO, VANISHING_RATIO, predict
 
 if TYPE_CHECKING:
@@ -72,17 +72,17 @@ def layer_effect(graph: ModuleGraph, signal: SignalModel, layer: Layer,
 def _predict_run(graph: ModuleGraph, run: list[StackEntry], replacements: dict[int, KernelScale] | None,
                  layer: Layer) -> tuple[float | None, int, float | None]:
     steps: list[Step] = []
-    mine: list[int] = []
+    mine: list[Weighted] = []
     count = 0
     for entry in run:
         scale = (replacements or {}).get(id(entry.layer.call))
-        layer_steps, weighted, _ = _entry_steps(graph, entry, False, scale)
+        layer_steps, weighted, _ = _entry_steps(graph, entry, False, scale, measured=False)
         if entry.layer is layer:
-            mine.extend(range(count, count + len(weighted)))
+            mine.extend(weighted)
         count += len(weighted)
         steps.extend(layer_steps)
     prediction = predict(ModelDescription(tuple(steps)))
-    factor = _typical_factor([prediction.layers[i].factor for i in mine if i < len(prediction.layers)])
+    factor = _typical_factor([p.factor for p in prediction.layers if any(p.layer is w for w in mine)])
     ratio = prediction.backward_ratio if count > 1 else None
     return factor, count, ratio
 

@@ -20,7 +20,15 @@ from gradlint.graph.values import constant_value
 from gradlint.graph.weights import KernelScale, kernel_scale
 from gradlint.keras_api.activations import LINEAR
 from gradlint.keras_api.layers import NORMALIZATION_LAYERS, Role
-from gradlint.signal.model import Activation, Dropout, ModelDescription, Normalize, Reshape, Step, Weighted
+from gradlint.signal.model import (
+    Activation,
+    Dropout,
+    ModelDescription,
+    Normalize,
+    Reshape,
+    Step,
+    Weighted,
+)
 from gradlint.signal.recurrence import Prediction, predict
 
 if TYPE_CHECKING:
@@ -130,16 +138,20 @@ def describe_run(graph: ModuleGraph, entries: list[StackEntry]) -> tuple[ModelDe
     unknown: list[str] = []
     weighted: list[Weighted] = []
     for entry in entries:
-        layer_steps, layer_weighted, notes = _entry_steps(graph, entry, False)
+        layer_steps, layer_weighted, notes = _entry_steps(graph, entry, False, measured=False)
         steps.extend(layer_steps)
         weighted.extend(layer_weighted)
         unknown.extend(notes)
     return ModelDescription(tuple(steps), "run", tuple(unknown)), weighted
 
 
-def _entry_steps(graph: ModuleGraph, entry: StackEntry, head: bool,
-                 scale: KernelScale | None = None) -> tuple[list[Step], list[Weighted], list[str]]:
-    """The steps one entry stands for: its layer and what follows it, as often as it repeats."""
+def _entry_steps(graph: ModuleGraph, entry: StackEntry, head: bool, scale: KernelScale | None = None,
+                 measured: bool = True) -> tuple[list[Step], list[Weighted], list[str]]:
+    """The steps one entry stands for: its layer and what follows it, as often as it repeats.
+
+    `measured`: a normalization with a learned scale is a row of the probe's table of its own
+    (its γ starts at 1), so it is also a point where the backward signal is read; a rule's run
+    reads only the layers it judges."""
     layer = entry.layer
     notes: list[str] = []
     repeat = entry.depth if entry.repeat is not None else 1
@@ -156,6 +168,8 @@ def _entry_steps(graph: ModuleGraph, entry: StackEntry, head: bool,
             notes.append(f"line {line}: what {name} does to the signal is not modelled")
             continue
         after.append(found)
+        if measured and isinstance(found, Normalize) and isinstance(item, Layer):
+            after.append(normalization_row(graph, item))
     following = layer.following
     if (layer.activation_arg is None and following is not None and following.source == "layer"
             and not any(isinstance(a, Activation) for a in after)):
@@ -196,7 +210,7 @@ def _weighted(graph: ModuleGraph, layer: Layer, kernel: KernelScale, line: int, 
     activation, slope = own_activation(graph, layer)
     return Weighted(
         name=f"{layer.class_name} (line {line})", gain=kernel.gain, back_gain=kernel.back_gain,
-        activation=activation, slope=slope, elements=_elements(graph, layer), head=head, line=line,
+        activation=activation, slope=slope, elements=layer_elements(graph, layer), head=head, line=line,
         initializer=layer.initializer.display if layer.initializer is not None else None,
     )
 
@@ -207,6 +221,12 @@ def own_activation(graph: ModuleGraph, layer: Layer) -> tuple[str | None, float 
         return None, None
     fact = layer.activation_arg
     return (fact.name, None) if fact is not None else (LINEAR, None)
+
+
+def normalization_row(graph: ModuleGraph, layer: Layer) -> Weighted:
+    """A normalization layer's learned scale γ (ones at first) as the row the probe measures."""
+    line = graph.source.position(graph.source.start(layer.call)).row
+    return Weighted(f"{layer.class_name} (line {line})", 1.0, 1.0, "linear", line=line, initializer="γ = 1")
 
 
 def after_step(graph: ModuleGraph, item: Layer | ActivationFact) -> Step | None:
@@ -253,7 +273,7 @@ def _number(graph: ModuleGraph, layer: Layer, name: str, position: int | None = 
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _elements(graph: ModuleGraph, layer: Layer) -> int | None:
+def layer_elements(graph: ModuleGraph, layer: Layer) -> int | None:
     """Values in one example's output, where its shape is fully visible."""
     from gradlint.graph.shapes import output_shape
 

@@ -20,7 +20,20 @@ from gradlint.graph.guards import is_add_node
 from gradlint.graph.stacks import OUTPUT, FlowLinks
 from gradlint.graph.weights import kernel_scale
 from gradlint.keras_api.layers import Role
-from gradlint.signal.model import Activation, ModelDescription, Residual, Step, Weighted
+from gradlint.signal.from_graph import (
+    after_step,
+    layer_elements,
+    normalization_row,
+    own_activation,
+)
+from gradlint.signal.model import (
+    Activation,
+    ModelDescription,
+    Normalize,
+    Residual,
+    Step,
+    Weighted,
+)
 
 if TYPE_CHECKING:
     from gradlint.graph.model import ModuleGraph
@@ -53,9 +66,7 @@ def functional_models(graph: ModuleGraph) -> list[FunctionalModel]:
     links = graph.shapes.links
     if links is None:
         return []
-    from gradlint.signal.from_graph import after_step, own_activation, _elements
-
-    walker = _Walker(graph, links, after_step, own_activation, _elements)
+    walker = _Walker(graph, links)
     models = []
     for node in links.nodes:
         if node.kind != "input":
@@ -79,12 +90,9 @@ def functional_models(graph: ModuleGraph) -> list[FunctionalModel]:
 
 
 class _Walker:
-    def __init__(self, graph: ModuleGraph, links: FlowLinks, after_step, own_activation, elements) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, graph: ModuleGraph, links: FlowLinks) -> None:
         self.graph = graph
         self.links = links
-        self.after_step = after_step
-        self.own_activation = own_activation
-        self.elements = elements
         self.unknown: list[str] = []
         self.seen: set[int] = set()
         self.budget = _MAX_STEPS
@@ -155,15 +163,17 @@ class _Walker:
             line = self.graph.source.position(self.graph.source.start(layer.call)).row
             if kernel.unknown and kernel.unknown not in self.unknown:
                 self.unknown.append(f"line {line}: {kernel.unknown}")
-            activation, slope = self.own_activation(self.graph, layer)
+            activation, slope = own_activation(self.graph, layer)
             step = Weighted(f"{layer.class_name} (line {line})", kernel.gain, kernel.back_gain, activation, slope,
-                            self.elements(self.graph, layer), line=line,
+                            layer_elements(self.graph, layer), line=line,
                             initializer=layer.initializer.display if layer.initializer is not None else None)
             return [_Piece(step, loops)]
         if role in (Role.ACTIVATION, Role.TRANSPARENT):
-            found = self.after_step(self.graph, layer)
+            found = after_step(self.graph, layer)
             if found is None:
                 raise _CannotWalk(f"{layer.class_name}: not modelled")
+            if isinstance(found, Normalize):  # its γ is a row of the probe's table too
+                return [_Piece(found, loops), _Piece(normalization_row(self.graph, layer), loops)]
             return [_Piece(found, loops)]
         raise _CannotWalk(f"{layer.class_name}: not modelled")
 

@@ -714,8 +714,8 @@ def test_a_kernel_too_small_for_the_normalization_after_it_is_an_error():
                          "stddev=0.001))(x)\n            x = layers.BatchNormalization()")
     [finding] = check_source(textwrap.dedent(src), "m.py", only("GL103"))
     assert "reaches BatchNormalization, but with a gain fan_in·Var(w) of 0.00013" in finding.message
-    # 30 × Dense(128, stddev=0.001) → BN → ReLU: the probe measures 1e-16.
-    assert "predicted to get ×4.6e-18 of the last one's gradient" in finding.message
+    # 30 × Dense(128, stddev=0.001) → BN → ReLU: the probe measures 1.2e-16.
+    assert "predicted to get ×1.5e-16 of the last one's gradient" in finding.message
     assert finding.severity == "error"
 
 

@@ -178,6 +178,7 @@ def test_functional_models_are_followed_through_residual_adds_and_loops(tmp_path
     assert dense["backward_ratio"] == pytest.approx(64, rel=0.01)
     assert len(dense["layers"]) == 14
     conv = found["conv_resnet"]
-    assert len(conv["layers"]) == 7 and conv["verdict"] == "healthy"
+    # Six convolutions, each normalization's γ (a row of the probe's table too), the head.
+    assert len(conv["layers"]) == 13 and conv["verdict"] == "healthy"
     # Two paths that meet in a concatenation are not a residual add: not described as one.
     assert "inception_like" not in found
