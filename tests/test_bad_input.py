@@ -348,6 +348,21 @@ def test_a_fifo_named_explicitly_is_gl002_and_never_opened(project: Path):
     assert "good.py:2:" in result.stdout  # the other file is still checked
 
 
+def test_a_socket_named_explicitly_is_gl002_and_walks_pass_special_files_by(project: Path):
+    import socket
+
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(project / "server.py"))
+        os.mkfifo(project / "walked.py")
+        result = gradlint("check", "--no-cache", "server.py", ".", cwd=project)
+    finally:
+        server.close()
+    assert result.returncode == 2, result.stderr
+    assert "server.py:1:1: GL002 not a regular file (socket)" in result.stdout
+    assert "walked.py" not in result.stdout and "good.py:2:" in result.stdout
+
+
 @pytest.mark.parametrize("command", [("check",), ("fix", "--write")])
 def test_a_device_named_explicitly_is_gl002(project: Path, command: tuple[str, ...]):
     (project / "zero.py").symlink_to("/dev/zero")
