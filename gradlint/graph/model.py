@@ -16,6 +16,7 @@ from gradlint.graph.sequential import SequentialContexts
 from gradlint.graph.shapes import ShapeFacts, infer_shapes
 from gradlint.graph.source import SourceText
 from gradlint.graph.stacks import Stack, find_stacks
+from gradlint.graph.statements import Statements
 from gradlint.graph.training import Training
 
 
@@ -50,10 +51,11 @@ def build_graph(tree: ast.Module, source: SourceText, path: str) -> ModuleGraph:
     scopes = ScopeTable(tree)
     resolver = Resolver(scopes)
     catalog = LayerCatalog(tree, scopes, resolver, source)
-    sequential = SequentialContexts(tree, scopes, resolver, catalog)
+    statements = Statements(tree)  # (parents are walked only when a rule of flow needs them)
+    sequential = SequentialContexts(tree, scopes, resolver, catalog, statements)
     dataflow = Dataflow(tree, scopes, resolver, catalog)
     graph = ModuleGraph(path, source, tree, scopes, resolver, catalog, sequential, dataflow)
-    graph.training = Training(tree, scopes, resolver, catalog, sequential, dataflow)
+    graph.training = Training(tree, scopes, resolver, catalog, sequential, dataflow, statements)
     _settle_following(graph)
     graph.shapes = infer_shapes(graph)
     return graph

@@ -12,6 +12,7 @@ from collections import defaultdict
 from gradlint.graph.facts import ActivationFact, Layer
 from gradlint.graph.layers import LayerCatalog
 from gradlint.graph.scopes import Resolver, Scope, ScopeTable
+from gradlint.graph.statements import Statements
 from gradlint.keras_api.activations import LINEAR
 
 SEQUENTIAL = frozenset({"keras.Sequential", "keras.models.Sequential"})
@@ -26,8 +27,10 @@ def sequential_models(table: ScopeTable, resolver: Resolver) -> list[ast.Call]:
 class SequentialContexts:
     """Collects, for each layer constructor call in a sequential chain, what follows it."""
 
-    def __init__(self, module: ast.Module, table: ScopeTable, resolver: Resolver, catalog: LayerCatalog) -> None:
+    def __init__(self, module: ast.Module, table: ScopeTable, resolver: Resolver, catalog: LayerCatalog,
+                 statements: Statements | None = None) -> None:
         self.table = table
+        self.statements = statements or Statements(module)
         self.resolver = resolver
         self.catalog = catalog
         self.outcomes: dict[int, list[Outcome]] = defaultdict(list)
@@ -52,10 +55,15 @@ class SequentialContexts:
         name = home[0] if home else None
         if name is not None:
             binding = scope.lookup(name)
+            single = self.resolver.single_binding(name, scope) is not None
             for add in add_calls.get(name, []):
                 add_scope = self.table.scope_of(add)
-                if add_scope.lookup(name) is binding and self.resolver.single_binding(name, scope) is not None:
+                if add_scope.lookup(name) is not binding:
+                    continue
+                if single or self._reached_by(call, add, name):
                     elements.append(add.args[0])
+                elif self._may_reach(call, add, name):
+                    end_known = False  # this model may grow after its last layer seen here
             if name in self._used_as_layers:
                 end_known = False
         chain = [self._element(e, scope) for e in elements]
@@ -63,6 +71,20 @@ class SequentialContexts:
         for i, layer in enumerate(chain):
             if layer is not None:
                 self.outcomes[id(layer.call)].append(self._following(chain, i + 1, call, end_known))
+
+    def _reached_by(self, call: ast.Call, add: ast.Call, name: str) -> bool:
+        """A name bound to several models (`model = Sequential()` in each branch of a model
+        zoo): the `.add()` belongs to this one when it is the only binding that reaches it."""
+        owner = self.statements.owner(add)
+        if self.statements.owner(call) is not owner:
+            return False
+        reaching = self.statements.reaching(name, owner, add)
+        return len(reaching) == 1 and reaching[0][1] is call
+
+    def _may_reach(self, call: ast.Call, add: ast.Call, name: str) -> bool:
+        owner = self.statements.owner(add)
+        return self.statements.owner(call) is not owner or any(
+            value is call for _, value in self.statements.reaching(name, owner, add))
 
     def _element(self, expr: ast.expr, scope: Scope) -> Layer | None:
         if isinstance(expr, ast.Starred) and isinstance(expr.value, (ast.ListComp, ast.GeneratorExp)):

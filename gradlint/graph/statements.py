@@ -95,10 +95,10 @@ class Statements:
             found.append(current)
             for node in walk_outside_gradients(current):
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                    work.extend(v if v is not None else _bound_from(s) for s, v in self._reaching(node.id, owner, node))
+                    work.extend(v if v is not None else _bound_from(s) for s, v in self.reaching(node.id, owner, node))
         return found
 
-    def _reaching(self, name: str, owner: ast.AST, use: ast.AST) -> Bindings:
+    def reaching(self, name: str, owner: ast.AST, use: ast.AST) -> Bindings:
         """The assignments of `name` that can reach `use`: the last one that surely runs before
         it, and any after that one which may run (in a branch)."""
         found = []

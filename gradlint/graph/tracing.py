@@ -112,6 +112,9 @@ class ModelTracer:
             found = self.value_of(expr, scope)
             if found is not None:
                 return self.models_of(found[0], found[1], depth + 1)
+            branches = self._reaching_values(expr, scope)
+            if branches:  # `model = …` in each branch of a model zoo: any of them
+                return [m for value in branches for m in self.models_of(value, scope, depth + 1)]
             return [m for value, where in self.parameter_values(expr.id, scope, depth)
                     for m in self.models_of(value, where, depth + 1)]
         if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
@@ -141,6 +144,18 @@ class ModelTracer:
         if statement is None or not self.statements.dominates(statement, name):
             return None
         return value, scope
+
+    def _reaching_values(self, name: ast.Name, scope: Scope) -> list[ast.AST]:
+        """Every value a name assigned in several branches may hold where it is used; empty
+        unless all of them are plain assignments of the use's own scope."""
+        bindings = scope.bindings.get(name.id)
+        if not bindings or scope.is_class or any(b.kind is not BindingKind.ASSIGN for b in bindings):
+            return []
+        owner = self.statements.owner(name)
+        reaching = self.statements.reaching(name.id, owner, name)
+        if not reaching or any(value is None for _, value in reaching):
+            return []
+        return [value for _, value in reaching]  # type: ignore[misc]
 
     # -- models ------------------------------------------------------------------------------
     def _models_of_call(self, call: ast.Call, scope: Scope, depth: int) -> list[ModelInfo]:

@@ -24,9 +24,9 @@ class Training:
     """Models, compile() calls and custom training steps of one module."""
 
     def __init__(self, module: ast.Module, table: ScopeTable, resolver: Resolver, catalog: LayerCatalog,
-                 sequential: SequentialContexts, dataflow: Dataflow) -> None:
+                 sequential: SequentialContexts, dataflow: Dataflow, statements: Statements | None = None) -> None:
         self.table = table
-        self._statements = Statements(module)
+        self._statements = statements or Statements(module)
         models = ModelTracer(table, resolver, catalog, sequential, dataflow, self._statements)
         self._compiles = Compiles(table, resolver, models)
         self._steps = TrainingSteps(table, resolver, catalog, self._statements, models, self._compiles)
