@@ -147,11 +147,22 @@ def is_add_node(graph: ModuleGraph, node: FlowNode) -> bool:
     return False
 
 
+def known_hidden(graph: ModuleGraph, layer: Layer) -> bool:
+    """The layer's output is known to feed another layer with weights (or an activation and
+    then one), not to leave the model, a residual add or a function whose caller is unseen."""
+    following = layer.following
+    if following is not None and following.source == "weighted":
+        return True
+    return any(stack.is_hidden(i) for stack in graph.stacks for i, e in enumerate(stack.entries) if e.layer is layer)
+
+
 def feeds_zero_kernel(graph: ModuleGraph, layer: Layer) -> bool:
-    """The layer's output goes only into a weighted layer whose kernel starts at zero (LoRA's
-    A matrix before its zero B): nothing of its scale passes that kernel at initialization."""
+    """The layer's output goes only into a weighted layer whose kernel deliberately starts at
+    zero (LoRA's A matrix before its zero B, which ends a residual branch): nothing of its
+    scale passes that kernel at initialization. A zero kernel in a hidden layer is a fault of
+    its own (GL103), which its fix removes: it does not excuse the layer before it."""
     from gradlint.graph.weights import kernel_scale
 
     nexts = [stack.entries[i + 1].layer for stack in graph.stacks
              for i, entry in enumerate(stack.entries[:-1]) if entry.layer is layer]
-    return bool(nexts) and all(kernel_scale(graph, n).is_zero for n in nexts)
+    return bool(nexts) and all(kernel_scale(graph, n).is_zero and not known_hidden(graph, n) for n in nexts)

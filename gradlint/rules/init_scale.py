@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic
 from gradlint.graph.facts import InitializerFact, Layer
-from gradlint.graph.guards import added_back, normalization_reached
+from gradlint.graph.guards import added_back, known_hidden, normalization_reached
 from gradlint.graph.model import ModuleGraph
 from gradlint.graph.weights import KernelScale, family_kernel, kernel_scale, read_scale
 from gradlint.keras_api.activations import Family, family_of
@@ -179,7 +179,7 @@ def block(x):
             if scale.is_constant:
                 # A zero kernel is a fault only where it is known to be hidden; where its output
                 # goes cannot be seen, it is as likely a deliberate output or branch end.
-                hidden = _known_hidden(graph, layer)
+                hidden = known_hidden(graph, layer)
                 problem = (_constant_problem(layer, scale.mean)
                            if scale.mean is not None and (scale.mean != 0 or hidden) else None)
             elif (norm := normalization_reached(graph, layer)) is not None and kernel.gain is not None:
@@ -243,15 +243,6 @@ def _below_epsilon(signal: SignalModel, layer: Layer, norm: Layer, gain: float) 
     if ratio is not None:
         text += f"; the model's first layer is predicted to get {times(ratio)} of the last one's gradient"
     return text, ERROR if ratio is None or ratio < 1e-3 else WARNING
-
-
-def _known_hidden(graph: ModuleGraph, layer: Layer) -> bool:
-    """The layer's output is known to feed another layer with weights (or an activation and
-    then one), not to leave the model or a function whose caller is not seen."""
-    following = layer.following
-    if following is not None and following.source == "weighted":
-        return True
-    return any(stack.is_hidden(i) for stack in graph.stacks for i, e in enumerate(stack.entries) if e.layer is layer)
 
 
 def _is_head(graph: ModuleGraph, layer: Layer) -> bool:

@@ -10,6 +10,9 @@ from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic
 from gradlint.graph.model import ModuleGraph
 from gradlint.graph.stacks import Stack, StackEntry
+from gradlint.graph.weights import KernelScale, family_kernel
+from gradlint.keras_api.activations import family_of
+from gradlint.keras_api.initializers import InitKind
 from gradlint.keras_api.scales import SATURATING_ACTIVATIONS, SATURATING_DERIVATIVE_BOUND
 from gradlint.rules.base import Invalid, Rule
 from gradlint.signal.effects import ERROR, WARNING, times
@@ -31,7 +34,9 @@ mean-field recurrence the runtime probe measures against) predicts that the firs
 gradient ends up below 1e-3 (or above 1e3) of the last one's: an `error`, the probe would
 flag the model. A run of `saturating-depth` (default 4) or more layers that loses (or gains)
 more than a factor 10 is a `warning`. The output layer does not count; layers repeated by
-`for _ in range(N)` or a list comprehension count N times.
+`for _ in range(N)` or a list comprehension count N times. A layer whose initializer GL101
+or GL103 flags is judged as their fix would leave it: this rule is about the activations,
+and fixing the initializers never makes its finding appear or vanish.
 
 ## Why it matters
 Backpropagation multiplies the gradient by each layer's activation derivative. A sigmoid's is
@@ -136,7 +141,7 @@ model = tf.keras.Model(inputs, outputs)
                 first = run[0].layer
                 if depth < 2 or id(first.call) in reported:
                     continue
-                description, _ = describe_run(graph, run)
+                description, _ = describe_run(graph, run, _textbook_kernels(run))
                 prediction = predict(description)
                 ratio = prediction.backward_ratio
                 if ratio is None:
@@ -147,6 +152,22 @@ model = tf.keras.Model(inputs, outputs)
                 reported.add(id(first.call))
                 yield self.report(graph, first.call, _message(counted, depth, ratio, prediction),
                                   severity=ERROR if crosses else WARNING)
+
+
+def _textbook_kernels(run: list[StackEntry]) -> dict[int, KernelScale]:
+    """The kernels GL101's and GL103's fixes would write, for the layers they flag: this rule
+    judges what the activations do, whatever those rules say of the initializers, so that
+    fixing them never makes a finding of this one appear or vanish."""
+    kernels: dict[int, KernelScale] = {}
+    for entry in run:
+        layer = entry.layer
+        fact, activation = layer.initializer, layer.activation
+        wanted = family_of(activation.name) if activation is not None else None
+        if fact is None or fact.spec is None or wanted is None:
+            continue
+        if (fact.family is not None and fact.family is not wanted) or fact.spec.kind is InitKind.FIXED_SCALE:
+            kernels[id(layer.call)] = family_kernel(wanted, layer.fan_in, layer.fan_out)
+    return kernels
 
 
 def _member(stack: Stack) -> Callable[[int, StackEntry], bool]:

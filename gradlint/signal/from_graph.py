@@ -132,13 +132,16 @@ def describe_stack(graph: ModuleGraph, stack: Stack) -> StackSignal:
     return StackSignal(stack, description, predict(description), tuple(weighted))
 
 
-def describe_run(graph: ModuleGraph, entries: list[StackEntry]) -> tuple[ModelDescription, list[Weighted]]:
-    """A run of entries as a model of its own, without an output layer: for a rule's message."""
+def describe_run(graph: ModuleGraph, entries: list[StackEntry],
+                 replacements: dict[int, KernelScale] | None = None) -> tuple[ModelDescription, list[Weighted]]:
+    """A run of entries as a model of its own, without an output layer: for a rule's message.
+    `replacements` (id(layer.call) → kernel) stand for what other rules' fixes would write."""
     steps: list[Step] = []
     unknown: list[str] = []
     weighted: list[Weighted] = []
     for entry in entries:
-        layer_steps, layer_weighted, notes = _entry_steps(graph, entry, False, measured=False)
+        scale = (replacements or {}).get(id(entry.layer.call))
+        layer_steps, layer_weighted, notes = _entry_steps(graph, entry, False, scale, measured=False)
         steps.extend(layer_steps)
         weighted.extend(layer_weighted)
         unknown.extend(notes)
