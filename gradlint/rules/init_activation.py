@@ -206,14 +206,15 @@ model = keras.Sequential([
     def check(self, graph: ModuleGraph, settings: Settings) -> Iterator[Diagnostic]:
         signal = signal_of(graph)
         mismatched = {id(layer.call): wanted for layer in graph.layers if (wanted := self._mismatch(graph, layer))}
+        # Every layer's kernel as fixed: the same for each finding, so built once.
+        fixed = {key: family_kernel(family, other.fan_in, other.fan_out)
+                 for other in graph.layers if (key := id(other.call)) in mismatched and (family := mismatched[key])}
         for layer in graph.layers:
             wanted = mismatched.get(id(layer.call))
             if wanted is None:
                 continue
             activation, initializer = layer.activation, layer.initializer
             assert activation is not None and initializer is not None
-            fixed = {key: family_kernel(family, other.fan_in, other.fan_out)
-                     for other in graph.layers if (key := id(other.call)) in mismatched and (family := mismatched[key])}
             effect = layer_effect(graph, signal, layer, fixed)
             param = layer.spec.initializer_param or "kernel_initializer"
             plan = plan_initializer_fix(graph, layer, wanted, settings)
