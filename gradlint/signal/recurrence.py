@@ -45,7 +45,7 @@ class LayerPrediction:
     pre_activation: float | None  # q: variance of W·x
     forward_rms: float | None  # √E[y²] of the layer's output
     backward_signal: float | None  # ‖∂L/∂y‖ relative to the last hidden layer's
-    factor: float | None  # √χ: what this layer multiplies the backward signal's norm by
+    factor: float | None  # √(σ²·E[φ'²]): what this layer multiplies the backward signal's norm by
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,9 @@ class _Tap:
     # tf.nn.relu(x)): part of the layer's χ as the domain note defines it, though the probe's
     # tap, the layer's output, comes before them.
     log_after: float | None = 0.0
+    # ln of what the layer multiplies the backward signal's *norm* by, from its output to its
+    # input: σ²·E[φ'²] (n_in/n_out · χ, with the fan-in's σ² = fan_in·Var(w)).
+    log_norm: float | None = None
 
 
 @dataclass
@@ -167,7 +170,9 @@ def _weighted(step: Weighted, state: _State, record: _Pass) -> _Plan:
     log_slope = _activate(step.activation, step.slope, state, record)
     log_back = _log(step.back_gain)
     log_chi = None if log_slope is None or log_back is None else log_back + log_slope
-    tap = _Tap(step, q, state.m, log_chi)
+    log_gain = _log(step.gain)
+    log_norm = None if log_slope is None or log_gain is None else log_gain + log_slope
+    tap = _Tap(step, q, state.m, log_chi, log_norm=log_norm)
     record.taps.append(tap)
     return [("weighted", tap, log_chi)]
 
@@ -274,8 +279,8 @@ def _summarise(record: _Pass) -> Prediction:
             relative = math.exp(0.5 * (tap.log_g - last.log_g)) * _width_ratio(tap.layer, last.layer)
         layers.append(LayerPrediction(
             tap.layer, tap.q, math.sqrt(tap.m) if tap.m is not None else None, relative,
-            math.exp(0.5 * (tap.log_chi + tap.log_after))
-            if tap.log_chi is not None and tap.log_after is not None else None,
+            math.exp(0.5 * (tap.log_norm + tap.log_after))
+            if tap.log_norm is not None and tap.log_after is not None else None,
         ))
     ratio = growth = None
     if len(hidden) >= 2:
