@@ -77,6 +77,7 @@ def predict_built(model: Any, backend: Backend, structure: Structure) -> BuiltPr
         steps = describer.model_steps(model)
     except Unmappable as exc:
         return BuiltPrediction(nothing, None, None, (str(exc),))
+    steps = _up_to_last_hidden(steps)
     description = ModelDescription(tuple(steps), model.name, tuple(describer.relevant_notes(steps)))
     prediction = predict(description)
     by_step = {id(lp.layer): lp for lp in prediction.layers}
@@ -92,6 +93,21 @@ def predict_built(model: Any, backend: Backend, structure: Structure) -> BuiltPr
         rows.append(RowPrediction(found.forward_rms, None if head else found.backward_signal))
     ratio, growth = _summary(rows, structure)
     return BuiltPrediction(tuple(rows), ratio, growth, tuple(prediction.unknown))
+
+
+def _up_to_last_hidden(steps: list[Step]) -> list[Step]:
+    """The steps up to the one that holds the last hidden row. What follows (the output head,
+    a softmax, pooling) multiplies every row's gradient by the same factor, so the ratios do not
+    depend on it; and starting the backward walk right there keeps a residual add whose branch
+    ends in the last hidden row exact (the skip's share is known), where an output the
+    recurrence cannot see through would otherwise hide it."""
+    last = -1
+    for index, step in enumerate(steps):
+        taps: list[tuple[str, Any]] = []
+        _flatten([step], taps)
+        if any(kind == "tap" and not item.head for kind, item in taps):
+            last = index
+    return steps[: last + 1] if last >= 0 else steps
 
 
 def _summary(rows: list[RowPrediction | None], structure: Structure) -> tuple[float | None, float | None]:

@@ -81,6 +81,18 @@ MODELS = textwrap.dedent('''
         return keras.Model(inputs, layers.Dense(3)(x))
 
 
+    def post_ln_blocks_into_softmax():
+        """The last hidden row ends a residual branch, and the head's softmax is opaque to the
+        recurrence: the skip's share must still count."""
+        inputs = keras.Input((128,))
+        x = inputs
+        for _ in range(8):
+            y = layers.Dense(128, activation="silu", kernel_initializer="he_normal")(x)
+            y = layers.LayerNormalization()(y)
+            x = layers.Add()([x, y])
+        return keras.Model(inputs, layers.Dense(10, activation="softmax")(x))
+
+
     def conv_on_tiny_maps():
         """Zero padding on 4 × 4 maps: the borders lose signal every layer; the mean field knows no borders."""
         model = keras.Sequential([keras.Input((4, 4, 16))])
@@ -172,6 +184,12 @@ def test_pre_ln_residual_blocks_with_einsum_dense(probed):
     assert [layer.type for layer in report.layers[:3]] == ["LayerNormalization", "EinsumDense", "Dense"]
     assert decades(report.predicted_backward_ratio, report.backward_ratio()) < math.log10(1.5)
     assert decades(report.predicted_forward_growth, report.forward_growth()[0]) < math.log10(1.5)
+
+
+def test_a_residual_branch_that_ends_in_the_last_hidden_row(probed):
+    report = probed("post_ln_blocks_into_softmax")
+    assert report.layers[-2].type == "LayerNormalization" and report.layers[-1].head
+    assert decades(report.predicted_backward_ratio, report.backward_ratio()) < math.log10(1.5)
 
 
 def test_a_structure_the_model_does_not_know_is_named_in_a_note(probed):
