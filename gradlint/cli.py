@@ -440,10 +440,10 @@ def fix(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[s
             sys.exit(EXIT_ERROR)
         sys.exit(EXIT_FINDINGS if fixed and not exit_zero else EXIT_CLEAN)
     for result in results:
-        if result.new_text is None or result.original is None:
-            continue
+        if result.new_bytes is None or result.original is None:
+            continue  # nothing to write (a fix refused for the file's encoding is reported already)
         try:
-            write_atomic(result.original, result.new_text)
+            write_atomic(result.original, result.new_bytes)
         except (WriteRefused, OSError) as exc:
             failed = True
             fixed -= len(result.fixed)
@@ -459,7 +459,7 @@ def _fix_confirm(target: str, settings: Settings, write: bool, output_format: st
     """Probe the target as written and as fixed (in memory), show both, then write the fixed
     file if asked. Exit 0 when the fixed model probes clean, 1 when findings remain."""
     from gradlint.engine import fix_source
-    from gradlint.files import UnreadableFile, WriteRefused, read_source, write_atomic
+    from gradlint.files import UnreadableFile, WriteRefused, fixed_bytes, read_source, write_atomic
     from gradlint.runtime import confirm_fix, options_from_table
     from gradlint.runtime.report import render_confirm_json, render_confirm_text
 
@@ -478,7 +478,11 @@ def _fix_confirm(target: str, settings: Settings, write: bool, output_format: st
             original = read_source(Path(result.filename))
             if original.text != result.original:
                 raise WriteRefused("changed on disk while gradlint was running; not overwritten")
-            write_atomic(original, result.source)
+            # Fixed again, knowing the file's encoding: the lineage says which bytes to keep.
+            outcome = fix_source(original.text, result.filename, settings, original.encoding)
+            if outcome.source != result.source:
+                raise WriteRefused("; ".join(outcome.refused) or "the fixes differ from the ones probed")
+            write_atomic(original, fixed_bytes(original, outcome.source, outcome.lineage.parts if outcome.lineage else None))
         except (WriteRefused, OSError, UnreadableFile) as exc:
             _fail(f"{result.filename}: not written: {exc}")
         if output_format != "json":

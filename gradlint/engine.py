@@ -16,7 +16,8 @@ from gradlint.files import SourceFile, UnreadableFile, read_source
 
 if TYPE_CHECKING:
     from gradlint.cache import ResultCache
-    from gradlint.diagnostics import Diagnostic
+    from gradlint.diagnostics import Diagnostic, Fix
+    from gradlint.fixing import Lineage
 
 # A module that mentions none of these imports nothing gradlint could judge.
 _MENTIONS_KERAS = re.compile(r"keras|tensorflow")
@@ -34,6 +35,7 @@ class FileResult:
     fixed: list[Diagnostic] = field(default_factory=list)
     original: SourceFile | None = None
     new_text: str | None = None  # the fixed text, when fixing changed something
+    new_bytes: bytes | None = None  # what to write for new_text: the original's bytes outside the fixes
     content_key: str | None = None  # cache key of the very content checked, when asked for
     traceback: str | None = None  # of an internal error, for `-v`
 
@@ -47,6 +49,8 @@ class FixOutcome:
     source: str
     fixed: list[Diagnostic]
     remaining: list[Diagnostic]
+    lineage: Lineage | None = None  # how `source` is made of the original text
+    refused: list[str] = field(default_factory=list)  # fixes not applied, and why
 
 
 def _error(code: str, filename: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
@@ -67,6 +71,7 @@ def check_source(text: str, filename: str, settings: Settings | None = None) -> 
     import ast
 
     from gradlint.diagnostics import Diagnostic
+    from gradlint.fixing import withhold_fixes_in_fstrings
     from gradlint.graph.model import build_graph
     from gradlint.graph.source import SourceText
     from gradlint.noqa import is_suppressed
@@ -91,6 +96,7 @@ def check_source(text: str, filename: str, settings: Settings | None = None) -> 
         return [_error("GL002", filename, "expressions nested too deeply to analyse")]
     kept = [d for d in found if not is_suppressed(source.line(d.location.row), d.code)
             and (settings.min_severity != "error" or d.severity == "error")]
+    kept = withhold_fixes_in_fstrings(kept, tree, source)
     return sorted(_dedupe(kept), key=Diagnostic.sort_key)
 
 
@@ -131,38 +137,99 @@ def per_file_ignores(filename: str, settings: Settings) -> tuple[str, ...]:
     return tuple(codes)
 
 
-def fix_source(text: str, filename: str, settings: Settings | None = None) -> FixOutcome:
+def fix_source(text: str, filename: str, settings: Settings | None = None,
+               encoding: str | None = None) -> FixOutcome:
     """Apply every selected fix, pass after pass, until none is left or none applies.
 
-    Raises BrokenFix if a fix would produce code that does not parse.
+    A fix is refused, and the others still applied, when the code it gives does not parse
+    or (with the file's `encoding`) when its text cannot be written in that encoding; the
+    outcome says which and why. The outcome's lineage says which ranges of `text` the
+    result keeps, for writing their bytes unchanged.
     """
-    from gradlint.fixing import apply_fixes, verify_parses
+    from gradlint.fixing import Lineage, applicable_subset, apply_fixes, filter_fixes, parse_error, refusal_for_broken_fix
 
     settings = settings or Settings()
     fixed: list[Diagnostic] = []
+    refused: list[str] = []
+    lineage = Lineage.unchanged(text)
     current = text
     for _ in range(_MAX_FIX_PASSES):
         fixable = [d for d in check_source(current, filename, settings) if d.fix is not None]
+        if encoding is not None:
+            fixable, unwritable = filter_fixes(fixable, lambda fix: _unwritable(fix, encoding))
+            refused.extend(unwritable)
         if not fixable:
             break
         result = apply_fixes(current, fixable)
         if not result.applied or result.text == current:
             break
-        verify_parses(result.text, [d.code for d in result.applied])
+        if parse_error(result.text) is not None:
+            safe = applicable_subset(current, result.applied)
+            refused.extend(refusal_for_broken_fix(d, why) for d, why in safe.refused)
+            result = safe.result
+            if not result.applied or result.text == current:
+                break
         fixed.extend(result.applied)
+        lineage = lineage.then(result.edits)
         current = result.text
-    return FixOutcome(current, fixed, check_source(current, filename, settings))
+    return FixOutcome(current, fixed, check_source(current, filename, settings), lineage, list(dict.fromkeys(refused)))
+
+
+def _unwritable(fix: Fix, encoding: str) -> str | None:
+    from gradlint.files import unencodable_reason
+
+    return next((reason for e in fix.edits if (reason := unencodable_reason(e.content, encoding))), None)
+
+
+def record_fixes(result: FileResult, source: SourceFile, outcome: FixOutcome, settings: Settings) -> FileResult:
+    """Fill in what fixing `source` gave: the fixes, what remains, the refusals, and the
+    bytes to write (the original's own outside the fixes). When no such bytes exist, nothing
+    is fixed and the file's findings are reported as they are."""
+    from gradlint.files import WriteRefused, fixed_bytes
+
+    result.original = source
+    result.errors.extend(f"{result.path}: {reason}" for reason in outcome.refused)
+    if outcome.source != source.text:
+        try:
+            result.new_bytes = fixed_bytes(source, outcome.source,
+                                           outcome.lineage.parts if outcome.lineage is not None else None)
+        except WriteRefused as exc:
+            result.errors.append(f"{result.path}: fixes not applied: {exc}")
+            result.diagnostics = check_source(source.text, result.path, settings)
+            return result
+        result.new_text = outcome.source
+    result.fixed = outcome.fixed
+    result.diagnostics = outcome.remaining
+    return result
+
+
+def with_bytes(result: FileResult) -> FileResult:
+    """A fixed result whose text was made without a lineage (a notebook's JSON) gets the
+    bytes to write, or an error and no fix."""
+    if result.new_text is None or result.new_bytes is not None or result.original is None:
+        return result
+    from gradlint.files import WriteRefused, fixed_bytes
+
+    try:
+        result.new_bytes = fixed_bytes(result.original, result.new_text)
+    except WriteRefused as exc:
+        result.errors.append(f"{result.path}: fixes not applied: {exc}")
+        result.new_text = None
+        result.fixed = []
+    return result
 
 
 def check_file(path: Path, display: str, settings: Settings, fix: bool = False,
                data: bytes | None = None) -> FileResult:
-    """Check (and with `fix`, compute the fixed text of) one file; never raises for bad input.
+    """Check (and with `fix`, compute the fixed text and bytes of) one file; never raises for
+    bad input.
 
     `data` is the file's content when the caller has read it already."""
     if path.suffix == ".ipynb":
         from gradlint.notebook import check_notebook
 
-        return check_notebook(path, display, settings, fix=fix)
+        result = check_notebook(path, display, settings, fix=fix)
+        return with_bytes(result) if fix else result
     result = FileResult(display)
     try:
         source = read_source(path, data)
@@ -172,20 +239,7 @@ def check_file(path: Path, display: str, settings: Settings, fix: bool = False,
     if not fix:
         result.diagnostics = check_source(source.text, display, settings)
         return result
-    from gradlint.fixing import BrokenFix
-
-    result.original = source
-    try:
-        outcome = fix_source(source.text, display, settings)
-    except BrokenFix as exc:
-        result.errors.append(f"{display}: {exc}")
-        result.diagnostics = check_source(source.text, display, settings)
-        return result
-    result.fixed = outcome.fixed
-    result.diagnostics = outcome.remaining
-    if outcome.source != source.text:
-        result.new_text = outcome.source
-    return result
+    return record_fixes(result, source, fix_source(source.text, display, settings, source.encoding), settings)
 
 
 def _cache_for(settings: Settings) -> ResultCache | None:

@@ -2,7 +2,8 @@
 
 Editors and format-on-save hooks pipe the unsaved buffer through the linter. The name decides
 the settings, the per-file ignores and whether it is a notebook; the source itself never
-touches the disk, and `fix` hands back the whole (fixed) source on standard output.
+touches the disk, and `fix` hands back the whole (fixed) source on standard output: the input's
+own bytes outside the fixes, whatever its encoding.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from pathlib import Path
 
 from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic, Position
-from gradlint.engine import FileResult, check_source, fix_source
+from gradlint.engine import FileResult, check_source, fix_source, record_fixes, with_bytes
 from gradlint.files import SourceFile, UnreadableFile, decode_source
-from gradlint.fixing import BrokenFix
 
 STDIN_NAME = "-"
 
@@ -41,29 +41,22 @@ def check_stdin(data: bytes, filename: str | None, settings: Settings, fix: bool
     if path.suffix == ".ipynb":
         from gradlint.notebook import check_notebook_source
 
-        return check_notebook_source(SourceFile(path, text, encoding, data), display, settings, fix=fix)
-    result.original = SourceFile(path, text, encoding, data)
+        notebook = check_notebook_source(SourceFile(path, text, encoding, data), display, settings, fix=fix)
+        return with_bytes(notebook) if fix else notebook
+    source = SourceFile(path, text, encoding, data)
+    result.original = source
     if not fix:
         result.diagnostics = check_source(text, display, settings)
         return result
-    try:
-        outcome = fix_source(text, display, settings)
-    except BrokenFix as exc:
-        result.errors.append(f"{display}: {exc}")
-        result.diagnostics = check_source(text, display, settings)
-        return result
-    result.fixed, result.diagnostics = outcome.fixed, outcome.remaining
-    if outcome.source != text:
-        result.new_text = outcome.source
-    return result
+    return record_fixes(result, source, fix_source(text, display, settings, encoding), settings)
 
 
 def output_bytes(result: FileResult, data: bytes) -> bytes:
-    """What `fix` writes to standard output: the fixed source in its own encoding, or the
-    input exactly as it came when nothing changed (or nothing could be done)."""
-    if result.new_text is None or result.original is None:
+    """What `fix` writes to standard output: the input's bytes with the fixes spliced in, or
+    the input exactly as it came when nothing changed (or nothing could be done)."""
+    if result.new_bytes is None:
         return data
-    return result.new_text.encode(result.original.encoding)
+    return result.new_bytes
 
 
 def _unreadable(result: FileResult, message: str) -> FileResult:

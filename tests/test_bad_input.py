@@ -206,9 +206,9 @@ def test_a_file_changed_while_being_checked_is_not_overwritten(project: Path, mo
 
     real = gradlint.engine.fix_source
 
-    def meanwhile(text, filename, settings=None):
+    def meanwhile(*args, **kwargs):
         path.write_text(BAD_RELU + "# edited by the user meanwhile\n")
-        return real(text, filename, settings)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(gradlint.engine, "fix_source", meanwhile)
     result = cli("fix", "--write", "--no-cache", str(path))
