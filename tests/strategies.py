@@ -17,6 +17,10 @@ and after `(`, backslash continuations, a keyword's value on a line of its own, 
 arguments, either quote, spaces or tabs, non-ASCII names before the edited spot, trailing white
 space, LF, CRLF, CR or mixed line endings, with or without a final newline.
 
+`encoded_programs()` stores such a module in a codec that does not survive decoding and
+encoding again (cp932, big5, big5hkscs, johab, unicode_escape, raw_unicode_escape), with
+characters spelled the way that codec would not write them.
+
 `STABLE` is the settings every property test starts from: derandomized, so a failure shows up
 again on the next run over the same code, and without an example database.
 """
@@ -25,8 +29,11 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -702,3 +709,118 @@ def programs(draw: Draw) -> Program:
         text = "".join(part + ("\r\n" if rng.random() < 0.7 else "\n") for part in text.split("\n")[:-1]) \
             + text.split("\n")[-1]
     return Program(text)
+
+
+# -- files in encodings that do not survive decoding and encoding again -------------------------
+
+# Double-byte codecs in which some characters have two spellings: decoding either gives the
+# same character, encoding it gives only one (cp932 reads ≒ from 87 90 and 81 E0).
+DOUBLE_BYTE_CODECS = ("cp932", "big5", "big5hkscs", "johab")
+# Codecs whose every character may be spelled as an escape (`\x41`, `\u0041`, `\N{...}`).
+ESCAPE_CODECS = ("unicode_escape", "raw_unicode_escape")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+@cache
+def second_spellings(codec: str) -> dict[str, bytes]:
+    """Each character that some two bytes decode to, but that the codec encodes otherwise."""
+    found: dict[str, bytes] = {}
+    for lead in range(0x81, 0x100):
+        for trail in range(0x40, 0x100):
+            spelled = bytes([lead, trail])
+            try:
+                char = spelled.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            if len(char) == 1 and char.encode(codec) != spelled:
+                found.setdefault(char, spelled)
+    return found
+
+
+def _escape(char: str, codec: str, rng: random.Random) -> bytes:
+    """`char` as an escape sequence that `codec` reads back as `char`."""
+    code = ord(char)
+    if codec == "raw_unicode_escape":
+        return f"\\u{code:04x}".encode() if code < 0x10000 else f"\\U{code:08x}".encode()
+    name = unicodedata.name(char, None)
+    forms = [f"\\U{code:08x}"] + ([f"\\u{code:04x}"] if code < 0x10000 else []) + ([f"\\x{code:02x}"] if code < 0x100 else [])
+    if name and code > 0x7f:
+        forms.append(f"\\N{{{name}}}")
+    return rng.choice(forms).encode()
+
+
+def _spell_line(line: str, codec: str, seed: int) -> bytes:
+    """The bytes of one line, some characters spelled the way the codec would not write them.
+
+    The choice depends only on the line's text (and the seed): equal lines get equal bytes,
+    so that matching lines by their text also matches their bytes.
+    """
+    rng = random.Random(zlib.crc32(line.encode("utf-8", "surrogatepass")) ^ seed)
+    body = line.rstrip("\r\n")
+    ending = line[len(body):].encode("ascii")
+    if codec in DOUBLE_BYTE_CODECS:
+        second = second_spellings(codec)
+        return b"".join(second[c] if c in second and rng.random() < 0.7 else c.encode(codec) for c in body) + ending
+    out = []
+    for char in body:
+        if char == "\\":  # a lone backslash would start an escape
+            out.append(b"\\\\" if codec == "unicode_escape" else b"\\u005c")
+        elif rng.random() < 0.15 or (codec == "raw_unicode_escape" and ord(char) > 0xff) or ord(char) > 0x7f:
+            out.append(_escape(char, codec, rng))
+        else:
+            out.append(char.encode("ascii"))
+    return b"".join(out) + ending
+
+
+@dataclass(frozen=True)
+class EncodedProgram:
+    """A module as Python reads it (`text`) and as it is stored (`data`, in `codec`), line
+    by line: `lines[i]` is the bytes of the text's line i, line ending included."""
+
+    text: str
+    data: bytes
+    codec: str
+    lines: tuple[bytes, ...]
+
+    def __repr__(self) -> str:
+        return f"EncodedProgram(codec={self.codec!r}, data=\n{self.data!r}\n)"
+
+
+def text_lines(text: str) -> list[str]:
+    return _LINE.findall(text)
+
+
+def byte_lines(data: bytes) -> list[bytes]:
+    """`data` cut after each line break; in these codecs no byte of a character is one."""
+    return re.findall(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+", data)
+
+
+@st.composite
+def encoded_programs(draw: Draw) -> EncodedProgram:
+    """A random program stored in a codec that does not round-trip, with some characters
+    spelled as the codec would not spell them, and lines of characters with two spellings."""
+    codec = draw(st.sampled_from(DOUBLE_BYTE_CODECS + ESCAPE_CODECS))
+    text = draw(programs()).text
+    if codec in DOUBLE_BYTE_CODECS:  # what the codec cannot hold becomes a plain letter
+        text = "".join(c if _encodable(c, codec) else "x" for c in text)
+        special = "".join(draw(st.lists(st.sampled_from(sorted(second_spellings(codec))), min_size=1, max_size=6)))
+    else:
+        special = draw(st.sampled_from(["café → naïve", "Größe 🚀", "張量 ≒ ∫"]))
+    newline = next(iter(re.findall(r"\r\n|\r|\n", text)), "\n")
+    lines = [f"# -*- coding: {codec} -*-\n", f"# {special}{newline}", *text_lines(text)]
+    if not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += newline
+    lines.append(f"# {special[::-1]}")
+    seed = draw(st.integers(0, 2**16))
+    spelled = [lines[0].encode("ascii")] + [_spell_line(line, codec, seed) for line in lines[1:]]  # the cookie as is
+    data = b"".join(spelled)
+    assert data.decode(codec) == "".join(lines), "the strategy must spell the text it means"
+    return EncodedProgram("".join(lines), data, codec, tuple(spelled))
+
+
+def _encodable(char: str, codec: str) -> bool:
+    try:
+        char.encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True

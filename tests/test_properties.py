@@ -7,7 +7,10 @@ For every generated program:
   fix's own edits touches (an import extended), pass after pass;
 - a name a fix imports is new to the file: it neither shadows nor is shadowed by another;
 - a file's findings are the same checked alone or among many files through the CLI, serially
-  or in a process pool, and `fix --write` writes exactly what `fix_source` computes.
+  or in a process pool, and `fix --write` writes exactly what `fix_source` computes;
+- in a codec that does not survive decoding and encoding again, every line a fix does not
+  change keeps its bytes, and the file reads back as exactly the fixed text;
+- `fix --write` never writes a read-only file: it is named as an error, the others are fixed.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import stat
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
@@ -31,7 +35,8 @@ from gradlint.diagnostics import Diagnostic
 from gradlint.engine import check_source, fix_source
 from gradlint.fixing import apply_fixes
 from gradlint.report.json_format import diagnostic_json
-from strategies import STABLE, Program, programs
+from gradlint.stdin import check_stdin, output_bytes
+from strategies import STABLE, EncodedProgram, Program, byte_lines, encoded_programs, programs, text_lines
 
 NAME = "model.py"
 SETTINGS = Settings()
@@ -215,3 +220,52 @@ def test_findings_do_not_depend_on_neighbours_serial_or_parallel_runs(drawn: lis
         for i, program in enumerate(batch):
             written = (directory / f"m{i:02d}.py").read_bytes()
             assert written == fix_source(program.text, f"m{i:02d}.py", SETTINGS).source.encode("utf-8")
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+@settings(STABLE, max_examples=150)
+@given(encoded_programs())
+def test_a_fixed_file_keeps_the_bytes_of_every_line_no_fix_changed(program: EncodedProgram):
+    """cp932, big5, big5hkscs, johab, unicode_escape, raw_unicode_escape, with characters
+    spelled as the codec would not spell them: lines are matched by text, and a line whose
+    text did not change must keep its very bytes."""
+    result = check_stdin(program.data, NAME, SETTINGS, fix=True)  # what `fix -` does
+    data = output_bytes(result, program.data)
+    expected = fix_source(program.text, NAME, SETTINGS).source
+    assert result.errors == []
+    assert data.decode(program.codec) == expected
+    old, new = text_lines(program.text), text_lines(expected)
+    written = byte_lines(data)
+    assert len(written) == len(new)  # a line break the fix wrote is a line break in the file
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if tag == "equal":
+            assert list(program.lines[i1:i2]) == written[j1:j2]
+
+
+@settings(STABLE, max_examples=6)
+@given(st.lists(st.tuples(programs(), st.booleans()), min_size=3, max_size=3))
+def test_fix_write_never_writes_a_read_only_file(drawn: list[tuple[Program, bool]]):
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        (directory / "pyproject.toml").write_text("[tool.gradlint]\n")
+        for i, (program, read_only) in enumerate(drawn):
+            path = directory / f"m{i}.py"
+            path.write_bytes(program.text.encode("utf-8"))
+            if read_only:
+                path.chmod(0o444)
+        result = _cli(directory, "fix", "--write")
+        refused = False
+        for i, (program, read_only) in enumerate(drawn):
+            path = directory / f"m{i}.py"
+            fixed = fix_source(program.text, f"m{i}.py", SETTINGS).source
+            if read_only:
+                assert path.read_bytes() == program.text.encode("utf-8")
+                assert stat.S_IMODE(path.stat().st_mode) == 0o444
+                named = f"m{i}.py: not written: read-only file" in result.output
+                assert named == (fixed != program.text)
+                refused |= named
+            else:
+                assert path.read_bytes() == fixed.encode("utf-8")
+        assert result.exit_code == 2 if refused else result.exit_code in (0, 1)
+        assert [p.name for p in directory.iterdir() if "gradlint-tmp" in p.name] == []
