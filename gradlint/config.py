@@ -280,6 +280,8 @@ def settings_from_table(table: Mapping[str, Any], path: Path | None) -> Settings
             raise ConfigError(f"{where}[tool.gradlint] {key} must be {exc}, not {value!r}") from None
     if "cache_dir" in values:
         values["cache_dir"] = _project_cache_dir(values["cache_dir"], path)
+    if values.get("runtime"):
+        _check_runtime_table(values["runtime"], where)
     settings = Settings(**values)
     _check_patterns(settings, table, where)
     if not {"select", "ignore", "per-file-ignores"} & set(table):
@@ -292,6 +294,18 @@ def settings_from_table(table: Mapping[str, Any], path: Path | None) -> Settings
         if bad:
             raise ConfigError(f"{where}[tool.gradlint] {key}: unknown rule code or prefix {bad!r}")
     return settings
+
+
+def _check_runtime_table(table: Mapping[str, Any], where: str) -> None:
+    """[tool.gradlint.runtime] is checked whatever the command, so that a typo there fails
+    `check` as it would fail `probe`. Its keys are declared once, beside the probe's options
+    (a module that imports no TensorFlow), and read from there only when the table is given."""
+    from gradlint.runtime.settings import options_from_table
+
+    try:
+        options_from_table(table)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}{exc}") from None
 
 
 def _check_patterns(settings: Settings, table: Mapping[str, Any], where: str) -> None:

@@ -2,6 +2,8 @@
 
 Validated here, once, so that the probe itself never meets a wrong type: a typo in
 pyproject.toml is a ConfigError naming the key, not a traceback from deep inside TensorFlow.
+The configuration loader validates the table through this module for every command, so it
+must stay importable without TensorFlow (or numpy).
 """
 
 from __future__ import annotations
@@ -87,29 +89,35 @@ def options_from_table(table: Mapping[str, Any] | None) -> ProbeOptions:
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key not in _KEYS:
-            hint = difflib.get_close_matches(key.replace("_", "-"), list(_KEYS), n=1)
-            suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; known settings: {', '.join(_KEYS)}"
-            raise ConfigError(f"{_TABLE}: unknown setting '{key}'{suggestion}")
+            raise ConfigError(unknown_key_message(key))
         values[_KEYS[key]] = _convert(key, value)
     try:
         return ProbeOptions(**values)
     except ConfigError as exc:
-        raise ConfigError(f"{_TABLE}: {exc}") from None
+        raise ConfigError(f"{_TABLE} {exc}") from None
+
+
+def unknown_key_message(key: str) -> str:
+    """Worded as [tool.gradlint]'s own unknown keys are, with the closest known key (or, when
+    none is close, the list of them): `batchsize` and `batch_size` both mean `batch-size`."""
+    hint = difflib.get_close_matches(key.replace("_", "-"), list(_KEYS), n=1)
+    suggestion = f"did you mean '{hint[0]}'?" if hint else f"known keys: {', '.join(_KEYS)}"
+    return f"unknown key '{key}' in {_TABLE} ({suggestion})"
 
 
 def _convert(key: str, value: Any) -> Any:
     if key == "targets":
         if not isinstance(value, list) or not all(isinstance(t, str) and t.strip() for t in value):
-            raise ConfigError(f'{_TABLE}: targets must be a list of strings, e.g. ["model.py:build_model"]')
+            raise ConfigError(f'{_TABLE} targets must be a list of strings, e.g. ["model.py:build_model"]')
         return tuple(t.strip() for t in value)
     if key == "input-shape":
         return parse_input_shapes(value, where=f"{_TABLE} input-shape")
     if key in ("batch-size", "seed", "repeats"):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{_TABLE}: {key} must be an integer, not {value!r}")
+            raise ConfigError(f"{_TABLE} {key} must be an integer, not {value!r}")
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{_TABLE}: {key} must be a number, not {value!r}")
+        raise ConfigError(f"{_TABLE} {key} must be a number, not {value!r}")
     return float(value)
 
 

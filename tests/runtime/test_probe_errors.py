@@ -98,4 +98,4 @@ def test_runtime_settings_are_read_from_the_configuration(run_probe, tmp_path):
     config.write_text('[tool.gradlint.runtime]\nbatch_size = 8\n')
     result = run_probe("model.py:build", "--config", str(config))
     assert result.exit_code == 2
-    assert "unknown setting 'batch_size'; did you mean 'batch-size'?" in result.stderr
+    assert f"{config}: unknown key 'batch_size' in [tool.gradlint.runtime] (did you mean 'batch-size'?)" in result.stderr

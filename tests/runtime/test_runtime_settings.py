@@ -40,9 +40,9 @@ def test_every_documented_key_is_read():
 
 
 def test_an_unknown_key_is_an_error_that_suggests_the_right_one():
-    with pytest.raises(ConfigError, match=r"unknown setting 'batch_size'; did you mean 'batch-size'\?"):
+    with pytest.raises(ConfigError, match=r"unknown key 'batch_size' in \[tool.gradlint.runtime\] \(did you mean 'batch-size'\?\)"):
         options_from_table({"batch_size": 16})
-    with pytest.raises(ConfigError, match="unknown setting 'gpu'.*known settings: targets, batch-size"):
+    with pytest.raises(ConfigError, match="unknown key 'gpu'.*known keys: targets, batch-size"):
         options_from_table({"gpu": True})
 
 
