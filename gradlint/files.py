@@ -352,9 +352,11 @@ def _take_identity(temp: Path, target: Path, info: os.stat_result) -> bool:
             os.chown(temp, info.st_uid, info.st_gid)
         os.chmod(temp, stat.S_IMODE(info.st_mode))  # after chown, which may clear set-id bits
         _copy_xattrs(target, temp)
+        copy = os.stat(temp)
     except OSError:
         return False
-    return True
+    # chmod drops a set-group-id bit silently for a group the user is not in
+    return (copy.st_uid, copy.st_gid, copy.st_mode) == (info.st_uid, info.st_gid, info.st_mode)
 
 
 def _xattrs(path: Path) -> list[str]:
