@@ -284,9 +284,16 @@ def write_atomic(original: SourceFile, data: bytes) -> None:
     target = Path(os.path.realpath(original.path))
     with deferred_signals():
         info = _writable(target)
-        temp = _verified_copy(target, data)
         try:
-            if info.st_nlink == 1 and _take_identity(temp, target, info):
+            temp, beside = _verified_copy(target.parent, target.name, data), True
+        except PermissionError:
+            # A directory the user may not add to: no rename is possible, but the file can
+            # still be rewritten in place from a copy kept in the temporary directory.
+            import tempfile
+
+            temp, beside = _verified_copy(Path(tempfile.gettempdir()), target.name, data), False
+        try:
+            if beside and info.st_nlink == 1 and _take_identity(temp, target, info):
                 _refuse_if_changed(target, info, original.raw)
                 os.replace(temp, target)
                 _sync_directory(target.parent)
@@ -313,19 +320,22 @@ def _writable(target: Path) -> os.stat_result:
     return info
 
 
-def _verified_copy(target: Path, data: bytes) -> Path:
-    """A new file beside `target` holding `data`, flushed to disk and read back.
+def _verified_copy(directory: Path, name: str, data: bytes) -> Path:
+    """A new file in `directory`, named after `name`, holding `data`, flushed to disk and
+    read back.
 
     Its name is chosen before it is created, so that whatever interrupts this function, the
     file is removed if it was made.
     """
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
     while True:
-        temp = target.parent / f".{target.name}.{os.urandom(4).hex()}.gradlint-tmp"
+        temp = directory / f".{name}.{os.urandom(4).hex()}.gradlint-tmp"
         try:
             fd = os.open(temp, flags, 0o600)
         except FileExistsError:
             continue  # someone else's name: try another
+        except OSError:
+            raise  # nothing was made
         except BaseException:
             _remove(temp)  # interrupted after the file was made, but before we knew it
             raise

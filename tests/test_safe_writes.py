@@ -461,3 +461,22 @@ def test_a_utf16_or_utf32_file_is_reported_as_such_not_as_binary(tmp_path: Path,
     assert result.exit_code == 2
     assert f"GL002 cannot read file: {name} encoded (byte order mark)" in result.output
     assert "binary" not in result.output
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="acting as another user needs root")
+def test_a_writable_file_in_a_directory_the_user_cannot_add_to_is_rewritten_in_place(shared_directory: Path):
+    """No copy can be made beside the file, so no rename: the copy is kept in the temporary
+    directory and the file rewritten in place."""
+    locked = shared_directory / "locked"
+    locked.mkdir(mode=0o755)
+    path = locked / f"model_{os.getpid()}.py"
+    path.write_bytes(BAD)
+    os.chown(path, 1000, 1000)
+    inode = path.stat().st_ino
+    cli("fix", str(path))
+    with as_user(1000, 1000):
+        result = cli("fix", "--write", str(path))
+    assert result.exit_code == 0, result.output
+    assert path.read_bytes() == FIXED
+    assert (path.stat().st_ino, path.stat().st_uid) == (inode, 1000)
+    assert [n for n in os.listdir(tempfile.gettempdir()) if n.startswith(f".{path.name}.")] == []
