@@ -282,6 +282,11 @@ class Resolver:
         path = self._dotted(expr, scope, depth)
         return canonical(path) if path else None
 
+    def dotted_name(self, expr: ast.AST, scope: Scope) -> str | None:
+        """`tf.keras.layers.Dense` → "tensorflow.keras.layers.Dense": the import path as the
+        file spells it, before canonical reduction (which tells `tf_keras` from `tf.keras`)."""
+        return self._dotted(expr, scope, 0)
+
     def _dotted(self, expr: ast.AST, scope: Scope, depth: int) -> str | None:
         if depth > self._MAX_DEPTH:
             return None

@@ -18,6 +18,7 @@ from gradlint.graph.tracing import describe
 from gradlint.keras_api.names import canonical
 from gradlint.keras_api.optimizers import DEFAULT_OPTIMIZER_STRING
 from gradlint.rules.base import Invalid, Rule
+from gradlint.rules.names_in_fixes import OTHER_LIBRARY, keras_root_in_use, namespace_rank
 
 # How a name found in the file reaches `keras.optimizers.<Class>`, best first.
 _OPTIMIZER_ROUTES = (("keras.optimizers", "{name}.{cls}"), ("keras", "{name}.optimizers.{cls}"),
@@ -48,7 +49,8 @@ def optimizer_reference(graph: ModuleGraph, scope: Scope, cls: str, site: int) -
     (`Adam`, `optimizers.Adam`, `keras.optimizers.Adam`, `tf.keras.optimizers.Adam`), else
     with an import added after the file's imports, in the file's own style."""
     target = f"keras.optimizers.{cls}"
-    best: tuple[int, str] | None = None
+    preferred = keras_root_in_use(graph, "optimizers")  # the Keras the file's own calls use
+    best: tuple[int, int, str] | None = None
     for name in _visible_names(graph, scope, site):
         denoted = graph.resolver.qualified_name(ast.Name(id=name), scope)
         if denoted == target:
@@ -56,12 +58,15 @@ def optimizer_reference(graph: ModuleGraph, scope: Scope, cls: str, site: int) -
         else:
             options = [(rank, pattern.format(name=name, cls=cls))
                        for rank, (module, pattern) in enumerate(_OPTIMIZER_ROUTES, start=1) if denoted == module]
-        for option in options:
-            if _denotes(graph, option[1], scope, target) and (best is None or option < best):
+        for rank, text in options:
+            option = (namespace_rank(graph, text, scope, preferred), rank, text)
+            if _denotes(graph, text, scope, target) and (best is None or option < best):
                 best = option
-    if best is not None:
-        return Reference(best[1])
+    if best is not None and best[0] != OTHER_LIBRARY:
+        return Reference(best[2])
+    # No name reaches the file's Keras (another Keras would break the model's compile): import it.
     root, module_style = _keras_import_style(graph)
+    root = preferred or root
     if module_style and not _bound_anywhere(graph, scope, "optimizers"):
         return _with_import(graph, site, f"optimizers.{cls}", f"from {root} import optimizers")
     if not _bound_anywhere(graph, scope, cls):

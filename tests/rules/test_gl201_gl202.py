@@ -888,3 +888,77 @@ def test_docs_explain_clipnorm_versus_clipvalue():
     assert "[0.9, 100.0]" in gl201.doc and "[0.9, 1.0]" in gl201.doc and "clipnorm" in gl201.doc
     assert "clip_by_global_norm" in gl202.doc
     assert gl201.fixable and gl202.fixable
+
+
+# == GL201: the fix names the Keras the file's own calls use ======================================
+# A file may bind several Keras namespaces (`tf` for tf.data beside `tf_keras` for a hub layer);
+# the optimizer a fix writes comes from the one the model's layers are written with, since a
+# model of one Keras cannot be compiled with another's optimizer.
+
+NADAM = 'model.compile(optimizer="nadam", loss="binary_crossentropy")\n'
+
+
+def sequential(prefix: str) -> str:
+    return (f"model = {prefix}Sequential([\n    {prefix}layers.Embedding(1000, 32),\n    {prefix}layers.LSTM(32),\n"
+            f'    {prefix}layers.Dense(1, activation="sigmoid"),\n])\n')
+
+
+@pytest.mark.parametrize("imports, prefix, optimizer", [
+    ("import tensorflow as tf\nimport tf_keras\n", "tf.keras.", "tf.keras.optimizers.Nadam"),
+    ("import tensorflow as tf\nimport tf_keras as keras\n", "tf.keras.", "tf.keras.optimizers.Nadam"),
+    ("import keras\nimport tensorflow as tf\n", "tf.keras.", "tf.keras.optimizers.Nadam"),
+    ("import tf_keras\nfrom tensorflow import keras\n", "keras.", "keras.optimizers.Nadam"),
+    ("import tensorflow as tf\nimport keras\n", "keras.", "keras.optimizers.Nadam"),
+    ("import tf_keras\nimport tensorflow as tf\n", "tf_keras.", "tf_keras.optimizers.Nadam"),
+])
+def test_a_string_optimizer_becomes_a_class_of_the_keras_the_layers_are_written_with(imports, prefix, optimizer):
+    head = imports + sequential(prefix)
+    assert fixed(head + NADAM) == head + NADAM.replace('"nadam"', f"{optimizer}(clipnorm=1.0)")
+
+
+def test_a_compile_without_an_optimizer_gets_the_default_of_the_layers_keras():
+    head = "import tensorflow as tf\nimport tf_keras\n" + sequential("tf.keras.")
+    src = head + 'model.compile(loss="mse")\n'
+    assert fixed(src) == head + 'model.compile(optimizer=tf.keras.optimizers.RMSprop(clipnorm=1.0), loss="mse")\n'
+
+
+@pytest.mark.parametrize("imports, added", [
+    ("from keras import layers, Sequential\nimport tf_keras\n", "from keras import optimizers\n"),
+    ("import tensorflow as tf\nfrom tf_keras import layers, Sequential\n", "from tf_keras import optimizers\n"),
+])
+def test_no_name_of_another_keras_is_used_an_import_of_the_layers_keras_is_added(imports, added):
+    body = sequential("")
+    src = imports + body + NADAM
+    assert fixed(src) == imports + added + body + NADAM.replace('"nadam"', "optimizers.Nadam(clipnorm=1.0)")
+
+
+def test_the_files_own_optimizer_calls_decide_before_its_layers():
+    """`keras` and `tf.keras` are one library: the file's optimizers are written `tf.keras`, so
+    the added one is too, though more of its layers are written `keras`."""
+    head = ("import keras\nimport tensorflow as tf\n" + sequential("keras.")
+            + "model.compile(optimizer=tf.keras.optimizers.Adam(clipnorm=1.0), loss='mse')\n"
+            + "rnn = tf.keras.Sequential([tf.keras.layers.GRU(8)])\n")
+    src = head + 'rnn.compile("adam", "mse")\n'
+    assert fixed(src) == head + 'rnn.compile(tf.keras.optimizers.Adam(clipnorm=1.0), "mse")\n'
+
+
+def test_in_a_notebook_that_writes_tf_keras_everywhere_the_fix_does_not_write_tf_keras(tmp_path: Path):
+    import json
+
+    from click.testing import CliRunner
+
+    from gradlint.cli import main
+
+    sources = ["!pip install -q tensorflow-hub tf_keras",
+               "import tensorflow as tf\nimport tensorflow_hub as hub\nimport tf_keras",
+               sequential("tf.keras.").rstrip("\n"),
+               'model.compile(optimizer="nadam", loss="binary_crossentropy", metrics=["accuracy"])']
+    cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+              "source": s.splitlines(keepends=True)} for s in sources]
+    notebook = tmp_path / "sentiment.ipynb"
+    notebook.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1))
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--select", "GL201", "--output-format", "json",
+                                       str(notebook)])
+    [finding] = json.loads(result.stdout)
+    assert (finding["cell"], finding["fix"]["message"]) == (4, "Use tf.keras.optimizers.Nadam(clipnorm=1.0)")
+    assert [e["content"] for e in finding["fix"]["edits"]] == ["tf.keras.optimizers.Nadam(clipnorm=1.0)"]
