@@ -1,7 +1,8 @@
 """Canonical names: every spelling of a Keras object is reduced to `keras.<module>.<Name>`.
 
-`tf.keras.layers.Dense`, `tensorflow.python.keras.layers.core.Dense`, `tf_keras.layers.Dense`
-and `keras.src.layers.core.dense.Dense` all denote one class; rules compare canonical names only.
+`tf.keras.layers.Dense`, `tensorflow.python.keras.layers.core.Dense`, `tf_keras.layers.Dense`,
+`keras_core.layers.Dense` and `keras.src.layers.core.dense.Dense` all denote one class; rules
+compare canonical names only.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ _KERAS_ROOTS = (
     "tensorflow.keras.",
     "tf_keras.src.",
     "tf_keras.",
+    "keras_core.src.",  # Keras 3's name while it was in preview
+    "keras_core.",
     "keras.src.",
     "keras.api._v2.keras.",
     "keras.api.",
@@ -25,6 +28,17 @@ _KERAS_SUBMODULES = frozenset(
     {"layers", "activations", "initializers", "optimizers", "models", "ops", "regularizers",
      "losses", "callbacks", "utils", "mixed_precision", "constraints"}
 )
+# The packages themselves, under each of their names.
+_KERAS_PACKAGES = frozenset({"keras", "tensorflow.keras", "tf_keras", "keras_core"})
+# Internal modules of Keras 2 (and of tf.keras, tf_keras) whose public members live elsewhere:
+# `keras.engine.sequential.Sequential` is `keras.models.Sequential`.
+_RELOCATED = {
+    ("engine", "Sequential"): "models",
+    ("engine", "Model"): "models",
+    ("engine", "Input"): "layers",
+    ("engine", "InputLayer"): "layers",
+}
+_RELOCATED_MODULES = {"optimizer_v2": "optimizers", "optimizer_v1": "optimizers"}
 # TensorFlow names that stand for Keras ones.
 _TF_ALIASES = {
     "tensorflow.initializers.": "keras.initializers.",
@@ -47,11 +61,10 @@ def canonical(qualified: str) -> str:
             rest = qualified[len(root):].split(".")
             break
     else:
-        if qualified == "keras" or qualified == "tensorflow.keras" or qualified == "tf_keras":
-            return "keras"
-        return qualified
+        return "keras" if qualified in _KERAS_PACKAGES else qualified
     if len(rest) == 1:
         return "keras." + rest[0]
+    rest[0] = _RELOCATED.get((rest[0], rest[-1]), _RELOCATED_MODULES.get(rest[0], rest[0]))
     if rest[0] in _KERAS_SUBMODULES:
         # keras.optimizers.legacy.Adam, keras.src.layers.core.dense.Dense → last component.
         return f"keras.{rest[0]}.{rest[-1]}"
