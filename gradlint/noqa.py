@@ -7,6 +7,7 @@ codes; a list with only other tools' codes (`# noqa: E501`) suppresses nothing o
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:[\s,]+[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
 _CODE = re.compile(r"[A-Za-z]+[0-9]+")
@@ -14,6 +15,7 @@ _CODE = re.compile(r"[A-Za-z]+[0-9]+")
 ALL = "*"
 
 
+@lru_cache(maxsize=256)  # a long line with many findings is read once, not once per finding
 def suppressed_codes(line: str) -> frozenset[str] | None:
     """The codes `line` suppresses ({"*"} for all), or None if it has no noqa comment."""
     if "noqa" not in line.lower():

@@ -6,10 +6,14 @@ one model, as it is in the kernel. A comment line separates two cells; it lets f
 split back into cells whatever the fixes did to line counts. IPython syntax (`%magic`,
 `!shell`, `obj?`) cannot be parsed: each such line is replaced by a `pass` placeholder with a
 unique comment for the analysis, and the original line is put back before anything is written.
+
+Everything here is linear in the size of the notebook: the unique comment is found in one pass
+over the cells and has a bounded length, and the original lines are put back in one pass.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from bisect import bisect_right
@@ -31,6 +35,9 @@ _HELP = re.compile(r"[\w.*\[\]]+\?{1,2}")  # `model.fit?`, `np.*load*??`
 _ASSIGNED_MAGIC = re.compile(r"[\w.,\[\]()*'\" ]+?(?<![=!<>])=\s*[%!](?!=)")  # `files = !ls`
 _LINE_REFERENCE = re.compile(r"\bline (\d+)\b")
 _PYTHON_LANGUAGES = {"python", "python2", "python3", "ipython", "ipython3"}
+# The mark of the placeholders that stand for IPython lines, and of the cell separator.
+TAG = "gradlint:ipython"
+_NUMBERED_TAG = re.compile(re.escape(TAG) + r"~(\d+)~")
 
 
 class NotebookError(Exception):
@@ -130,6 +137,7 @@ class _Scanner:
 
     def feed(self, line: str) -> None:
         i, n = 0, len(line)
+        content_end = len(line.rstrip("\r\n"))
         self.continued = False
         while i < n:
             char = line[i]
@@ -154,7 +162,7 @@ class _Scanner:
                 self.depth += 1
             elif char in ")]}":
                 self.depth = max(0, self.depth - 1)
-            elif char == "\\" and line[i + 1:].strip("\r\n") == "":
+            elif char == "\\" and i + 1 >= content_end:
                 self.continued = True
             i += 1
         if self.quote is not None and len(self.quote) == 1 and not self.continued:
@@ -216,6 +224,7 @@ class VirtualModule:
     text: str
     separator: str  # the comment line (with its line break) between two cells
     cells: tuple[MaskedCell, ...]
+    tag: str = TAG  # the mark of every placeholder (and of the separator): in no cell's source
 
     def layout(self, text: str | None = None) -> CellLayout:
         """Which rows of `text` (default: this module's; or a fixed version of it) are which cells'."""
@@ -235,11 +244,9 @@ class VirtualModule:
         if len(pieces) != len(self.cells):
             raise NotebookError("a fix crossed the boundary between two cells; notebook left unchanged")
         sources = {}
+        marker = _placeholder_marker(self.tag)
         for cell, piece in zip(self.cells, pieces):
-            for placeholder, original in cell.masks:
-                if piece.count(placeholder) != 1:
-                    raise NotebookError(f"a fix changed an IPython line in cell {cell.index}; notebook left unchanged")
-                piece = piece.replace(placeholder, original)
+            piece = _restore_ipython_lines(piece, cell, marker)
             if cell.added_newline and piece.endswith("\n"):
                 piece = piece[:-1]
             sources[cell.index] = piece
@@ -261,50 +268,108 @@ class CellLayout:
         return cell, position.row
 
 
-def _unique_tag(sources: str) -> str:
-    tag = "gradlint:ipython"
-    while tag in sources:
-        tag += "~"
-    return tag
+def _placeholder_marker(tag: str) -> re.Pattern[str]:
+    """Where a placeholder made with `tag` ends, and which mask it stands for."""
+    return re.compile(re.escape(f"pass  # {tag}:") + r"(\d+)(?!\d)")
+
+
+def _restore_ipython_lines(piece: str, cell: MaskedCell, marker: re.Pattern[str]) -> str:
+    """The piece with each placeholder replaced by its IPython line, in one pass; an error if
+    a fix removed, copied or changed any placeholder."""
+    found = list(marker.finditer(piece))
+    if sorted(int(m.group(1)) for m in found) != list(range(len(cell.masks))):
+        raise NotebookError(f"a fix changed an IPython line in cell {cell.index}; notebook left unchanged")
+    out, position = [], 0
+    for match in found:
+        placeholder, original = cell.masks[int(match.group(1))]
+        start = match.end() - len(placeholder)
+        if (start < position or piece[start:match.end()] != placeholder
+                or piece[match.end():match.end() + 1] not in ("", "\r", "\n")):
+            raise NotebookError(f"a fix changed an IPython line in cell {cell.index}; notebook left unchanged")
+        out += [piece[position:start], original]
+        position = match.end()
+    out.append(piece[position:])
+    return "".join(out)
+
+
+def unique_tag(sources: str) -> str:
+    """A mark that occurs nowhere in `sources`: TAG, or else `TAG~N~` with the smallest N
+    that is not taken. One pass over the sources, and a mark of bounded length, however
+    many near-misses a hostile notebook holds."""
+    if TAG not in sources:
+        return TAG
+    taken = {m.group(1) for m in _NUMBERED_TAG.finditer(sources)}
+    number = next(n for n in itertools.count(1) if str(n) not in taken)
+    return f"{TAG}~{number}~"
 
 
 def build_virtual_module(notebook: Notebook) -> VirtualModule:
     code = [c for c in notebook.cells if c.cell_type == "code"]
-    everything = "".join(c.source for c in code)
-    tag = _unique_tag(everything)
-    separator = f"# {_unique_tag(everything + tag)}:cell-boundary\n"
+    tag = unique_tag("\0".join(c.source for c in code))
+    separator = f"# {tag}:cell-boundary\n"
     masked = tuple(m for m in (mask_cell(c, tag) for c in code) if m is not None)
-    return VirtualModule(separator.join(m.text for m in masked), separator, masked)
+    return VirtualModule(separator.join(m.text for m in masked), separator, masked, tag)
 
 
 # --- positions in the file ------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _CellTokens:
+    """A cell's `source` as the JSON string tokens that hold it, decoded once."""
+
+    tokens: tuple[Node, ...]
+    part_starts: tuple[int, ...]  # where each token's decoded text starts in the joined source
+    line_starts: tuple[int, ...]  # where each line of the joined source starts
+    length: int  # of the joined source
+
+
 class JsonLocator:
     """Position within a cell → line and column in the notebook's JSON text, where a CI
-    annotation on the .ipynb file has to point."""
+    annotation on the .ipynb file has to point.
+
+    Each cell is decoded once and each string token's character offsets are computed once,
+    however many findings the cell has."""
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.cells = scan(text).get("cells")
         self.line_starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+        self._cell_tokens: dict[int, _CellTokens] = {}
+        self._raw_offsets: dict[int, list[int]] = {}  # token start → string_offsets of the token
 
     def position(self, cell: int, where: Position) -> Position | None:
         node = self._source(cell)
         if node is None:
             return None
-        tokens = [node] if node.kind == "string" else node.items
-        if not tokens:
+        tokens = self._tokens(cell, node)
+        if not tokens.tokens:
             return self._file_position(node.start)
-        decoded = [json.loads(self.text[t.start:t.end]) for t in tokens]
-        source = "".join(decoded)
-        starts = [0, *(m.end() for m in _NEWLINE.finditer(source))]
-        offset = min(starts[min(where.row, len(starts)) - 1] + where.column - 1, len(source))
-        for token, part in zip(tokens, decoded):
-            if offset < len(part) or token is tokens[-1]:
-                raw = string_offsets(self.text[token.start:token.end])
-                return self._file_position(token.start + raw[min(offset, len(raw) - 1)])
-            offset -= len(part)
-        return None  # pragma: no cover - the loop always returns
+        starts = tokens.line_starts
+        offset = min(starts[min(where.row, len(starts)) - 1] + where.column - 1, tokens.length)
+        k = len(tokens.tokens) - 1 if offset >= tokens.length else bisect_right(tokens.part_starts, offset) - 1
+        token = tokens.tokens[k]
+        raw = self._offsets_in(token)
+        return self._file_position(token.start + raw[min(offset - tokens.part_starts[k], len(raw) - 1)])
+
+    def _tokens(self, cell: int, node: Node) -> _CellTokens:
+        cached = self._cell_tokens.get(cell)
+        if cached is None:
+            tokens = (node,) if node.kind == "string" else tuple(node.items)
+            decoded = [json.loads(self.text[t.start:t.end]) for t in tokens]
+            part_starts, total = [], 0
+            for part in decoded:
+                part_starts.append(total)
+                total += len(part)
+            source = "".join(decoded)
+            line_starts = (0, *(m.end() for m in _NEWLINE.finditer(source)))
+            cached = self._cell_tokens[cell] = _CellTokens(tokens, tuple(part_starts), line_starts, total)
+        return cached
+
+    def _offsets_in(self, token: Node) -> list[int]:
+        offsets = self._raw_offsets.get(token.start)
+        if offsets is None:
+            offsets = self._raw_offsets[token.start] = string_offsets(self.text[token.start:token.end])
+        return offsets
 
     def _source(self, cell: int) -> Node | None:
         if self.cells is None or not 0 < cell <= len(self.cells.items):

@@ -457,3 +457,29 @@ def test_virtual_module_splits_back_into_the_same_cells(cells: list[str]):
     assert module.split(module.text) == {c.index: c.source for c in notebook.cells if c.index in kept}
     layout = module.layout()
     assert layout.cells == tuple(sorted(kept))
+
+
+def test_fix_keeps_every_ipython_line_of_a_cell_with_more_than_ten(tmp_path: Path):
+    """Placeholder 1 is a prefix of placeholders 10 and 11: each must still be put back once."""
+    magics = "".join(f"%time step_{i} = {i}\n" for i in range(12))
+    (tmp_path / "n.ipynb").write_text(_notebook([
+        ("code", "from tensorflow.keras import layers\n" + magics + "x = layers.Dense(64, activation='relu')"),
+    ]))
+    result = cli("fix", "--write", "n.ipynb", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    source = parse_notebook((tmp_path / "n.ipynb").read_text()).cells[0].source
+    assert source == ("from tensorflow.keras import layers\n" + magics
+                      + "x = layers.Dense(64, activation='relu', kernel_initializer='he_normal')")
+
+
+@pytest.mark.parametrize("decoy", [
+    "# gradlint:ipython",  # the mark itself
+    "# gradlint:ipython~1~ and gradlint:ipython~2~",  # the marks chosen when it is taken
+    "# gradlint:ipython" + "~" * 5000,  # a long run of '~' (each one cost a search of every cell)
+], ids=["mark", "numbered-marks", "run-of-tildes"])
+def test_a_cell_that_holds_the_placeholder_mark_is_split_back_exactly(decoy: str):
+    cells = [f"{decoy}\n%matplotlib inline\nimport keras", "!ls\nx = 1  # gradlint:ipython:0"]
+    module = build_virtual_module(parse_notebook(_notebook([("code", c) for c in cells])))
+    assert len(module.separator) < 50
+    assert all(module.tag not in c for c in cells)
+    assert module.split(module.text) == {1: cells[0], 2: cells[1]}
