@@ -496,3 +496,23 @@ def test_tanh_with_he_says_the_gradient_grows():
     [(_, message)] = findings(src)
     # The chaotic phase: the probe measures 2.3 over 20 layers.
     assert "the gradient grows" in message and "×2.1 over this run of 20 layers" in message
+
+
+@pytest.mark.parametrize("src, expected", [
+    (  # one argument per line, trailing comma: a line of its own, indented like the others
+        'x = keras.layers.Dense(\n\f    64,\n\f    activation="relu",\n)\n',
+        'x = keras.layers.Dense(\n\f    64,\n\f    activation="relu",\n    kernel_initializer="he_normal",\n)\n',
+    ),
+    (  # no trailing comma: the comma goes after the last argument, the new one below it
+        'x = keras.layers.Dense(\n\f    64,\n\f    activation="relu"\n)\n',
+        'x = keras.layers.Dense(\n\f    64,\n\f    activation="relu",\n    kernel_initializer="he_normal"\n)\n',
+    ),
+    (  # a form feed inside the indentation: the column counts from it, as Python's tokenizer does
+        'x = keras.layers.Dense(\n  \f\t64,\n  \f\tactivation="relu",\n)\n',
+        'x = keras.layers.Dense(\n  \f\t64,\n  \f\tactivation="relu",\n\tkernel_initializer="he_normal",\n)\n',
+    ),
+], ids=["trailing-comma", "no-trailing-comma", "form-feed-inside"])
+def test_arguments_inserted_into_form_feed_indented_calls_keep_their_indentation(src: str, expected: str):
+    """A form feed (a page break) may start an indented line: the new argument takes the
+    indentation after it, and no page break of its own."""
+    assert fix_source("import keras\n" + src, "m.py", GL101).source == "import keras\n" + expected
