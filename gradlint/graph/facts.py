@@ -49,19 +49,48 @@ class InitializerFact:
         return self.expr is None
 
 
+@dataclass(frozen=True)
+class SplatEntry:
+    """One key of a literal dict that a call passes as `**config`: a keyword argument."""
+
+    name: str
+    value: ast.expr
+    literal: ast.expr  # the `{...}` or `dict(...)` the entry is written in
+    editable: bool  # the dict serves this call alone: a fix may rewrite the entry in place
+
+
 @dataclass(eq=False)
 class ArgSource:
     """One call that supplies arguments to a layer: the constructor itself, or the
     `functools.partial(...)` that fixed some of them. The call's positional arguments from
-    `skip` on stand for the layer's parameters from `offset` on."""
+    `skip` on stand for the layer's parameters from `offset` on; `splatted` holds the keyword
+    arguments its `**config` dicts supply, where they are literals. `opaque`: a `*args` or a
+    `**mapping` whose keys cannot be known, so any parameter may be among them."""
 
     call: ast.Call
     skip: int = 0
     offset: int = 0
+    splatted: tuple[SplatEntry, ...] = ()
+    opaque: bool = False
 
     @property
     def positional(self) -> list[ast.expr]:
         return self.call.args[self.skip:]
+
+    def keyword(self, name: str) -> ast.expr | None:
+        """The value passed for `name` by keyword, written in the call or in one of its dicts
+        (Python refuses a keyword given twice, so there is at most one)."""
+        for kw in self.call.keywords:
+            if kw.arg == name:
+                return kw.value
+        return next((e.value for e in self.splatted if e.name == name), None)
+
+    def keyword_names(self) -> list[str]:
+        return [kw.arg for kw in self.call.keywords if kw.arg is not None] + [e.name for e in self.splatted]
+
+    def entry_of(self, expr: ast.AST) -> SplatEntry | None:
+        """The dict entry `expr` is the value of, if it comes from a `**config` dict."""
+        return next((e for e in self.splatted if e.value is expr), None)
 
 
 @dataclass(eq=False)
@@ -81,6 +110,9 @@ class Layer:
     activation_unknown: bool = False  # given, but not knowable statically
     initializer: InitializerFact | None = None  # None: not a judged parameter, or unknown
     initializer_home: ast.Call | None = None  # call whose arguments hold (or would hold) it
+    # The `**config` dict entry that holds it, when it comes from one (a fix edits the entry
+    # only where the dict serves this layer alone).
+    initializer_entry: SplatEntry | None = None
     following: ActivationFact | None = None  # set by the graph from the layer's context
     is_template: bool = False  # a partial(...) itself, judged for its own explicit arguments
     fan_in: int | None = None  # set by graph/shapes.py where the input shape is visible
@@ -92,9 +124,9 @@ class Layer:
         """The expression passed for a parameter, by keyword or position, last source wins."""
         found = None
         for source in self.sources:
-            for kw in source.call.keywords:
-                if kw.arg == name:
-                    found = (kw.value, source)
+            value = source.keyword(name)
+            if value is not None:
+                found = (value, source)
             if name in self.spec.positional:
                 index = self.spec.positional.index(name) - source.offset
                 args = source.positional

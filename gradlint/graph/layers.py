@@ -1,8 +1,9 @@
 """Find the Keras layers a module constructs and read their explicit arguments.
 
 Every call whose callee resolves to a Keras layer class is a layer; so is the layer a
-`functools.partial(LayerClass, ...)` makes when it is called. What the layer's output meets
-next is the job of the context builders (sequential.py, dataflow.py), not of this module.
+`functools.partial(LayerClass, ...)` makes when it is called. Arguments from literal
+`**config` dicts count as written (splats.py). What the layer's output meets next is the job
+of the context builders (sequential.py, dataflow.py), not of this module.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 from gradlint.graph.facts import ActivationFact, ArgSource, InitializerFact, Layer
 from gradlint.graph.scopes import Resolver, Scope, ScopeTable
 from gradlint.graph.source import SourceText
-from gradlint.graph.values import UNKNOWN, constant_value, has_splat
+from gradlint.graph.splats import RAISES, SplatReader
+from gradlint.graph.values import UNKNOWN, constant_value
 from gradlint.keras_api.activations import (
     ACTIVATION_LAYERS,
     LINEAR,
@@ -55,6 +57,7 @@ class LayerCatalog:
         self.table = table
         self.resolver = resolver
         self.source = source
+        self.splats = SplatReader(module, resolver)
         self.by_call: dict[int, Layer] = {}
         calls = table.calls
         for call in calls:
@@ -95,7 +98,9 @@ class LayerCatalog:
         if found is None:
             return False
         name, spec = found
-        self.by_call[id(call)] = Layer(call, name, spec, scope, [ArgSource(call, skip=1)], partial=call, is_template=True)
+        sources = self._sources(spec, [(call, scope, 1, 0)])
+        if sources is not None:
+            self.by_call[id(call)] = Layer(call, name, spec, scope, sources, partial=call, is_template=True)
         return True
 
     def _make_layer(self, call: ast.Call) -> None:
@@ -103,16 +108,31 @@ class LayerCatalog:
         found = self.layer_class(call.func, scope)
         if found is not None:
             name, spec = found
-            layer = Layer(call, name, spec, scope, [ArgSource(call)])
+            sources = self._sources(spec, [(call, scope, 0, 0)])
+            partial = None
         else:
             template = self.template_named(call.func, scope)
             if template is None:
                 return
-            partial = template.call
-            layer = Layer(call, template.class_name, template.spec, scope,
-                          [ArgSource(partial, skip=1), ArgSource(call, offset=len(partial.args) - 1)],
-                          partial=partial)
-        self.by_call[id(call)] = layer
+            name, spec, partial = template.class_name, template.spec, template.call
+            sources = self._sources(spec, [(partial, template.scope, 1, 0), (call, scope, 0, len(partial.args) - 1)])
+        if sources is not None:
+            self.by_call[id(call)] = Layer(call, name, spec, scope, sources, partial=partial)
+
+    def _sources(self, spec: LayerSpec, calls: list[tuple[ast.Call, Scope, int, int]]) -> list[ArgSource] | None:
+        """The calls that supply a layer's arguments (call, scope, skip, offset); None where
+        Python refuses them: a keyword given twice, or also given by position."""
+        sources = []
+        for call, scope, skip, offset in calls:
+            source = self.splats.source(call, scope, skip, offset)
+            if source is RAISES:
+                return None
+            sources.append(source)
+        by_position = {spec.positional[s.offset + i] for s in sources
+                       for i in range(len(s.positional)) if s.offset + i < len(spec.positional)}
+        if any(name in by_position for s in sources for name in s.keyword_names()):
+            return None
+        return sources
 
     def template_named(self, func: ast.AST, scope: Scope) -> Layer | None:
         """The partial(...) template a name is bound to, e.g. `DefaultConv2D`."""
@@ -145,7 +165,7 @@ class LayerCatalog:
         """True when an argument not found may hide in *args/**kwargs or in positional
         arguments beyond those whose meaning is the same in every Keras version."""
         for source in layer.sources:
-            if has_splat(source.call):
+            if source.opaque:
                 return True
             if source.offset + len(source.positional) > len(layer.spec.positional):
                 return True
@@ -180,6 +200,7 @@ class LayerCatalog:
             expr, source = found
             layer.initializer = self.initializer_of(expr, layer.scope)
             layer.initializer_home = source.call
+            layer.initializer_entry = source.entry_of(expr)
 
     def activation_of(self, expr: ast.AST, scope: Scope) -> ActivationFact | None:
         """An `activation=` value → its activation; None if it cannot be known."""

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from gradlint.graph.dataflow import FlowNode
 from gradlint.graph.facts import Layer
 from gradlint.graph.stacks import FlowLinks, Loops, is_input_expr, sequential_items
-from gradlint.graph.values import UNKNOWN, constant_value, has_splat
+from gradlint.graph.values import UNKNOWN, constant_value
 from gradlint.keras_api.layers import Role
 
 if TYPE_CHECKING:
@@ -144,14 +144,14 @@ class _Args:
         self.layer = layer
         self.graph = graph
         self.positional = _POSITIONAL.get(_kind(layer.class_name), ())
-        self.splat = any(has_splat(s.call) for s in layer.sources)
+        self.splat = any(s.opaque for s in layer.sources)
 
     def expr(self, name: str) -> ast.expr | None:
         found = None
         for source in self.layer.sources:
-            for kw in source.call.keywords:
-                if kw.arg == name:
-                    found = kw.value
+            value = source.keyword(name)
+            if value is not None:
+                found = value
             if name in self.positional:
                 index = self.positional.index(name) - source.offset
                 args = source.positional

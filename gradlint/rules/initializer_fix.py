@@ -41,6 +41,9 @@ def plan_initializer_fix(graph: ModuleGraph, layer: Layer, family: Family, setti
     param = layer.spec.initializer_param
     if fact is None or param is None or layer.initializer_home is None:
         return None
+    if layer.initializer_entry is not None and not layer.initializer_entry.editable:
+        return None  # in a `**config` dict other code uses too: editing it would change them
+
     source = graph.source
     if distribution is None:
         distribution = fact.distribution if fact.distribution in ("normal", "uniform") else settings.fix_distribution
@@ -101,7 +104,7 @@ def suggested_text(family: Family, settings: Settings, param: str) -> str:
 
 def _activation_argument(layer: Layer, home: ast.Call) -> ast.AST | None:
     found = layer.argument("activation")
-    if found is not None and found[1].call is home:
+    if found is not None and found[1].call is home and found[1].entry_of(found[0]) is None:
         return found[0]
     return None
 

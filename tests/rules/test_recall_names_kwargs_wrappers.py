@@ -218,3 +218,229 @@ def test_a_value_assigned_through_global_is_read_in_its_function(local, module, 
     layer = configure() or keras.layers.Dense(64, activation=ACT)
     """
     assert rows(src) == expected
+
+
+# -- arguments from a literal **config dict ---------------------------------------------------
+
+def graph_of(src: str):
+    from gradlint.graph.model import build_graph
+    from gradlint.graph.source import SourceText
+
+    text = textwrap.dedent(src)
+    return build_graph(ast.parse(text), SourceText(text), "m.py")
+
+
+CONFIG_SCRIPT = """\
+from tensorflow import keras
+from tensorflow.keras import layers
+
+conv_cfg = {"kernel_size": 3, "padding": "same", "activation": "relu"}
+dense_cfg = dict(activation="relu")
+
+model = keras.Sequential([
+    keras.Input(shape=(32, 32, 3)),
+    layers.Conv2D(32, **conv_cfg),
+    layers.Conv2D(64, **conv_cfg),
+    layers.GlobalAveragePooling2D(),
+    layers.Dense(128, **dense_cfg),
+    layers.Dense(10, activation="softmax"),
+])
+"""
+
+
+def test_activation_from_a_literal_config_dict_is_judged():
+    assert rows(CONFIG_SCRIPT) == [9, 10, 12]
+
+
+def test_a_config_dict_gives_the_fan_in():
+    # kernel_size=3 from the dict: the second Conv2D's kernel sees 3·3·32 inputs.
+    graph = graph_of(CONFIG_SCRIPT)
+    convs = sorted((l for l in graph.layers if l.class_name == "Conv2D"), key=lambda l: l.call.lineno)
+    assert [(l.fan_in, l.fan_out) for l in convs] == [(27, 288), (288, 576)]
+
+
+def test_the_fix_adds_the_initializer_to_the_call_not_to_the_shared_dict():
+    out = fixed(CONFIG_SCRIPT)
+    assert 'layers.Conv2D(32, **conv_cfg, kernel_initializer="he_normal"),' in out
+    assert 'layers.Dense(128, **dense_cfg, kernel_initializer="he_normal"),' in out
+    assert 'conv_cfg = {"kernel_size": 3, "padding": "same", "activation": "relu"}' in out
+    ast.parse(out)
+    assert findings(out) == []
+
+
+def test_an_initializer_in_a_dict_only_this_layer_uses_is_fixed_in_the_dict():
+    src = """\
+    import keras
+    from keras import layers
+
+    def head(features):
+        dense_kwargs = {
+            "units": 256,
+            "activation": "relu",
+            "kernel_initializer": "glorot_uniform",
+        }
+        x = layers.Dense(**dense_kwargs)(features)
+        return layers.Dense(10, activation="softmax")(x)
+    """
+    out = fixed(src)
+    assert '"kernel_initializer": "he_uniform",' in out
+    assert "layers.Dense(**dense_kwargs)(features)" in out
+    assert findings(out) == []
+
+
+@pytest.mark.parametrize("src", [
+    # Two layers take their initializer from one dict: editing it changes both.
+    """\
+    import keras
+    from keras import layers
+
+    def mlp(x):
+        block = dict(activation="relu", kernel_initializer="glorot_normal")
+        x = layers.Dense(256, **block)(x)
+        x = layers.Dense(256, **block)(x)
+        return layers.Dense(1)(x)
+    """,
+    # A module-level dict other modules may import.
+    """\
+    import keras
+    from keras import layers
+
+    DENSE = {"activation": "relu", "kernel_initializer": "glorot_normal"}
+
+    def mlp(x):
+        x = layers.Dense(256, **DENSE)(x)
+        return layers.Dense(1)(x)
+    """,
+])
+def test_an_initializer_in_a_shared_dict_is_reported_without_a_fix(src):
+    assert fixable(src) and not any(fixable(src))
+
+
+def test_explicit_keywords_and_dict_keys_are_merged():
+    # padding from the dict, activation given explicitly: the call passes both.
+    src = """\
+    import keras
+    conv = {"padding": "same", "kernel_initializer": "he_normal"}
+    a = keras.layers.Conv2D(16, 3, activation="tanh", **conv)
+    b = keras.layers.Conv2D(16, 3, activation="relu", **{"padding": "same"})
+    """
+    assert rows(src) == [3, 4]
+
+
+def test_nested_dict_displays_override_earlier_keys():
+    src = """\
+    import keras
+
+    def block(x):
+        base = {"kernel_size": 3, "activation": "tanh"}
+        relu = {**base, "activation": "relu"}
+        return keras.layers.Conv2D(32, **relu)(x)
+    """
+    assert rows(src) == [6]
+
+
+def test_partial_over_a_config_dict():
+    src = """\
+    import functools
+    from tensorflow import keras
+
+    cfg = dict(kernel_size=3, padding="same", activation="relu")
+    Conv = functools.partial(keras.layers.Conv2D, **cfg)
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        Conv(32),
+        Conv(64),
+        keras.layers.Flatten(),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    """
+    assert rows(src) == [5]
+    assert 'functools.partial(keras.layers.Conv2D, **cfg, kernel_initializer="he_normal")' in fixed(src)
+
+
+@pytest.mark.parametrize("src", [
+    # Bound twice: which dict reaches the layer depends on the run.
+    """\
+    import keras
+    if wide:
+        cfg = {"activation": "relu"}
+    else:
+        cfg = {"activation": "tanh"}
+    layer = keras.layers.Dense(64, **cfg)
+    """,
+    # From a function call.
+    """\
+    import keras
+    cfg = load_config("model.yaml")
+    layer = keras.layers.Dense(64, **cfg)
+    """,
+    # A parameter.
+    """\
+    import keras
+    def dense(units, **kwargs):
+        return keras.layers.Dense(units, **kwargs)
+    """,
+    # Changed after it is written.
+    """\
+    import keras
+    cfg = {"activation": "relu"}
+    cfg["activation"] = "tanh"
+    layer = keras.layers.Dense(64, **cfg)
+    """,
+    """\
+    import keras
+    cfg = {"activation": "relu"}
+    cfg.update(activation="tanh")
+    layer = keras.layers.Dense(64, **cfg)
+    """,
+    # Another name for the same dict.
+    """\
+    import keras
+    cfg = {"activation": "relu"}
+    other = cfg
+    other["activation"] = "tanh"
+    layer = keras.layers.Dense(64, **cfg)
+    """,
+    # A key that is not a constant.
+    """\
+    import keras
+    cfg = {key: "relu"}
+    layer = keras.layers.Dense(64, **cfg)
+    """,
+    # Python refuses these calls: a keyword given twice (TypeError), so no layer is made.
+    """\
+    import keras
+    cfg = {"activation": "relu"}
+    layer = keras.layers.Dense(64, activation="tanh", **cfg)
+    """,
+    """\
+    import keras
+    layer = keras.layers.Dense(64, **{"units": 32, "activation": "relu"})
+    """,
+    """\
+    import keras
+    a = {"activation": "relu"}
+    layer = keras.layers.Dense(64, **a, **dict(activation="relu"))
+    """,
+    # `dict` is not the builtin here.
+    """\
+    import keras
+    from mylib import frozendict as dict
+    layer = keras.layers.Dense(64, **dict(activation="relu"))
+    """,
+])
+def test_dicts_whose_keys_are_not_certain_stay_silent(src):
+    assert findings(src) == []
+
+
+def test_a_dict_value_means_what_it_means_where_the_dict_is_written():
+    # `act` in the dict is the module's "tanh"; the function's own `act` does not change it.
+    src = """\
+    import keras
+    act = "tanh"
+    cfg = {"activation": act}
+
+    def head(x, act="relu"):
+        return keras.layers.Dense(64, **cfg)(x)
+    """
+    assert findings(src) == []
