@@ -14,10 +14,9 @@ from functools import cached_property
 
 from gradlint.graph.compiles import Compiles, OptimizerFact
 from gradlint.graph.facts import Layer
-from gradlint.graph.layers import LayerCatalog
 from gradlint.graph.scopes import Resolver, Scope, ScopeTable
 from gradlint.graph.statements import Statements, method_calls, position, walk_outside_gradients
-from gradlint.graph.tracing import ModelTracer, earliest, recurrent_layer
+from gradlint.graph.tracing import ModelTracer, earliest
 from gradlint.keras_api.optimizers import is_gradient_clip
 
 _VARIABLE_ATTRIBUTES = frozenset({"trainable_variables", "trainable_weights"})
@@ -40,11 +39,10 @@ class TrainingStep:
 class TrainingSteps:
     """The unclipped custom training steps of recurrent models in one module."""
 
-    def __init__(self, table: ScopeTable, resolver: Resolver, catalog: LayerCatalog, statements: Statements,
+    def __init__(self, table: ScopeTable, resolver: Resolver, statements: Statements,
                  models: ModelTracer, compiles: Compiles) -> None:
         self.table = table
         self.resolver = resolver
-        self.catalog = catalog
         self.statements = statements
         self.models = models
         self.compiles = compiles
@@ -94,18 +92,18 @@ class TrainingSteps:
             if cls is not None:
                 info = self.models.class_info(cls)
                 return info.recurrent if info is not None else None
-            layer = self.catalog.layer_of(holder, scope)
+            layer = self.models.layer_at(holder, scope)
             if layer is not None:
-                return recurrent_layer(layer, self.catalog)
+                return self.models.recurrent(layer)
         if isinstance(holder, ast.Attribute) and isinstance(holder.value, ast.Name):
             cls = self.models.class_of_self(holder.value)
             if cls is not None:
                 values = self.models.self_attribute(cls, holder.attr)
                 found: list[Layer | None] = []
                 for value, where in values:
-                    layer = self.catalog.layer_of(value, where)
+                    layer = self.models.layer_at(value, where)
                     if layer is not None:
-                        found.append(recurrent_layer(layer, self.catalog))
+                        found.append(self.models.recurrent(layer))
                     else:
                         found.extend(m.recurrent for m in self.models.models_of(value, where))
                 return earliest(found)

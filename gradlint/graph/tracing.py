@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from gradlint.graph.dataflow import MODEL_CLASSES, Dataflow, FlowNode, _ArgumentTo, _ReturnTo, _Terminal
-from gradlint.graph.facts import Layer
+from gradlint.graph.facts import ArgSource, Layer
 from gradlint.graph.layers import LayerCatalog
 from gradlint.graph.scopes import BindingKind, Resolver, Scope, ScopeTable
 from gradlint.graph.sequential import SEQUENTIAL, SequentialContexts
@@ -52,24 +52,15 @@ class ClassInfo:
         return ModelInfo(self.node, self.recurrent, self.custom_compile)
 
 
-def recurrent_layer(layer: Layer, catalog: LayerCatalog, depth: int = 0) -> Layer | None:
-    """`layer` if it is recurrent or wraps a recurrent layer (Bidirectional, TimeDistributed)."""
-    if layer.spec.recurrent:
-        return layer
-    if layer.spec.role is Role.WRAPPER and depth < MAX_DEPTH:
-        inner = _wrapped(layer, catalog)
-        if inner is not None and recurrent_layer(inner, catalog, depth + 1) is not None:
-            return layer
-    return None
+@dataclass(eq=False)
+class ChosenLayer(Layer):
+    """A layer whose class is chosen at run time among several written in the source:
+    `rnn = layers.LSTM if cfg.lstm else layers.GRU` … `rnn(64)`. It is not one of the
+    catalog's layers: only the clipping rules, which ask whether a model can be recurrent,
+    see it. `class_name` is how a message names the choice."""
 
-
-def describe(layer: Layer, catalog: LayerCatalog, depth: int = 0) -> str:
-    """How a message names a recurrent layer: "LSTM", "Bidirectional(GRU)"."""
-    if layer.spec.role is Role.WRAPPER and depth < MAX_DEPTH:
-        inner = _wrapped(layer, catalog)
-        if inner is not None:
-            return f"{layer.class_name}({describe(inner, catalog, depth + 1)})"
-    return layer.class_name
+    choices: tuple[Layer, ...] = ()  # one per candidate that is a Keras layer class
+    recurrent_choices: tuple[Layer, ...] = ()  # those that are (or wrap) a recurrent layer
 
 
 def earliest(layers: Iterable[Layer | None]) -> Layer | None:
@@ -78,12 +69,20 @@ def earliest(layers: Iterable[Layer | None]) -> Layer | None:
     return min(found, key=lambda la: position(la.call)) if found else None
 
 
-def _wrapped(layer: Layer, catalog: LayerCatalog) -> Layer | None:
+def _arms(expr: ast.expr) -> list[ast.expr]:
+    """The layers an element of a layer list may be: both arms of `LSTM(8) if c else GRU(8)`."""
+    if isinstance(expr, ast.IfExp):
+        return [*_arms(expr.body), *_arms(expr.orelse)]
+    return [expr]
+
+
+def _wrapped_expr(layer: Layer) -> ast.expr | None:
+    """The layer a wrapper (Bidirectional, TimeDistributed) is given, as written."""
     call = layer.call
     expr = next((k.value for k in call.keywords if k.arg == "layer"), None)
     if expr is None and call.args and not isinstance(call.args[0], ast.Starred):
         expr = call.args[0]
-    return catalog.layer_of(expr, layer.scope) if expr is not None else None
+    return expr
 
 
 class ModelTracer:
@@ -100,7 +99,119 @@ class ModelTracer:
         self._classes: dict[int, ClassInfo | None] = {}
         self._functional: dict[int, Layer | None] = {}
         self._sites: dict[int, list[tuple[ast.Call, int]]] = {}
+        self._chosen: dict[int, ChosenLayer | None] = {}
         self._classes_in_progress = 0  # while one is worked out, answers that use it are partial
+
+    # -- layers, and whether they are recurrent -------------------------------------------------
+    def layer_at(self, expr: ast.AST, scope: Scope) -> Layer | None:
+        """The layer an expression denotes: the catalog's, else a call of a layer class chosen
+        at run time (a ChosenLayer), directly or through a name bound once to it."""
+        layer = self.catalog.layer_of(expr, scope)
+        if layer is not None:
+            return layer
+        if isinstance(expr, ast.Call):
+            return self.chosen_layer(expr, scope)
+        if isinstance(expr, ast.Name):
+            found = self.resolver.assigned_value(expr.id, scope)
+            if found is not None and isinstance(found[0], ast.Call):
+                return self.chosen_layer(found[0], found[1])
+        return None
+
+    def recurrent(self, layer: Layer, depth: int = 0) -> Layer | None:
+        """`layer` if it is recurrent, wraps a recurrent layer (Bidirectional, TimeDistributed),
+        or is a choice of classes of which one is."""
+        if isinstance(layer, ChosenLayer):
+            return layer if layer.recurrent_choices else None
+        if layer.spec.recurrent:
+            return layer
+        if layer.spec.role is Role.WRAPPER and depth < MAX_DEPTH:
+            inner = self._wrapped(layer)
+            if inner is not None and self.recurrent(inner, depth + 1) is not None:
+                return layer
+        return None
+
+    def describe(self, layer: Layer, depth: int = 0) -> str:
+        """How a message names a recurrent layer: "LSTM", "Bidirectional(GRU)", "LSTM or GRU"."""
+        if isinstance(layer, ChosenLayer):
+            return layer.class_name
+        if layer.spec.role is Role.WRAPPER and depth < MAX_DEPTH:
+            inner = self._wrapped(layer)
+            if inner is not None:
+                return f"{layer.class_name}({self.describe(inner, depth + 1)})"
+        return layer.class_name
+
+    def _wrapped(self, layer: Layer) -> Layer | None:
+        expr = _wrapped_expr(layer)
+        return self.layer_at(expr, layer.scope) if expr is not None else None
+
+    def chosen_layer(self, call: ast.Call, scope: Scope) -> ChosenLayer | None:
+        """The layer `call` builds when its callee is one of several layer classes chosen at
+        run time: `(LSTM if c else GRU)(64)`, a name bound to such an expression or assigned a
+        class in each branch of an `if`, or a literal dict of classes looked up by key. None
+        unless at least one candidate is a Keras layer class."""
+        if id(call) in self._chosen:
+            return self._chosen[id(call)]
+        self._chosen[id(call)] = None  # while it is worked out (a wrapper of itself)
+        candidates = self._class_choices(call.func, scope, 0)
+        chosen = self._choice_layer(call, scope, candidates) if candidates else None
+        self._chosen[id(call)] = chosen
+        return chosen
+
+    def _choice_layer(self, call: ast.Call, scope: Scope,
+                      candidates: list[tuple[ast.expr, Scope]]) -> ChosenLayer | None:
+        """One layer per candidate class, and the name a message gives the choice: the
+        recurrent candidates, and the others they are chosen over."""
+        choices: list[Layer] = []
+        unresolved: list[str] = []
+        for expr, where in sorted(candidates, key=lambda c: position(c[0])):  # as the source reads
+            if isinstance(expr, ast.Constant) and expr.value is None:
+                continue  # no layer at all on that path
+            found = self.catalog.layer_class(expr, where)
+            if found is None:
+                text = ast.unparse(expr)
+                unresolved.append(text if len(text) <= 40 else text[:37] + "...")
+            elif all(c.class_name != found[0] for c in choices):
+                choices.append(Layer(call, found[0], found[1], scope, [ArgSource(call)]))
+        if not choices:
+            return None
+        recurrent = tuple(c for c in choices if self.recurrent(c) is not None)
+        named = [self.describe(c) for c in recurrent]
+        others = [c.class_name for c in choices if c not in recurrent] + unresolved
+        name = " or ".join(named) + (f" (when chosen over {' or '.join(others)})" if others and named else "")
+        return ChosenLayer(call, name or " or ".join(others), choices[0].spec, scope, [ArgSource(call)],
+                           choices=tuple(choices), recurrent_choices=recurrent)
+
+    def _class_choices(self, func: ast.AST, scope: Scope, depth: int) -> list[tuple[ast.expr, Scope]]:
+        """The class expressions a callee may be, when it is a run-time choice among several;
+        empty when it is not one (or cannot be read)."""
+        if depth > MAX_DEPTH:
+            return []
+        if isinstance(func, ast.IfExp):
+            return self._alternatives(func.body, scope, depth) + self._alternatives(func.orelse, scope, depth)
+        if isinstance(func, ast.Subscript):
+            table: ast.AST | None = func.value
+            where = scope
+            if isinstance(table, ast.Name):
+                found = self.resolver.assigned_value(table.id, scope)
+                table, where = found if found is not None else (None, scope)
+            if isinstance(table, ast.Dict) and table.values and all(k is not None for k in table.keys):
+                return [c for value in table.values for c in self._alternatives(value, where, depth)]
+            return []
+        if isinstance(func, ast.Name) and self.resolver.qualified_name(func, scope) is None:
+            found = self.value_of(func, scope)
+            if found is not None:
+                value, where = found
+                return self._class_choices(value, where, depth + 1) if isinstance(value, ast.expr) else []
+            values = self.reaching_values(func, scope)
+            if len(values) > 1:
+                return [c for value in values if isinstance(value, ast.expr)
+                        for c in self._alternatives(value, scope, depth)]
+        return []
+
+    def _alternatives(self, expr: ast.expr, scope: Scope, depth: int) -> list[tuple[ast.expr, Scope]]:
+        """One arm of a choice: a nested choice's candidates, else the expression itself."""
+        nested = self._class_choices(expr, scope, depth + 1)
+        return nested or [(expr, scope)]
 
     def models_of(self, expr: ast.AST, scope: Scope, depth: int = 0) -> list[ModelInfo]:
         """The models an expression can denote; empty when none is known."""
@@ -112,7 +223,7 @@ class ModelTracer:
             found = self.value_of(expr, scope)
             if found is not None:
                 return self.models_of(found[0], found[1], depth + 1)
-            branches = self._reaching_values(expr, scope)
+            branches = self.reaching_values(expr, scope)
             if branches:  # `model = …` in each branch of a model zoo: any of them
                 return [m for value in branches for m in self.models_of(value, scope, depth + 1)]
             return [m for value, where in self.parameter_values(expr.id, scope, depth)
@@ -145,7 +256,7 @@ class ModelTracer:
             return None
         return value, scope
 
-    def _reaching_values(self, name: ast.Name, scope: Scope) -> list[ast.AST]:
+    def reaching_values(self, name: ast.Name, scope: Scope) -> list[ast.AST]:
         """Every value a name assigned in several branches may hold where it is used; empty
         unless all of them are plain assignments of the use's own scope."""
         bindings = scope.bindings.get(name.id)
@@ -170,7 +281,7 @@ class ModelTracer:
         function = self.resolver.function_def(call.func, scope)
         if function is not None:
             inner = self.table.defs.get(id(function), scope)
-            return [m for ret in self._returns(function)
+            return [m for ret in self.returns(function)
                     for m in self.models_of(ret, self.table.scope_of(ret) if isinstance(ret, ast.Call) else inner,
                                             depth + 1)]
         cls = self._class_named(call.func, scope)
@@ -179,7 +290,8 @@ class ModelTracer:
             return [info.model]
         return []
 
-    def _returns(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]:
+    def returns(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]:
+        """The values a function of the module's own returns, in its own body."""
         return [stmt.value for stmt in self.statements.own_nodes(function)
                 if isinstance(stmt, ast.Return) and stmt.value is not None]
 
@@ -188,8 +300,7 @@ class ModelTracer:
         return {id(call): layers for call, layers, _ in self.sequential.chains}
 
     def _sequential_recurrent(self, call: ast.Call, scope: Scope, depth: int) -> Layer | None:
-        found: list[Layer | None] = [recurrent_layer(la, self.catalog) for la in self._chains.get(id(call), [])
-                                     if la is not None]
+        found: list[Layer | None] = [self.recurrent(la) for la in self._chains.get(id(call), []) if la is not None]
         listed: ast.AST | None = call.args[0] if call.args else next(
             (k.value for k in call.keywords if k.arg == "layers"), None)
         where = scope
@@ -208,12 +319,13 @@ class ModelTracer:
                 held = self.value_of(receiver, add_scope)
                 if held is not None and held[0] is call:
                     elements.append((add.args[0], add_scope))
+        elements = [(arm, where) for element, where in elements for arm in _arms(element)]
         for element, where in elements:
             if isinstance(element, ast.Starred) and isinstance(element.value, (ast.ListComp, ast.GeneratorExp)):
                 element = element.value.elt
-            layer = self.catalog.layer_of(element, where)
+            layer = self.layer_at(element, where)
             if layer is not None:
-                found.append(recurrent_layer(layer, self.catalog))
+                found.append(self.recurrent(layer))
             else:  # a nested model or a layer class of the module's own
                 found.extend(m.recurrent for m in self.models_of(element, where, depth + 1))
         return earliest(found)
@@ -266,7 +378,7 @@ class ModelTracer:
                 continue
             seen.add((id(node), context))
             if node.kind == "layer" and node.layer is not None:
-                found.append(recurrent_layer(node.layer, self.catalog))
+                found.append(self.recurrent(node.layer))
             stack.extend((n, context) for n in inputs.get(id(node), []))
             if node.kind == "result" and id(node) in function_of and len(context) < MAX_DEPTH:
                 inner = (*context, call_of.get(id(node), 0))
@@ -297,10 +409,10 @@ class ModelTracer:
             for node in walk_outside_gradients(expr):
                 if isinstance(node, ast.Call):
                     scope = self.table.scope_of(node)
-                    layer = self.catalog.layer_of(node, scope) or (
-                        self.catalog.layer_of(node.func, scope) if isinstance(node.func, ast.Name) else None)
+                    layer = self.layer_at(node, scope) or (
+                        self.layer_at(node.func, scope) if isinstance(node.func, ast.Name) else None)
                     if layer is not None:
-                        found.append(recurrent_layer(layer, self.catalog))
+                        found.append(self.recurrent(layer))
                     elif isinstance(node.func, ast.Name) and depth < MAX_DEPTH:
                         found.extend(m.recurrent for m in self.models_of(node.func, scope, depth + 1))
         return earliest(found)
@@ -335,21 +447,29 @@ class ModelTracer:
                 keras = True
                 custom_compile = custom_compile or info.custom_compile
                 found.append(info.recurrent)
-        calls = {id(n) for n in ast.walk(cls) if isinstance(n, ast.Call)}
-        found.extend(recurrent_layer(layer, self.catalog) for layer in self.catalog.layers
-                     if id(layer.call) in calls and not layer.is_template)
+        calls = [n for n in ast.walk(cls) if isinstance(n, ast.Call)]
+        ids = {id(n) for n in calls}
+        found.extend(self.recurrent(layer) for layer in self.catalog.layers
+                     if id(layer.call) in ids and not layer.is_template)
+        found.extend(self._chosen_recurrent(calls))
         self._classes[id(cls)] = ClassInfo(cls, keras, None, custom_compile)
         self._classes_in_progress += 1
         try:
             for values in self._self_assignments(cls).values():
                 for value, where in values:
-                    if isinstance(value, ast.Call) and self.catalog.layer_of(value, where) is None:
+                    if isinstance(value, ast.Call) and self.layer_at(value, where) is None:
                         found.extend(m.recurrent for m in self.models_of(value, where, 1))
         finally:
             self._classes_in_progress -= 1
         info = ClassInfo(cls, keras, earliest(found), custom_compile)
         self._classes[id(cls)] = info
         return info
+
+    def _chosen_recurrent(self, calls: list[ast.Call]) -> list[Layer | None]:
+        """The recurrent choices among calls the catalog does not know as layers."""
+        return [self.recurrent(chosen) for call in calls if id(call) not in self.catalog.by_call
+                and isinstance(call.func, (ast.Name, ast.IfExp, ast.Subscript))
+                and (chosen := self.chosen_layer(call, self.table.scope_of(call))) is not None]
 
     def _self_assignments(self, cls: ast.ClassDef) -> dict[str, list[tuple[ast.AST, Scope]]]:
         """`self.<attr> = value` in the class's methods, by attribute."""

@@ -12,6 +12,7 @@ import ast
 
 from gradlint.graph.compiles import CompileFact, Compiles
 from gradlint.graph.dataflow import Dataflow
+from gradlint.graph.facts import Layer
 from gradlint.graph.layers import LayerCatalog
 from gradlint.graph.scopes import Resolver, Scope, ScopeTable
 from gradlint.graph.sequential import SequentialContexts
@@ -28,8 +29,9 @@ class Training:
         self.table = table
         self._statements = statements or Statements(module)
         models = ModelTracer(table, resolver, catalog, sequential, dataflow, self._statements)
+        self._models = models
         self._compiles = Compiles(table, resolver, models)
-        self._steps = TrainingSteps(table, resolver, catalog, self._statements, models, self._compiles)
+        self._steps = TrainingSteps(table, resolver, self._statements, models, self._compiles)
 
     @property
     def compiles(self) -> list[CompileFact]:
@@ -38,6 +40,11 @@ class Training:
     @property
     def steps(self) -> list[TrainingStep]:
         return self._steps.steps
+
+    def describe(self, layer: Layer) -> str:
+        """How a message names a model's recurrent layer: "LSTM", "Bidirectional(GRU)",
+        "LSTM or GRU" (a class chosen at run time)."""
+        return self._models.describe(layer)
 
     def scope_at(self, node: ast.AST) -> Scope:
         """The scope of the function (or module) whose body holds `node`."""

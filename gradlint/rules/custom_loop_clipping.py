@@ -10,7 +10,6 @@ from gradlint.diagnostics import Diagnostic, Edit
 from gradlint.edits import insert_line_after
 from gradlint.graph.model import ModuleGraph
 from gradlint.graph.steps import TrainingStep
-from gradlint.graph.tracing import describe
 from gradlint.rules.base import Invalid, Rule
 from gradlint.rules.rnn_clipping import display, number, row_of, tensorflow_reference
 
@@ -231,7 +230,7 @@ def step(x, y):
             yield self._finding(graph, step, settings)
 
     def _finding(self, graph: ModuleGraph, step: TrainingStep, settings: Settings) -> Diagnostic:
-        what = describe(step.recurrent, graph.catalog)
+        what = graph.training.describe(step.recurrent)
         value = number(settings.clip_value)
         grads = step.gradients.id if step.gradients is not None else "grads"
         edits: tuple[Edit, ...] = ()

@@ -14,7 +14,6 @@ from gradlint.edits import insert_argument, insert_first_argument, insert_line_a
 from gradlint.graph.compiles import CompileFact, OptimizerFact
 from gradlint.graph.model import ModuleGraph
 from gradlint.graph.scopes import BindingKind, Scope
-from gradlint.graph.tracing import describe
 from gradlint.keras_api.names import canonical
 from gradlint.keras_api.optimizers import DEFAULT_OPTIMIZER_STRING
 from gradlint.rules.base import Invalid, Rule
@@ -192,6 +191,14 @@ subclass, or a function of the module that returns one of these (`model = build_
 A non-recurrent model in the same file is not flagged; an optimizer that cannot be known
 statically (a parameter, a factory of your own) is not judged.
 
+A layer class chosen at run time — `rnn = layers.LSTM if cfg.lstm else layers.GRU`, a name
+assigned a class in each branch of an `if`, or `{"lstm": LSTM, "gru": GRU}[cfg.cell]` —
+followed by `rnn(64)` makes the model recurrent when any candidate is: the code trains that
+model whenever the recurrent class is chosen, and clipping costs the other choices nothing.
+The message names the choice: "LSTM or GRU model", or "GRU (when chosen over Dense) model"
+when only some candidates are recurrent. A class that cannot be resolved at all
+(`getattr(layers, name)`) is not judged.
+
 ## Why it matters
 A recurrent layer multiplies the gradient by the same recurrent weight matrix at every time
 step. Over a long sequence the product grows (or shrinks) geometrically: one long or unusual
@@ -356,7 +363,7 @@ model.compile(optimizer=optimizers.RMSprop(clipnorm=1.0), loss='mse')
             layer, optimizer = fact.recurrent, fact.optimizer
             if layer is None or optimizer is None or optimizer.clipped:
                 continue
-            what = describe(layer, graph.catalog)
+            what = graph.training.describe(layer)
             if optimizer.kind == "call":
                 if id(optimizer.node) in reported:
                     continue

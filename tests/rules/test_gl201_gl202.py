@@ -962,3 +962,119 @@ def test_in_a_notebook_that_writes_tf_keras_everywhere_the_fix_does_not_write_tf
     [finding] = json.loads(result.stdout)
     assert (finding["cell"], finding["fix"]["message"]) == (4, "Use tf.keras.optimizers.Nadam(clipnorm=1.0)")
     assert [e["content"] for e in finding["fix"]["edits"]] == ["tf.keras.optimizers.Nadam(clipnorm=1.0)"]
+
+
+# == GL201/GL202: a recurrent layer class chosen at run time =========================================
+# Every candidate recurrent: the model is. Some: the model is whenever the recurrent one is
+# chosen, and the message says so; clipping costs the other choice nothing.
+
+@pytest.mark.parametrize("choice, call", [
+    ("rnn = layers.LSTM if cfg.lstm else layers.GRU\n", "rnn(64)"),
+    ("", "(layers.LSTM if cfg.lstm else layers.GRU)(64)"),
+    ("if cfg.lstm:\n    rnn = layers.LSTM\nelse:\n    rnn = layers.GRU\n", "rnn(64)"),
+    ("rnn = layers.LSTM\nif not cfg.lstm:\n    rnn = layers.GRU\n", "rnn(64)"),
+    ('CELLS = {"lstm": layers.LSTM, "gru": layers.GRU}\nrnn = CELLS[cfg.cell]\n', "rnn(64)"),
+    ("", '{"lstm": layers.LSTM, "gru": layers.GRU}[cfg.cell](64)'),
+])
+@pytest.mark.parametrize("style", ["sequential", "functional"])
+def test_a_choice_of_recurrent_classes_makes_the_model_recurrent(choice, call, style):
+    if style == "sequential":
+        body = f"model = keras.Sequential([layers.Embedding(1000, 16), {call}, layers.Dense(1)])\n"
+    else:
+        body = (f"inputs = keras.Input(shape=(None,))\nx = layers.Embedding(1000, 16)(inputs)\nx = {call}(x)\n"
+                "model = keras.Model(inputs, layers.Dense(1)(x))\n")
+    src = "import keras\nfrom keras import layers\nfrom config import cfg\n" + choice + body + "model.compile('adam', 'mse')\n"
+    [(row, message)] = findings(src)
+    assert row == src.count("\n")
+    assert message == 'LSTM or GRU model compiled with optimizer "adam", which does not clip gradients; add clipnorm=1.0'
+    assert fixed(src).endswith("model.compile(keras.optimizers.Adam(clipnorm=1.0), 'mse')\n")
+
+
+def test_a_choice_in_a_builder_function_and_under_a_wrapper():
+    src = """\
+    import tensorflow as tf
+    from tensorflow.keras import layers
+
+    def build(cell_type, units=64):
+        if cell_type == "lstm":
+            cell = layers.LSTM
+        elif cell_type == "gru":
+            cell = layers.GRU
+        else:
+            raise ValueError(cell_type)
+        return tf.keras.Sequential([layers.Embedding(5000, 32), layers.Bidirectional(cell(units)), layers.Dense(1)])
+
+    model = build("gru")
+    model.compile(optimizer="rmsprop", loss="binary_crossentropy")
+    """
+    assert findings(src) == [
+        (14, 'Bidirectional(LSTM or GRU) model compiled with optimizer "rmsprop", which does not clip gradients; '
+             "add clipnorm=1.0"),
+    ]
+
+
+def test_a_choice_of_a_recurrent_and_a_dense_layer_says_which_is_recurrent():
+    src = """\
+    import keras
+    from keras import layers
+
+    def build(recurrent):
+        block = layers.GRU if recurrent else layers.Dense
+        return keras.Sequential([block(32), layers.Dense(1)])
+
+    model = build(True)
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    """
+    assert findings(src) == [
+        (9, "GRU (when chosen over Dense) model compiled with optimizer keras.optimizers.SGD(0.01), which does not "
+            "clip gradients; add clipnorm=1.0"),
+    ]
+    assert "keras.optimizers.SGD(0.01, clipnorm=1.0)" in fixed(src)
+
+
+CHOICE = """\
+import keras
+from keras import layers
+from config import cfg
+{choice}
+model = keras.Sequential([layers.Embedding(100, 8), block(32), layers.Flatten(), layers.Dense(1)])
+model.compile("adam", "mse")
+"""
+
+
+@pytest.mark.parametrize("choice", [
+    "block = layers.Conv1D if cfg.conv else layers.Dense",  # no candidate is recurrent
+    "block = getattr(layers, cfg.block)",  # the class cannot be known
+    "block = cfg.layer_class",
+])
+def test_choices_without_a_known_recurrent_class_are_not_judged(choice):
+    assert findings(CHOICE.format(choice=choice)) == []
+
+
+def test_a_choice_between_a_recurrent_class_and_none_names_only_the_class():
+    [(row, message)] = findings(CHOICE.format(choice="block = layers.LSTM if cfg.lstm else None"))
+    assert row == 6 and message.startswith('LSTM model compiled with optimizer "adam"')
+
+
+def test_a_chosen_class_in_a_subclass_makes_its_train_step_recurrent():
+    src = SUBCLASS.format(extra="").replace(
+        "        self.lstm = keras.layers.LSTM(32)\n",
+        "        rnn_class = keras.layers.LSTM if vocab > 1000 else keras.layers.SimpleRNN\n"
+        "        self.lstm = rnn_class(32)\n")
+    [(row, message)] = findings(src, GL202)
+    assert row == 23 and message.startswith("LSTM or SimpleRNN model trained by a custom step")
+
+
+def test_a_layer_list_element_chosen_inline_is_either_layer():
+    src = """\
+    import keras
+    from config import bidirectional
+    model = keras.Sequential([
+        keras.layers.Embedding(1000, 16),
+        keras.layers.Bidirectional(keras.layers.GRU(16)) if bidirectional else keras.layers.GRU(16),
+        keras.layers.Dense(1),
+    ])
+    model.compile("adam", "mse")
+    """
+    [(row, message)] = findings(src)
+    assert row == 8 and message.startswith("Bidirectional(GRU) model compiled")
