@@ -8,7 +8,7 @@ unknown, and unknown is never judged.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from gradlint.graph.facts import Layer
@@ -32,13 +32,15 @@ class OptimizerFact:
 
     kind: "call" (a Keras optimizer constructor), "string" (`"adam"`) or "default" (compile()
     without one: Keras' unclipped "rmsprop"). `node` is the constructor call, the string literal
-    or the compile call.
+    or the compile call. `factory` is the module's own function whose call gave it
+    (`compile(optimizer=make_optimizer())`), the outermost when factories call factories.
     """
 
     kind: str
     node: ast.AST
     class_name: str
     clipped: bool
+    factory: ast.FunctionDef | ast.AsyncFunctionDef | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,13 +49,20 @@ class CompileFact:
 
     call: ast.Call
     models: tuple[ModelInfo, ...]  # empty: the model is not known
-    optimizer: OptimizerFact | None  # None: cannot be known statically
+    # What the optimizer can be: one, or one per branch of a factory or of an if; None where
+    # it cannot be known statically.
+    optimizers: tuple[OptimizerFact | None, ...]
     argument: ast.expr | None  # the optimizer argument as written
     keras_compile: bool  # Keras' own compile(), not a subclass's override
 
     @property
     def recurrent(self) -> Layer | None:
         return earliest(m.recurrent for m in self.models)
+
+    @property
+    def optimizer(self) -> OptimizerFact | None:
+        """The optimizer, when it is one known optimizer."""
+        return self.optimizers[0] if len(self.optimizers) == 1 else None
 
 
 class Compiles:
@@ -76,7 +85,15 @@ class Compiles:
         if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
             name = optimizer_from_string(expr.value)
             return [OptimizerFact("string", expr, name, False)] if name else [None]
+        if isinstance(expr, ast.IfExp):  # `Adam(1e-3) if cfg.adam else SGD(0.1)`: either
+            return [f for arm in (expr.body, expr.orelse)
+                    for f in self.optimizer_of(arm, scope, follow_parameters, depth + 1)]
+        if isinstance(expr, ast.BoolOp) and isinstance(expr.op, ast.Or):  # `optimizer or "adam"`: any
+            return [f for value in expr.values for f in self.optimizer_of(value, scope, follow_parameters, depth + 1)]
         if isinstance(expr, ast.Call):
+            factory = self.resolver.function_def(expr.func, scope)
+            if factory is not None:
+                return self._factory_optimizers(factory, depth)
             qualified = self.resolver.qualified_name(expr.func, scope)
             if qualified is None:
                 return [None]
@@ -93,6 +110,9 @@ class Compiles:
             found = self.models.value_of(expr, scope)
             if found is not None:
                 return self.optimizer_of(found[0], found[1], follow_parameters, depth + 1)
+            branches = self.models.reaching_values(expr, scope)
+            if branches:  # `opt = Adam(…)` in one branch of an if, `opt = SGD(…)` in the other
+                return [f for value in branches for f in self.optimizer_of(value, scope, follow_parameters, depth + 1)]
             if follow_parameters:
                 values = self.models.parameter_values(expr.id, scope, depth)
                 if values:
@@ -108,6 +128,22 @@ class Compiles:
                             for f in self.optimizer_of(value, where, follow_parameters, depth + 1)]
         return [None]
 
+    def _factory_optimizers(self, factory: ast.FunctionDef | ast.AsyncFunctionDef,
+                            depth: int) -> list[OptimizerFact | None]:
+        """What a call of one of the module's functions gives: what each of its returns is,
+        through its own variables. A parameter it returns is the caller's, not known here."""
+        returns = self.models.returns(factory)
+        own = self.models.statements.own_nodes(factory)
+        if not returns or any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in own):
+            return [None]
+        inner = self.table.defs.get(id(factory), self.table.scope_of(factory))
+        found: list[OptimizerFact | None] = []
+        for value in returns:
+            where = self.table.scope_of(value) if isinstance(value, ast.Call) else inner
+            found.extend(f if f is None else replace(f, factory=factory)
+                         for f in self.optimizer_of(value, where, False, depth + 1))
+        return found
+
     def compiled_optimizers(self, models: list[ModelInfo]) -> tuple[list[OptimizerFact | None], bool]:
         """What Keras' compile() gives these models as `model.optimizer` (None: unknown), and
         whether every such compile() is one of a recurrent model, which GL201 judges."""
@@ -115,7 +151,7 @@ class Compiles:
         found = [c for c in self.compiles if c.keras_compile and any(id(m.node) in nodes for m in c.models)]
         if not found:
             return [None], False
-        return [c.optimizer for c in found], all(c.recurrent is not None for c in found)
+        return [o for c in found for o in c.optimizers], all(c.recurrent is not None for c in found)
 
     def _compile(self, call: ast.Call) -> CompileFact | None:
         receiver = call.func.value  # type: ignore[attr-defined]
@@ -137,13 +173,12 @@ class Compiles:
         argument = next((k.value for k in call.keywords if k.arg == "optimizer"), None)
         if argument is None and call.args and not isinstance(call.args[0], ast.Starred):
             argument = call.args[0]
-        optimizer: OptimizerFact | None = None
+        optimizers: tuple[OptimizerFact | None, ...] = (None,)
         if argument is not None:
-            found = self.optimizer_of(argument, scope)
-            optimizer = found[0] if len(found) == 1 else None
+            optimizers = tuple(self.optimizer_of(argument, scope))
         elif not has_splat(call) and not call.args and not is_super:
-            optimizer = OptimizerFact("default", call, DEFAULT_OPTIMIZER, False)
-        return CompileFact(call, models, optimizer, argument, keras_compile)
+            optimizers = (OptimizerFact("default", call, DEFAULT_OPTIMIZER, False),)
+        return CompileFact(call, models, optimizers, argument, keras_compile)
 
     def _clips(self, call: ast.Call, scope: Scope) -> bool | None:
         """Whether an optimizer constructor clips; None when that cannot be known."""

@@ -39,6 +39,15 @@ def clip_argument(settings: Settings) -> str:
     return f"{settings.clip}={number(settings.clip_value)}"
 
 
+def constructor_clip_edits(graph: ModuleGraph, call: ast.Call, settings: Settings) -> tuple[Edit, ...]:
+    """`clipnorm=1.0` added to an optimizer's constructor in its own layout, or written over
+    the `clipnorm=None` it has."""
+    given = next((k for k in call.keywords if k.arg == settings.clip), None)
+    if given is not None:
+        return (replace_node(graph.source, given.value, number(settings.clip_value)),)
+    return tuple(insert_argument(graph.source, call, clip_argument(settings)))
+
+
 def number(value: float) -> str:
     return repr(float(value))
 
@@ -166,6 +175,17 @@ def display(graph: ModuleGraph, optimizer: OptimizerFact) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _within(graph: ModuleGraph, node: ast.AST, outer: ast.AST) -> bool:
+    """`node` is written inside `outer` (or is it)."""
+    source = graph.source
+    return source.start(outer) <= source.start(node) and source.end(node) <= source.end(outer)
+
+
+def origin(optimizer: OptimizerFact) -> str:
+    """"returned by make_optimizer(), " when a factory of the module's own gave it."""
+    return f"returned by {optimizer.factory.name}(), " if optimizer.factory is not None else ""
+
+
 def row_of(graph: ModuleGraph, node: ast.AST) -> int:
     return graph.source.position(graph.source.start(node)).row
 
@@ -188,8 +208,7 @@ around one of them — when its optimizer does not clip gradients:
 The model is followed to where it is built: a `Sequential([...])` list or `.add()` chain, a
 functional `Model(inputs, outputs)` whose outputs depend on a recurrent layer, a Model
 subclass, or a function of the module that returns one of these (`model = build_model()`).
-A non-recurrent model in the same file is not flagged; an optimizer that cannot be known
-statically (a parameter, a factory of your own) is not judged.
+A non-recurrent model in the same file is not flagged.
 
 A layer class chosen at run time — `rnn = layers.LSTM if cfg.lstm else layers.GRU`, a name
 assigned a class in each branch of an `if`, or `{"lstm": LSTM, "gru": GRU}[cfg.cell]` —
@@ -198,6 +217,13 @@ model whenever the recurrent class is chosen, and clipping costs the other choic
 The message names the choice: "LSTM or GRU model", or "GRU (when chosen over Dense) model"
 when only some candidates are recurrent. A class that cannot be resolved at all
 (`getattr(layers, name)`) is not judged.
+
+The optimizer is followed through variables (assigned once, or in each branch of an `if`),
+`A(...) if c else B(...)`, `optimizer or "adam"`, and the module's own factories:
+`compile(optimizer=make_opt())` or `opt = get_optimizer(cfg)` is judged by what each
+`return` of the factory builds, and each unclipped constructor among them is a finding. An
+optimizer that cannot be known statically (a parameter, a factory imported from elsewhere,
+`**kwargs`) is not judged.
 
 ## Why it matters
 A recurrent layer multiplies the gradient by the same recurrent weight matrix at every time
@@ -231,10 +257,14 @@ A constructor call gets `clipnorm=1.0` in its own layout; a string becomes the c
 written with the module path the file already uses (`tf.keras.optimizers.Adam`,
 `keras.optimizers.Adam`, `optimizers.Adam`), an import being added only where none fits;
 a compile without an optimizer gets `optimizer=keras.optimizers.RMSprop(clipnorm=1.0)`,
-Keras' default, clipped. An optimizer shared with a non-recurrent model is fixed all the
-same: clipping does no harm there. The keyword and its value are configurable:
-`clip = "clipnorm" | "clipvalue" | "global_clipnorm"` and `clip-value = 1.0` in
-`[tool.gradlint]`.
+Keras' default, clipped. The finding and the fix go where the optimizer is built: a
+constructor in a factory gets `clipnorm=1.0` in the factory, every branch's constructor its
+own. A string a factory returns (or one of several strings a variable may hold) is reported
+where it is written, without a fix: a constructor there would change what the factory gives
+its other callers, and one in compile() would drop the factory. An optimizer shared with a
+non-recurrent model is fixed all the same: clipping does no harm there. The keyword and its
+value are configurable: `clip = "clipnorm" | "clipvalue" | "global_clipnorm"` and
+`clip-value = 1.0` in `[tool.gradlint]`.
 """
 
     valid = (
@@ -350,44 +380,88 @@ model.add(layers.Dense(1))
 model.compile(optimizer=optimizers.RMSprop(clipnorm=1.0), loss='mse')
 """,
         ),
+        # A factory of the module: each constructor it can return is fixed where it is.
+        Invalid(
+            """\
+import os
+
+import keras
+from keras import layers
+
+
+def get_optimizer(name, lr):
+    if name == "sgd":
+        return keras.optimizers.SGD(lr, momentum=0.9)
+    return keras.optimizers.Adam(lr)
+
+
+rnn = layers.LSTM if os.environ.get("CELL") == "lstm" else layers.GRU
+model = keras.Sequential([layers.Embedding(5000, 32), rnn(32), layers.Dense(1)])
+model.compile(optimizer=get_optimizer("adam", 1e-3), loss="mse")
+""",
+            fixed="""\
+import os
+
+import keras
+from keras import layers
+
+
+def get_optimizer(name, lr):
+    if name == "sgd":
+        return keras.optimizers.SGD(lr, momentum=0.9, clipnorm=1.0)
+    return keras.optimizers.Adam(lr, clipnorm=1.0)
+
+
+rnn = layers.LSTM if os.environ.get("CELL") == "lstm" else layers.GRU
+model = keras.Sequential([layers.Embedding(5000, 32), rnn(32), layers.Dense(1)])
+model.compile(optimizer=get_optimizer("adam", 1e-3), loss="mse")
+""",
+            count=2,
+        ),
     )
 
     def check(self, graph: ModuleGraph, settings: Settings) -> Iterator[Diagnostic]:
         compiles = [c for c in graph.training.compiles if c.keras_compile]
         sharing: dict[int, list[CompileFact]] = defaultdict(list)
         for fact in compiles:
-            if fact.optimizer is not None and fact.optimizer.kind == "call":
-                sharing[id(fact.optimizer.node)].append(fact)
+            for optimizer in fact.optimizers:
+                if optimizer is not None and optimizer.kind == "call":
+                    sharing[id(optimizer.node)].append(fact)
         reported: set[int] = set()
         for fact in compiles:
-            layer, optimizer = fact.recurrent, fact.optimizer
-            if layer is None or optimizer is None or optimizer.clipped:
+            layer = fact.recurrent
+            if layer is None:
                 continue
             what = graph.training.describe(layer)
-            if optimizer.kind == "call":
-                if id(optimizer.node) in reported:
+            # Each optimizer the compile can get: one, or one per return of a factory or per
+            # branch; an unclipped one is a path on which the recurrent model trains unclipped.
+            for optimizer in fact.optimizers:
+                if optimizer is None or optimizer.clipped or id(optimizer.node) in reported:
                     continue
-                reported.add(id(optimizer.node))
-                others = [c for c in sharing[id(optimizer.node)] if c.recurrent is None]
-                yield self._constructor(graph, fact, optimizer, what, bool(others), settings)
-            elif optimizer.kind == "string" and fact.argument is not None:
-                yield self._string(graph, fact, optimizer, what, settings)
-            elif optimizer.kind == "default":
-                yield self._default(graph, fact, what, settings)
+                if optimizer.kind == "call":
+                    reported.add(id(optimizer.node))
+                    others = [c for c in sharing[id(optimizer.node)] if c.recurrent is None]
+                    yield self._constructor(graph, fact, optimizer, what, bool(others), settings)
+                elif optimizer.kind == "string" and fact.argument is not None:
+                    if _within(graph, optimizer.node, fact.argument):  # `"adam"`, `opt if opt else "adam"`
+                        yield self._string(graph, fact, optimizer, optimizer.node, what, settings)
+                    elif optimizer is fact.optimizer and optimizer.factory is None:  # `opt = "adam"`
+                        yield self._string(graph, fact, optimizer, fact.argument, what, settings)
+                    else:
+                        reported.add(id(optimizer.node))
+                        yield self._string_elsewhere(graph, fact, optimizer, what, settings)
+                elif optimizer.kind == "default":
+                    yield self._default(graph, fact, what, settings)
 
     def _constructor(self, graph: ModuleGraph, fact: CompileFact, optimizer: OptimizerFact, what: str,
                      shared: bool, settings: Settings) -> Diagnostic:
         call = optimizer.node
         assert isinstance(call, ast.Call)
         clip = clip_argument(settings)
-        given = next((k for k in call.keywords if k.arg == settings.clip), None)
-        if given is not None:  # `clipnorm=None`
-            edits: tuple[Edit, ...] = (replace_node(graph.source, given.value, number(settings.clip_value)),)
-        else:
-            edits = insert_argument(graph.source, call, clip)
+        edits = constructor_clip_edits(graph, call, settings)
         source = graph.source
         inline = source.start(fact.call) <= source.start(call) < source.end(fact.call)
-        where = "" if inline else f" (compile() on line {row_of(graph, fact.call)})"
+        where = "" if inline else f" ({origin(optimizer)}compile() on line {row_of(graph, fact.call)})"
         message = (f"{what} model compiled with optimizer {display(graph, optimizer)}{where}, "
                    f"which does not clip gradients; add {clip}")
         fix_message = f"Add {clip} to {optimizer.class_name}(...)"
@@ -395,20 +469,35 @@ model.compile(optimizer=optimizers.RMSprop(clipnorm=1.0), loss='mse')
             fix_message += " (a model that is not recurrent shares this optimizer; clipping does it no harm)"
         return self.report(graph, call, message, edits, fix_message)
 
-    def _string(self, graph: ModuleGraph, fact: CompileFact, optimizer: OptimizerFact, what: str,
-                settings: Settings) -> Diagnostic:
-        argument = fact.argument
-        assert argument is not None
+    def _string(self, graph: ModuleGraph, fact: CompileFact, optimizer: OptimizerFact, target: ast.AST,
+                what: str, settings: Settings) -> Diagnostic:
+        """A string optimizer of compile(): `target` (the literal in the argument, or the
+        argument naming a variable that holds it) becomes the clipped class call."""
         clip = clip_argument(settings)
-        site = graph.source.start(argument)
+        site = graph.source.start(target)
         reference = optimizer_reference(graph, graph.scopes.scope_of(fact.call), optimizer.class_name, site)
         message = (f"{what} model compiled with optimizer {display(graph, optimizer)}, "
                    f"which does not clip gradients; add {clip}")
         if reference is None:
-            return self.report(graph, argument, message)
+            return self.report(graph, target, message)
         replacement = f"{reference.text}({clip})"
-        edits = (replace_node(graph.source, argument, replacement), *reference.edits)
-        return self.report(graph, argument, message, edits, f"Use {replacement}")
+        edits = (replace_node(graph.source, target, replacement), *reference.edits)
+        return self.report(graph, target, message, edits, f"Use {replacement}")
+
+    def _string_elsewhere(self, graph: ModuleGraph, fact: CompileFact, optimizer: OptimizerFact, what: str,
+                          settings: Settings) -> Diagnostic:
+        """A string a factory returns, or one of several a name may hold: reported where it
+        is written, without a fix. Writing a constructor there would change what the factory
+        returns to its other callers, and writing one in compile() would drop the factory or
+        the choice."""
+        clip = clip_argument(settings)
+        site = graph.source.start(optimizer.node)
+        reference = optimizer_reference(graph, graph.training.scope_at(optimizer.node), optimizer.class_name, site)
+        shown = f"{reference.text if reference else 'keras.optimizers.' + optimizer.class_name}({clip})"
+        message = (f"{what} model compiled with optimizer {display(graph, optimizer)} "
+                   f"({origin(optimizer)}compile() on line {row_of(graph, fact.call)}), "
+                   f"which does not clip gradients; use {shown}")
+        return self.report(graph, optimizer.node, message)
 
     def _default(self, graph: ModuleGraph, fact: CompileFact, what: str, settings: Settings) -> Diagnostic:
         call = fact.call

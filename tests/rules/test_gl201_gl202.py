@@ -1078,3 +1078,152 @@ def test_a_layer_list_element_chosen_inline_is_either_layer():
     """
     [(row, message)] = findings(src)
     assert row == 8 and message.startswith("Bidirectional(GRU) model compiled")
+
+
+# == GL201/GL202: optimizers from the module's own factories =========================================
+
+def test_an_optimizer_factory_is_followed_and_fixed_in_the_factory():
+    src = """\
+    import keras
+    from keras import layers
+
+
+    def make_optimizer():
+        opt = keras.optimizers.Adam(learning_rate=3e-4)
+        return opt
+
+
+    model = keras.Sequential([layers.Embedding(10000, 64), layers.LSTM(64), layers.Dense(1)])
+    model.compile(optimizer=make_optimizer(), loss="binary_crossentropy")
+    """
+    assert findings(src) == [
+        (6, "LSTM model compiled with optimizer keras.optimizers.Adam(learning_rate=3e-4) (returned by "
+            "make_optimizer(), compile() on line 11), which does not clip gradients; add clipnorm=1.0"),
+    ]
+    assert fixed(src) == textwrap.dedent(src).replace("learning_rate=3e-4)", "learning_rate=3e-4, clipnorm=1.0)")
+
+
+def test_every_constructor_a_factory_can_return_gets_the_fix():
+    src = """\
+    import tensorflow as tf
+
+
+    def get_optimizer(cfg):
+        if cfg.optimizer == "adam":
+            optimizer = tf.keras.optimizers.Adam(cfg.lr)
+        elif cfg.optimizer == "adamw":
+            optimizer = tf.keras.optimizers.AdamW(cfg.lr, weight_decay=cfg.wd)
+        else:
+            return tf.keras.optimizers.SGD(cfg.lr, momentum=0.9, clipnorm=1.0)
+        return optimizer
+
+
+    def train(cfg, x, y):
+        model = tf.keras.Sequential([tf.keras.layers.GRU(32), tf.keras.layers.Dense(1)])
+        optimizer = get_optimizer(cfg)
+        model.compile(optimizer=optimizer, loss="mse")
+        model.fit(x, y)
+    """
+    assert rows(src) == [6, 8]
+    assert fixed(src) == textwrap.dedent(src).replace("Adam(cfg.lr)", "Adam(cfg.lr, clipnorm=1.0)").replace(
+        "weight_decay=cfg.wd)", "weight_decay=cfg.wd, clipnorm=1.0)")
+
+
+def test_a_conditional_optimizer_expression_is_either_constructor():
+    src = """\
+    import keras
+    from config import fast
+    model = keras.Sequential([keras.layers.LSTM(8), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3) if fast else keras.optimizers.SGD(1e-2, clipnorm=1.0))
+    """
+    assert fixed(src) == textwrap.dedent(src).replace("Adam(1e-3)", "Adam(1e-3, clipnorm=1.0)")
+
+
+def test_a_factory_calling_a_factory_is_named_by_the_one_compile_calls():
+    src = """\
+    import keras
+    def base(lr):
+        return keras.optimizers.RMSprop(lr)
+    def make_opt():
+        return base(1e-3)
+    model = keras.Sequential([keras.layers.SimpleRNN(8)])
+    model.compile(make_opt(), "mse")
+    """
+    [(row, message)] = findings(src)
+    assert row == 3 and "(returned by make_opt(), compile() on line 7)" in message
+
+
+def test_a_factory_shared_with_a_cnn_is_fixed_and_the_fix_says_so():
+    src = """\
+    import keras
+    def make_opt():
+        return keras.optimizers.Adam(1e-3)
+    cnn = keras.Sequential([keras.layers.Conv2D(8, 3), keras.layers.Flatten(), keras.layers.Dense(10)])
+    cnn.compile(make_opt(), "categorical_crossentropy")
+    rnn = keras.Sequential([keras.layers.GRU(8), keras.layers.Dense(1)])
+    rnn.compile(make_opt(), "mse")
+    """
+    assert rows(src) == [3]
+    assert fix_messages(src) == ["Add clipnorm=1.0 to Adam(...) (a model that is not recurrent shares this optimizer; "
+                                 "clipping does it no harm)"]
+
+
+@pytest.mark.parametrize("src", [
+    # A CNN compiled with a factory optimizer.
+    "import keras\ndef make_opt():\n    return keras.optimizers.Adam(1e-3)\n"
+    "cnn = keras.Sequential([keras.layers.Conv2D(8, 3), keras.layers.Flatten(), keras.layers.Dense(10)])\n"
+    "cnn.compile(make_opt(), 'categorical_crossentropy')\n",
+    # The factory's optimizer already clips, also through a parameter the caller chooses.
+    "import keras\ndef make_opt():\n    return keras.optimizers.Adam(1e-3, clipnorm=1.0)\n"
+    "m = keras.Sequential([keras.layers.LSTM(8)])\nm.compile(make_opt(), 'mse')\n",
+    "import keras\ndef make_opt(clip=1.0):\n    return keras.optimizers.Adam(1e-3, clipnorm=clip)\n"
+    "m = keras.Sequential([keras.layers.LSTM(8)])\nm.compile(make_opt(), 'mse')\n",
+    # What the factory returns cannot be known: its parameter, **kwargs, a registry.
+    "import keras\ndef make_opt(opt):\n    return opt\n"
+    "m = keras.Sequential([keras.layers.LSTM(8)])\nm.compile(make_opt(keras.optimizers.Adam()), 'mse')\n",
+    "import keras\ndef make_opt(**kw):\n    return keras.optimizers.Adam(**kw)\n"
+    "m = keras.Sequential([keras.layers.LSTM(8)])\nm.compile(make_opt(), 'mse')\n",
+    "import keras\ndef make_opt(name):\n    return keras.optimizers.get(name)\n"
+    "m = keras.Sequential([keras.layers.LSTM(8)])\nm.compile(make_opt('adam'), 'mse')\n",
+    # A generator is not a factory of one optimizer.
+    "import keras\ndef make_opt():\n    yield keras.optimizers.Adam()\n    return keras.optimizers.Adam()\n"
+    "m = keras.Sequential([keras.layers.LSTM(8)])\nm.compile(make_opt(), 'mse')\n",
+])
+def test_factories_that_are_not_findings(src):
+    assert findings(src) == []
+
+
+def test_a_string_a_factory_returns_is_reported_where_it_is_written_without_a_fix():
+    src = """\
+    import keras
+    def optimizer_name(cfg):
+        return "adam"
+    model = keras.Sequential([keras.layers.LSTM(8)])
+    model.compile(optimizer=optimizer_name(None), loss="mse")
+    """
+    [diagnostic] = check_source(textwrap.dedent(src), "m.py", GL201)
+    assert (diagnostic.location.row, diagnostic.fix) == (3, None)
+    assert diagnostic.message == ('LSTM model compiled with optimizer "adam" (returned by optimizer_name(), compile() '
+                                  "on line 5), which does not clip gradients; use keras.optimizers.Adam(clipnorm=1.0)")
+
+
+def test_a_custom_step_names_the_unclipped_optimizer_its_factory_builds():
+    src = LOOP.format(clip="", extra="").replace(
+        "optimizer = tf.keras.optimizers.Adam(1e-3)\n",
+        "def build_optimizer():\n    return tf.keras.optimizers.Adam(1e-3)\noptimizer = build_optimizer()\n")
+    [(row, message)] = findings(src, GL202)
+    assert row == 18 and "(and its optimizer tf.keras.optimizers.Adam(1e-3), line 9, does not clip)" in message
+
+
+def test_a_string_default_beside_a_parameter_is_fixed_in_place():
+    src = """\
+    import keras
+    def train(x, y, optimizer=None):
+        model = keras.Sequential([keras.layers.LSTM(8), keras.layers.Dense(1)])
+        model.compile(optimizer=optimizer or "adam", loss="mse")
+        model.compile(optimizer=optimizer if optimizer is not None else "adam", loss="mse")
+    """
+    assert rows(src) == [4, 5]
+    assert fixed(src) == textwrap.dedent(src).replace(
+        'or "adam"', "or keras.optimizers.Adam(clipnorm=1.0)").replace(
+        'else "adam"', "else keras.optimizers.Adam(clipnorm=1.0)")
