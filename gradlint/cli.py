@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from gradlint.diagnostics import Diagnostic
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+# What --statistics can be printed as; with github or sarif it is a usage error (exit 2).
+STATISTICS_FORMATS = ("text", "concise", "json")
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process SIGPIPE ended
 _VERBOSE = "gradlint.verbose"  # key in click's context meta, shared by nested contexts
 
@@ -316,7 +318,9 @@ def _write_stdout(text: str) -> None:
 
 @main.command()
 @common_options
-@click.option("--statistics", is_flag=True, help="Print the number of findings per code (and how many are fixable) instead of the findings.")
+@click.option("--statistics", is_flag=True,
+              help="Print the number of findings per code (and how many are fixable) instead of the findings: "
+                   "a table, or JSON with --output-format json (not with github or sarif).")
 @click.option("--show-files", is_flag=True, help="Print the files that would be checked, and exit.")
 @click.option("--show-settings", is_flag=True, help="Print the settings that apply to the first path, and exit.")
 @click.option("--runtime", is_flag=True,
@@ -328,6 +332,10 @@ def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple
           statistics: bool, show_files: bool, show_settings: bool, runtime: bool) -> None:
     """Report problems in PATHS (default: the current directory; '-': standard input)."""
     from gradlint.engine import check_files
+
+    if statistics and output_format not in STATISTICS_FORMATS:
+        raise click.UsageError(f"--statistics prints a table or JSON: use it with --output-format "
+                               f"{', '.join(STATISTICS_FORMATS)}, not {output_format}")
 
     stdin = _reads_stdin(paths, stdin_filename)
     settings_paths = _settings_paths(paths, stdin, stdin_filename)
@@ -361,10 +369,10 @@ def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple
         for error in errors:
             click.echo(f"error: {error}", err=True)
         runtime_failed = bool(errors)
-    if statistics:
+    if statistics:  # text and concise: the table; json: the same rows as JSON (as ruff does)
         from gradlint.report.statistics import render_statistics, render_statistics_json
 
-        click.echo((render_statistics_json if output_format == "json" else render_statistics)(diagnostics), nl=False)
+        _write_stdout((render_statistics_json if output_format == "json" else render_statistics)(diagnostics))
     else:
         summary = output_format == "text" and not quiet and diagnostics
         _emit(diagnostics, output_format, _use_color(no_color), check_summary(diagnostics) + "\n" if summary else "")
@@ -506,37 +514,57 @@ def _fix_stdin(stdin_filename: str | None, settings: Settings, force_exclude: bo
     sys.exit(EXIT_ERROR if failed else EXIT_CLEAN if exit_zero or not remaining else EXIT_FINDINGS)
 
 
-def _result_diff(result: Any, color: bool) -> str:
-    """A file's diff; a notebook's per changed cell, its source as the user sees it."""
+def _result_diff(result: Any, color: bool) -> bytes:
+    """A file's diff, byte for byte what `fix --write` would write (so `git apply` takes it);
+    a notebook's per changed cell, its source as the user sees it."""
     if result.original.path.suffix != ".ipynb":
-        return _diff(result.original.text, result.new_text, result.path, color)
+        new = result.new_bytes
+        if new is None:  # pragma: no cover - a fixed result always has its bytes
+            new = result.new_text.encode(result.original.encoding, "surrogateescape")
+        return _diff(result.original.raw, new, result.path, color)
     from gradlint.notebook import changed_cells
 
-    def shown(old: str, new: str) -> tuple[str, str]:
+    def shown(old: str, new: str) -> tuple[bytes, bytes]:
         # Cells rarely end with a line break; don't flag every diff with "No newline".
         ends = ("\n", "\r")
-        return (old + "\n", new + "\n") if not old.endswith(ends) and not new.endswith(ends) else (old, new)
+        if not old.endswith(ends) and not new.endswith(ends):
+            old, new = old + "\n", new + "\n"
+        return old.encode("utf-8", "backslashreplace"), new.encode("utf-8", "backslashreplace")
 
-    return "".join(_diff(*shown(old, new), f"{result.path}:cell {index}", color)
-                   for index, old, new in changed_cells(result.original.text, result.new_text))
+    return b"".join(_diff(*shown(old, new), f"{result.path}:cell {index}", color)
+                    for index, old, new in changed_cells(result.original.text, result.new_text))
 
 
-def _diff(old: str, new: str, path: str, color: bool) -> str:
+_GREEN, _RED, _RESET = b"\x1b[32m", b"\x1b[31m", b"\x1b[0m"
+
+
+def _diff(old: bytes, new: bytes, path: str, color: bool) -> bytes:
+    """A unified diff of two contents, as bytes: every byte of a line is kept (an escape
+    character, a form feed, a line in another encoding), and lines end only at \\n, as git
+    reads them. The file name is quoted in the headers as git quotes it."""
     import difflib
 
-    lines = difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{path}", f"b/{path}"
-    )
+    from gradlint.report.escape import git_quoted, name_bytes
+
+    name = name_bytes(path)
+    lines = difflib.diff_bytes(difflib.unified_diff, _byte_lines(old), _byte_lines(new),
+                               git_quoted(b"a/" + name), git_quoted(b"b/" + name))
     out = []
     for line in lines:
-        if not line.endswith(("\n", "\r")):
-            line += "\n\\ No newline at end of file\n"
-        if color and line.startswith("+") and not line.startswith("+++"):
-            line = click.style(line, fg="green")
-        elif color and line.startswith("-") and not line.startswith("---"):
-            line = click.style(line, fg="red")
-        out.append(line)
-    return "".join(out)
+        body, ending = (line[:-1], b"\n") if line.endswith(b"\n") else (line, b"\n\\ No newline at end of file\n")
+        if color and body.startswith(b"+") and not body.startswith(b"+++"):
+            body = _GREEN + body + _RESET
+        elif color and body.startswith(b"-") and not body.startswith(b"---"):
+            body = _RED + body + _RESET
+        out.append(body + ending)
+    return b"".join(out)
+
+
+def _byte_lines(data: bytes) -> list[bytes]:
+    """Lines ending with b"\\n" (kept); the last may have no line break."""
+    lines = data.split(b"\n")
+    last = lines.pop()
+    return [line + b"\n" for line in lines] + ([last] if last else [])
 
 
 @main.command("rules")

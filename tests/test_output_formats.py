@@ -7,8 +7,10 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 import jsonschema
 import pytest
@@ -229,3 +231,112 @@ def test_show_settings_prints_the_resolved_configuration(repo: Path):
     assert 'extensions = ["py"]' in out
     assert 'per-file-ignores = {"tests/*" = ["GL101"]}' in out
     assert "# cache-dir: not set" in out
+
+
+# -- output that never alters or breaks -------------------------------------------------------
+
+ONE_FINDING = 'from tensorflow import keras\nx = keras.layers.Dense(64, activation="relu")\n'
+
+
+def gradlint(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """The real program writing to a pipe (not a terminal), its output as raw bytes; standard
+    output strict UTF-8 as on a UTF-8 terminal, so an unencodable string would be an error."""
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    env.pop("GITHUB_WORKSPACE", None)
+    return subprocess.run([sys.executable, "-m", "gradlint", *args, "--no-cache"], cwd=cwd, env=env,
+                          capture_output=True, timeout=120)
+
+
+def git(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", "-c", "core.quotepath=true", *args], cwd=cwd, capture_output=True, timeout=60)
+
+
+@pytest.mark.parametrize("name, content", [
+    ("m.py", b"from tensorflow import keras\n# colours: \x1b[31mred\x1b[0m\nx = keras.layers.Dense(64, activation='relu')\n"),
+    ("m.py", b"from tensorflow import keras\nx = keras.layers.Dense(64, activation='relu')  \x0c# page\n"),
+    ("m.py", b"from tensorflow import keras\n# a \x1c separator\nx = keras.layers.Dense(\n    64, activation='relu')\n"),
+    ("m.py", b"# -*- coding: latin-1 -*-\nfrom tensorflow import keras\n# caf\xe9\nx = keras.layers.Dense(64, activation='relu')\n"),
+    ("m.py", b"from tensorflow import keras\r\nx = keras.layers.Dense(64, activation='relu')"),
+    ("we\tird \xc3\xa9 \"name\".py", ONE_FINDING.encode()),
+], ids=["escape-byte", "form-feed", "file-separator", "latin-1", "crlf-no-final-newline", "odd-file-name"])
+def test_the_fix_diff_keeps_every_byte_and_git_applies_it(tmp_path: Path, name: str, content: bytes):
+    """`gradlint fix > patch; git apply patch` gives exactly what `fix --write` writes."""
+    for copy in ("diffed", "written"):
+        (tmp_path / copy).mkdir()
+        (tmp_path / copy / os.fsdecode(name.encode())).write_bytes(content)
+    assert git("init", "-q", ".", cwd=tmp_path / "diffed").returncode == 0
+    diff = gradlint("fix", ".", cwd=tmp_path / "diffed")
+    assert diff.returncode == 1, diff.stderr
+    patch = diff.stdout[:diff.stdout.rindex(b"Would fix")]
+    assert patch.startswith(b"--- ") and b"\n+" in patch
+    (tmp_path / "fix.patch").write_bytes(patch)
+    applied = git("apply", str(tmp_path / "fix.patch"), cwd=tmp_path / "diffed")
+    assert applied.returncode == 0, applied.stderr.decode(errors="replace")
+    assert gradlint("fix", "--write", ".", cwd=tmp_path / "written").returncode == 0
+    files = [p for p in (tmp_path / "written").iterdir()]
+    assert len(files) == 1
+    assert (tmp_path / "diffed" / files[0].name).read_bytes() == files[0].read_bytes() != content
+
+
+@pytest.fixture()
+def odd_names(tmp_path: Path) -> Path:
+    """A repository whose files are named with a byte that is not UTF-8, a newline and an
+    escape character (all allowed by POSIX file systems)."""
+    (tmp_path / ".git").mkdir()
+    for raw in (b"mod\xff.py", b"new\nline.py", b"esc\x1b[1mape.py"):
+        (tmp_path / os.fsdecode(raw)).write_text(ONE_FINDING)
+    return tmp_path
+
+
+LINE_NAMES = ["esc\\x1b[1mape.py", "mod\\xff.py", "new\\nline.py"]
+
+
+@pytest.mark.parametrize("output_format", ["text", "concise", "github"])
+def test_line_formats_escape_file_names_and_keep_one_line_per_finding(odd_names: Path, output_format: str):
+    result = gradlint("check", "--output-format", output_format, ".", cwd=odd_names)
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.decode("utf-8").splitlines()
+    findings = [line for line in lines if "GL101" in line]
+    assert len(findings) == 3
+    assert [next(n for n in LINE_NAMES if n in line) for line in findings] == LINE_NAMES
+    assert not any(ch in result.stdout for ch in b"\x1b\xff")
+    if output_format == "github":
+        assert re.match(r"::(error|warning) file=mod\\xff\.py,line=2,", findings[1]), findings[1]
+
+
+def test_show_files_escapes_file_names(odd_names: Path):
+    result = gradlint("check", "--show-files", ".", cwd=odd_names)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode("utf-8").splitlines() == LINE_NAMES
+
+
+def test_json_is_valid_utf8_and_shows_an_undecodable_byte_as_the_replacement_character(odd_names: Path):
+    result = gradlint("check", "--output-format", "json", ".", cwd=odd_names)
+    assert result.returncode == 1, result.stderr
+    text = result.stdout.decode("utf-8")  # strict: fails on any byte that is not UTF-8
+    assert "\\ud" not in text  # no escaped lone surrogate either (strict JSON parsers refuse them)
+    names = sorted(Path(d["filename"]).name for d in json.loads(text))
+    assert names == ["esc\x1b[1mape.py", "mod\ufffd.py", "new\nline.py"]
+
+
+def test_sarif_uris_are_percent_encoded_from_the_raw_bytes_of_file_names(odd_names: Path):
+    result = gradlint("check", "--output-format", "sarif", ".", cwd=odd_names)
+    assert result.returncode == 1, result.stderr
+    log = json.loads(result.stdout.decode("utf-8"))
+    jsonschema.validate(log, json.loads(SARIF_SCHEMA.read_text()))
+    uris = sorted(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"])
+    assert uris == ["esc%1B%5B1mape.py", "mod%FF.py", "new%0Aline.py"]
+    assert [os.fsdecode(unquote_to_bytes(u)) for u in uris] == sorted(os.listdir(odd_names))[1:]
+
+
+@pytest.mark.parametrize("output_format", ["github", "sarif"])
+def test_statistics_with_github_or_sarif_is_a_usage_error(repo: Path, output_format: str):
+    result = gradlint("check", "--statistics", "--output-format", output_format, "src", cwd=repo)
+    assert result.returncode == 2
+    assert result.stdout == b""
+    assert b"--statistics" in result.stderr and output_format.encode() in result.stderr
+
+
+def test_statistics_with_concise_is_the_table(repo: Path):
+    result = cli("check", "--statistics", "--output-format", "concise", "src", cwd=repo)
+    assert (result.exit_code, result.stdout) == (1, "4\tGL101\t[*] init-activation-mismatch\n")

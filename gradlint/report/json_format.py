@@ -1,4 +1,7 @@
-"""JSON output in the shape of ruff's: one object per finding, 1-based rows and columns."""
+"""JSON output in the shape of ruff's: one object per finding, 1-based rows and columns.
+
+The output is valid UTF-8 whatever the file names: a byte of a name that is not UTF-8 is
+shown as U+FFFD in `filename` (as ruff shows it), never as a lone surrogate."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gradlint.diagnostics import Diagnostic, Position
+from gradlint.report.escape import valid_unicode_tree
 
 
 def _position(p: Position) -> dict[str, int]:
@@ -36,4 +40,4 @@ def diagnostic_json(d: Diagnostic) -> dict[str, Any]:
 
 
 def render_json(diagnostics: Sequence[Diagnostic]) -> str:
-    return json.dumps([diagnostic_json(d) for d in diagnostics], indent=2) + "\n"
+    return json.dumps(valid_unicode_tree([diagnostic_json(d) for d in diagnostics]), indent=2) + "\n"

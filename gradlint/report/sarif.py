@@ -4,6 +4,9 @@ Every code gradlint can report is a rule of the run (so `ruleIndex` is stable), 
 the same documentation as `gradlint rule`. Results carry a repository-relative location and a
 fingerprint that does not move when code is inserted above the finding, so an alert keeps its
 identity across commits.
+
+A file name that is not UTF-8 still names its file: artifact URIs are percent-encoded from
+the name's raw bytes, and every text of the log is valid Unicode (U+FFFD for such a byte).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from urllib.parse import quote
 
 from gradlint import __version__
 from gradlint.diagnostics import Diagnostic
+from gradlint.report.escape import name_bytes, valid_unicode_tree
 from gradlint.report.github import file_span
 from gradlint.report.paths import repo_relative, repository_root
 
@@ -57,15 +61,15 @@ def _uri(filename: str) -> tuple[str, bool]:
     """(URI, relative to %SRCROOT%?)."""
     path = repo_relative(filename)
     if path.startswith("/"):
-        return Path(path).as_uri(), False
-    return quote(path, safe="/"), True
+        return Path(path).as_uri(), False  # percent-encodes os.fsencode(path)
+    return quote(name_bytes(path), safe="/"), True
 
 
 def _fingerprint(d: Diagnostic, uri: str, occurrence: int) -> str:
     """Stable while the finding stays: no row, column or line number in it."""
     message = _LINE_NUMBER.sub(r"\1", d.message)
     key = "\0".join((d.code, uri, str(d.cell or ""), message, str(occurrence)))
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]  # a name's odd bytes too
 
 
 def _result(d: Diagnostic, index: dict[str, int], seen: Counter[tuple[str, str, str, str]]) -> dict[str, Any]:
@@ -132,4 +136,4 @@ def sarif_log(diagnostics: Sequence[Diagnostic]) -> dict[str, Any]:
 
 
 def render_sarif(diagnostics: Sequence[Diagnostic]) -> str:
-    return json.dumps(sarif_log(diagnostics), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(valid_unicode_tree(sarif_log(diagnostics)), indent=2, ensure_ascii=False) + "\n"

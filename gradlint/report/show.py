@@ -39,4 +39,7 @@ def render_settings(settings: Settings, target: str) -> str:
 
 
 def render_files(displays: Iterable[str]) -> str:
-    return "".join(f"{d}\n" for d in displays)
+    """One file a line: control characters and undecodable bytes of a name are escaped."""
+    from gradlint.report.escape import line_safe
+
+    return "".join(f"{line_safe(d)}\n" for d in displays)

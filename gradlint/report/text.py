@@ -1,4 +1,7 @@
-"""Human output, in the shape ruff users read every day: `path:row:col: CODE [*] message`."""
+"""Human output, in the shape ruff users read every day: `path:row:col: CODE [*] message`.
+
+One line per finding, whatever the file is called or the message says: control characters
+and undecodable bytes are escaped (`gradlint.report.escape.line_safe`)."""
 
 from __future__ import annotations
 
@@ -7,23 +10,30 @@ from typing import TYPE_CHECKING
 
 import click
 
+from gradlint.report.escape import line_safe
+
 if TYPE_CHECKING:
     from gradlint.diagnostics import Diagnostic
 
 
 def location_text(d: Diagnostic) -> str:
-    where = f"{d.filename}:cell {d.cell}" if d.cell is not None else d.filename
+    """`path:row:col` (`path:cell N:row:col` in a notebook), the path escaped to one line."""
+    filename = line_safe(d.filename)
+    where = f"{filename}:cell {d.cell}" if d.cell is not None else filename
     return f"{where}:{d.location.row}:{d.location.column}"
 
 
-def render_line(d: Diagnostic, color: bool = False) -> str:
+def render_line(d: Diagnostic, color: bool = False, message: str | None = None) -> str:
+    """The finding's line; `message` is its message as the format wants it (by default made
+    one line)."""
     mark = " [*]" if d.fix is not None else ""
+    message = line_safe(d.message) if message is None else message
     if color:
         return (
             f"{click.style(location_text(d), bold=True)}: "
-            f"{click.style(d.code, fg='red', bold=True)}{click.style(mark, fg='cyan')} {d.message}"
+            f"{click.style(d.code, fg='red', bold=True)}{click.style(mark, fg='cyan')} {message}"
         )
-    return f"{location_text(d)}: {d.code}{mark} {d.message}"
+    return f"{location_text(d)}: {d.code}{mark} {message}"
 
 
 def render_lines(diagnostics: Sequence[Diagnostic], color: bool = False) -> str:
