@@ -524,12 +524,10 @@ def _result_diff(result: Any, color: bool) -> bytes:
         return _diff(result.original.raw, new, result.path, color)
     from gradlint.notebook import changed_cells
 
-    def shown(old: str, new: str) -> tuple[bytes, bytes]:
+    def shown(old: str, new: str) -> tuple[str, str]:
         # Cells rarely end with a line break; don't flag every diff with "No newline".
         ends = ("\n", "\r")
-        if not old.endswith(ends) and not new.endswith(ends):
-            old, new = old + "\n", new + "\n"
-        return old.encode("utf-8", "backslashreplace"), new.encode("utf-8", "backslashreplace")
+        return (old + "\n", new + "\n") if not old.endswith(ends) and not new.endswith(ends) else (old, new)
 
     return b"".join(_diff(*shown(old, new), f"{result.path}:cell {index}", color)
                     for index, old, new in changed_cells(result.original.text, result.new_text))
@@ -538,16 +536,17 @@ def _result_diff(result: Any, color: bool) -> bytes:
 _GREEN, _RED, _RESET = b"\x1b[32m", b"\x1b[31m", b"\x1b[0m"
 
 
-def _diff(old: bytes, new: bytes, path: str, color: bool) -> bytes:
+def _diff(old: bytes | str, new: bytes | str, path: str, color: bool) -> bytes:
     """A unified diff of two contents, as bytes: every byte of a line is kept (an escape
     character, a form feed, a line in another encoding), and lines end only at \\n, as git
-    reads them. The file name is quoted in the headers as git quotes it."""
+    reads them. Text given as str is shown as UTF-8. The file name is quoted in the headers
+    as git quotes it."""
     import difflib
 
     from gradlint.report.escape import git_quoted, name_bytes
 
     name = name_bytes(path)
-    lines = difflib.diff_bytes(difflib.unified_diff, _byte_lines(old), _byte_lines(new),
+    lines = difflib.diff_bytes(difflib.unified_diff, _byte_lines(_as_bytes(old)), _byte_lines(_as_bytes(new)),
                                git_quoted(b"a/" + name), git_quoted(b"b/" + name))
     out = []
     for line in lines:
@@ -558,6 +557,10 @@ def _diff(old: bytes, new: bytes, path: str, color: bool) -> bytes:
             body = _RED + body + _RESET
         out.append(body + ending)
     return b"".join(out)
+
+
+def _as_bytes(content: bytes | str) -> bytes:
+    return content if isinstance(content, bytes) else content.encode("utf-8", "backslashreplace")
 
 
 def _byte_lines(data: bytes) -> list[bytes]:
