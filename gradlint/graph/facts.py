@@ -9,7 +9,7 @@ from typing import Any
 from gradlint.graph.scopes import Scope
 from gradlint.keras_api.activations import LINEAR, Family
 from gradlint.keras_api.initializers import InitializerSpec
-from gradlint.keras_api.layers import LayerSpec
+from gradlint.keras_api.layers import LayerSpec, Wrapping
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,15 @@ class ArgSource:
         return next((e for e in self.splatted if e.value is expr), None)
 
 
+@dataclass(frozen=True)
+class WrapperFact:
+    """A wrapper a layer is applied through: `TimeDistributed(Dense(...))`."""
+
+    call: ast.Call
+    class_name: str
+    wrapping: Wrapping
+
+
 @dataclass(eq=False)
 class Layer:
     """One Keras layer written in the source: a constructor call (or a partial that makes it).
@@ -119,6 +128,14 @@ class Layer:
     fan_out: int | None = None
     # Every fan-in a layer applied more than once (in a loop) sees, when they differ.
     fan_in_choices: tuple[int, ...] = ()
+    # The wrappers it is applied through, innermost first. The graph sees the layer where its
+    # outermost wrapper is used: `TimeDistributed(Dense(...))(x)` applies this Dense.
+    wrappers: tuple[WrapperFact, ...] = ()
+
+    @property
+    def time_axes(self) -> int:
+        """Leading axes a TimeDistributed wrapper adds around the layer's own input."""
+        return sum(1 for w in self.wrappers if w.wrapping is Wrapping.TIME)
 
     def argument(self, name: str) -> tuple[ast.expr, ArgSource] | None:
         """The expression passed for a parameter, by keyword or position, last source wins."""

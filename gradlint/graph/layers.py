@@ -2,8 +2,10 @@
 
 Every call whose callee resolves to a Keras layer class is a layer; so is the layer a
 `functools.partial(LayerClass, ...)` makes when it is called. Arguments from literal
-`**config` dicts count as written (splats.py). What the layer's output meets next is the job
-of the context builders (sequential.py, dataflow.py), not of this module.
+`**config` dicts count as written (splats.py). A wrapper that applies its layer's kernel as
+written (TimeDistributed, SpectralNormalization, WeightNormalization) stands for that layer:
+where the wrapper is used, the graph sees the wrapped layer. What the layer's output meets
+next is the job of the context builders (sequential.py, dataflow.py), not of this module.
 """
 
 from __future__ import annotations
@@ -11,7 +13,13 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from gradlint.graph.facts import ActivationFact, ArgSource, InitializerFact, Layer
+from gradlint.graph.facts import (
+    ActivationFact,
+    ArgSource,
+    InitializerFact,
+    Layer,
+    WrapperFact,
+)
 from gradlint.graph.scopes import Resolver, Scope, ScopeTable
 from gradlint.graph.source import SourceText
 from gradlint.graph.splats import RAISES, SplatReader
@@ -30,9 +38,22 @@ from gradlint.keras_api.initializers import (
     initializer_spec,
     variance_scaling_family,
 )
-from gradlint.keras_api.layers import DEFAULT_INITIALIZER, LayerSpec, Role, layer_spec
+from gradlint.keras_api.layers import (
+    DEFAULT_INITIALIZER,
+    LayerSpec,
+    Role,
+    Wrapping,
+    is_wrapper_class,
+    layer_spec,
+)
 
 _PARTIAL = "functools.partial"
+# What each kind of wrapper applies as the layer itself.
+_WRAPPED_ROLES = {
+    Wrapping.TIME: frozenset({Role.WEIGHTED, Role.ACTIVATION, Role.TRANSPARENT}),
+    Wrapping.NORMALIZED: frozenset({Role.WEIGHTED}),
+    Wrapping.DATA_INIT: frozenset({Role.WEIGHTED}),
+}
 
 
 @dataclass(frozen=True)
@@ -73,14 +94,18 @@ class LayerCatalog:
                 key = (id(owner), attr)
                 single = isinstance(value, ast.Call) and key not in self.self_layers
                 self.self_layers[key] = value if single else None  # type: ignore[assignment]
+        self._merge_wrappers(calls)
+        self._unique = list({id(layer): layer for layer in self.by_call.values()}.values())
         # Arguments are read once every layer is known: `activation=LeakyReLU(0.2)` refers to
         # a layer call that may come later in the walk.
-        for layer in self.by_call.values():
+        for layer in self._unique:
             self._read_arguments(layer)
+            self._apply_wrapping(layer)
+        self._forget_custom_wrapped(calls)
 
     @property
     def layers(self) -> list[Layer]:
-        return list(self.by_call.values())
+        return list(self._unique)
 
     # -- recognising layers ---------------------------------------------------------------
     def layer_class(self, func: ast.AST, scope: Scope) -> tuple[str, LayerSpec] | None:
@@ -159,6 +184,64 @@ class LayerCatalog:
             if call is not None:
                 return self.layer_of(call, scope)
         return None
+
+    # -- wrappers ----------------------------------------------------------------------------
+    def _merge_wrappers(self, calls: list[ast.Call]) -> None:
+        """`TimeDistributed(Dense(...))`: the wrapper's call denotes the Dense, which records
+        the wrapper. Innermost wrappers first (an argument starts after its call), so that
+        `TimeDistributed(WeightNormalization(Dense(...)))` reaches the Dense. Only a layer
+        written in the wrapper's call is taken, and only one the wrapper applies as it is: a
+        weighted one, or for TimeDistributed also an activation, normalization, dropout or
+        reshape (the same operation on every step). A recurrent layer stays inside its wrapper
+        (Bidirectional(LSTM) is judged as one recurrent layer)."""
+        for call in reversed(calls):
+            wrapper = self.by_call.get(id(call))
+            if wrapper is None or wrapper.call is not call or wrapper.spec.role is not Role.WRAPPER:
+                continue
+            wrapping = wrapper.spec.wraps
+            expr = wrapped_argument(call)
+            if wrapping not in _WRAPPED_ROLES or not isinstance(expr, ast.Call):
+                continue
+            inner = self.by_call.get(id(expr))
+            if inner is None or inner.is_template or inner.spec.recurrent or inner.spec.role not in _WRAPPED_ROLES[wrapping]:
+                continue
+            inner.wrappers = (*inner.wrappers, WrapperFact(call, wrapper.class_name, wrapping))
+            self.by_call[id(call)] = inner
+
+    def _apply_wrapping(self, layer: Layer) -> None:
+        """A wrapper that rescales the kernel makes its initializer's scale irrelevant: not judged."""
+        for wrapper in layer.wrappers:
+            if wrapper.wrapping is Wrapping.NORMALIZED or (
+                    wrapper.wrapping is Wrapping.DATA_INIT and self._data_init(wrapper.call) is not False):
+                _forget_initializer(layer)
+
+    def _data_init(self, call: ast.Call) -> object:
+        """WeightNormalization's `data_init` (default True); UNKNOWN where not constant."""
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            return UNKNOWN
+        expr = next((k.value for k in call.keywords if k.arg == "data_init"), None)
+        if expr is None and len(call.args) > 1:
+            expr = call.args[1]
+        return True if expr is None else constant_value(expr, self.table.scope_of(call), self.resolver)
+
+    def _forget_custom_wrapped(self, calls: list[ast.Call]) -> None:
+        """A layer handed to a wrapper class of the module's own (a `keras.layers.Wrapper`
+        subclass) may have its kernel changed in any way: its initializer is not judged."""
+        for call in calls:
+            scope = self.table.scope_of(call)
+            if not isinstance(call.func, ast.Name) or id(call) in self.by_call:
+                continue
+            binding = self.resolver.single_binding(call.func.id, scope)
+            if binding is None or not isinstance(binding.node, ast.ClassDef) or not self._derives_from_wrapper(binding.node):
+                continue
+            expr = wrapped_argument(call)
+            inner = self.layer_of(expr, scope) if expr is not None else None
+            if inner is not None:
+                _forget_initializer(inner)
+
+    def _derives_from_wrapper(self, node: ast.ClassDef) -> bool:
+        scope = self.table.scope_of(node)
+        return any(is_wrapper_class(self.resolver.qualified_name(base, scope) or "") for base in node.bases)
 
     # -- explicit arguments ----------------------------------------------------------------
     def _unknowable(self, layer: Layer) -> bool:
@@ -331,3 +414,17 @@ class LayerCatalog:
         if len(text) > 48:
             text = text[:45] + "..."
         return f"{self.source.segment(expr)} = {text}" if via_variable else text
+
+
+def wrapped_argument(call: ast.Call) -> ast.expr | None:
+    """The layer a wrapper's call wraps: its `layer=` or first positional argument."""
+    found = next((k.value for k in call.keywords if k.arg == "layer"), None)
+    if found is None and call.args and not isinstance(call.args[0], ast.Starred):
+        found = call.args[0]
+    return found
+
+
+def _forget_initializer(layer: Layer) -> None:
+    layer.initializer = None
+    layer.initializer_home = None
+    layer.initializer_entry = None

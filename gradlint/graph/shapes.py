@@ -207,6 +207,17 @@ def _spatial(inp: Shape | None, rank: int, kernel: tuple[int, ...] | None,
 
 def output_shape(layer: Layer, inp: Shape | None, graph: ModuleGraph) -> Shape | None:
     """The shape of a layer's output given the shape of what flows in (None: unknown)."""
+    steps = layer.time_axes
+    if not steps:
+        return _own_output_shape(layer, inp, graph)
+    # Applied through TimeDistributed: the layer sees one step, the steps' axes are kept.
+    if inp is None or not inp.exact or len(inp.dims) <= steps:
+        return None
+    out = _own_output_shape(layer, Shape(inp.dims[steps:], True), graph)
+    return Shape(inp.dims[:steps] + out.dims, True) if out is not None and out.exact else None
+
+
+def _own_output_shape(layer: Layer, inp: Shape | None, graph: ModuleGraph) -> Shape | None:
     args = _Args(layer, graph)
     kind = _kind(layer.class_name)
     rank = _rank(layer.class_name)
@@ -425,6 +436,8 @@ def _start_of(graph: ModuleGraph, expr: ast.AST | None, layer: Layer | None, sco
         if not isinstance(expr, ast.Call) or not is_input_expr(graph, expr, scope):
             return None
         return input_call_shape(graph, expr, scope)
+    if layer.wrappers:  # what a wrapped layer's model is given is declared on its outermost wrapper
+        return _declared_input(graph, layer.wrappers[-1].call)
     args = _Args(layer, graph)
     for name, drop in (("input_shape", False), ("batch_input_shape", True), ("batch_shape", True)):
         value = args.value(name, None)
@@ -435,6 +448,17 @@ def _start_of(graph: ModuleGraph, expr: ast.AST | None, layer: Layer | None, sco
         return Shape((dim,), True)
     length = args.size("input_length", None) if layer.class_name == "Embedding" else None
     return Shape((length,), True) if length is not None else None
+
+
+def _declared_input(graph: ModuleGraph, call: ast.Call) -> Shape | None:
+    """`TimeDistributed(Dense(8), input_shape=(10, 16))`: the wrapper's own declaration."""
+    if any(k.arg is None for k in call.keywords):
+        return None
+    scope = graph.scopes.scope_of(call)
+    for kw in call.keywords:
+        if kw.arg in ("input_shape", "batch_input_shape", "batch_shape"):
+            return shape_from_value(constant_value(kw.value, scope, graph.resolver), drop_batch=kw.arg != "input_shape")
+    return None
 
 
 def input_call_shape(graph: ModuleGraph, call: ast.Call, scope: Any) -> Shape | None:

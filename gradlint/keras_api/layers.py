@@ -15,7 +15,24 @@ class Role(Enum):
     ACTIVATION = "activation"  # applies a nonlinearity (Activation, ReLU, LeakyReLU, …)
     TRANSPARENT = "transparent"  # passes the signal on to what follows (BatchNorm, Dropout, …)
     MERGE = "merge"  # joins tensors; its result is what the next activation receives
-    WRAPPER = "wrapper"  # wraps another layer (TimeDistributed, Bidirectional)
+    WRAPPER = "wrapper"  # wraps another layer (TimeDistributed, Bidirectional, …): see Wrapping
+
+
+class Wrapping(Enum):
+    """How a wrapper applies the layer it wraps, as far as that layer's kernel is concerned."""
+
+    # The same layer on every step of axis 1 (TimeDistributed): its kernel works as written,
+    # with its fan-in on the last axis.
+    TIME = "time"
+    # Two copies whose outputs are merged (Bidirectional): judged as the wrapper.
+    PAIR = "pair"
+    # The kernel is divided by its largest singular value while training
+    # (SpectralNormalization): its initial scale cancels, whatever the initializer.
+    NORMALIZED = "normalized"
+    # w = g·v/‖v‖ (WeightNormalization): with `data_init` (the default) the first batch sets
+    # g so that each output has unit variance, so the initializer's scale cancels; without
+    # it, g = ‖v‖ and the kernel starts as initialized.
+    DATA_INIT = "data_init"
 
 
 @dataclass(frozen=True)
@@ -32,6 +49,7 @@ class LayerSpec:
     initializer_param: str | None = None
     positional: tuple[str, ...] = ()
     recurrent: bool = False
+    wraps: Wrapping | None = None  # for wrappers: how the wrapped layer is applied
 
 
 def _spec(names: str, role: Role, **kw: object) -> dict[str, LayerSpec]:
@@ -75,8 +93,19 @@ LAYERS: dict[str, LayerSpec] = {
             "Cropping2D Cropping3D UpSampling1D UpSampling2D UpSampling3D Masking", Role.TRANSPARENT),
     **_spec("Add Concatenate Average Maximum Minimum Subtract Multiply "
             "add concatenate average maximum minimum subtract multiply", Role.MERGE),
-    **_spec("TimeDistributed Bidirectional", Role.WRAPPER),
+    **_spec("TimeDistributed", Role.WRAPPER, wraps=Wrapping.TIME, positional=("layer",)),
+    **_spec("Bidirectional", Role.WRAPPER, wraps=Wrapping.PAIR, positional=("layer",)),
+    **_spec("SpectralNormalization", Role.WRAPPER, wraps=Wrapping.NORMALIZED, positional=("layer",)),
 }
+# Wrappers of other packages, by their canonical prefix and class name.
+_THIRD_PARTY_PREFIX = "tensorflow_addons.layers."
+THIRD_PARTY_LAYERS: dict[str, LayerSpec] = {
+    **_spec("WeightNormalization", Role.WRAPPER, wraps=Wrapping.DATA_INIT, positional=("layer", "data_init")),
+    **_spec("SpectralNormalization", Role.WRAPPER, wraps=Wrapping.NORMALIZED, positional=("layer",)),
+}
+# The base class of Keras' wrappers: a class of the user's own deriving from it may do
+# anything to the layer it wraps.
+WRAPPER_BASE = "keras.layers.Wrapper"
 
 # Keras' default for every judged initializer parameter.
 DEFAULT_INITIALIZER = "glorot_uniform"
@@ -92,10 +121,19 @@ PLAIN_DROPOUT = "Dropout"
 
 
 def layer_spec(canonical_name: str) -> LayerSpec | None:
-    """The spec for a canonical name like `keras.layers.Dense`, or None if it is not a layer."""
-    if not canonical_name.startswith("keras.layers."):
-        return None
-    return LAYERS.get(canonical_name.rsplit(".", 1)[1])
+    """The spec for a canonical name like `keras.layers.Dense` (or one of the third-party
+    wrappers, `tensorflow_addons.layers.WeightNormalization`), or None if it is not a layer."""
+    if canonical_name.startswith("keras.layers."):
+        return LAYERS.get(canonical_name.rsplit(".", 1)[1])
+    if canonical_name.startswith(_THIRD_PARTY_PREFIX):
+        return THIRD_PARTY_LAYERS.get(canonical_name.rsplit(".", 1)[1])
+    return None
+
+
+def is_wrapper_class(canonical_name: str) -> bool:
+    """Keras' `Wrapper` base class or one of the wrappers: what a custom wrapper derives from."""
+    spec = layer_spec(canonical_name)
+    return canonical_name == WRAPPER_BASE or (spec is not None and spec.role is Role.WRAPPER)
 
 
 def is_recurrent(spec: LayerSpec | None) -> bool:

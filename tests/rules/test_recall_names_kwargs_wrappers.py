@@ -51,8 +51,8 @@ def test_keras_under_every_package_name_is_recognised(imports, dense):
 
 
 @pytest.mark.parametrize("imports", [
-    "from tensorflow.python.keras.engine.sequential import Sequential\n"
-    "from tensorflow.python.keras.layers.core import Dense, Activation",
+    ("from tensorflow.python.keras.engine.sequential import Sequential\n"
+     "from tensorflow.python.keras.layers.core import Dense, Activation"),
     "from tf_keras.src.engine.sequential import Sequential\nfrom tf_keras.src.layers import Dense, Activation",
     "from keras.src.engine.sequential import Sequential\nfrom keras.src.layers import Dense, Activation",
     "from keras_core.src.models.sequential import Sequential\nfrom keras_core.layers import Dense, Activation",
@@ -444,3 +444,155 @@ def test_a_dict_value_means_what_it_means_where_the_dict_is_written():
         return keras.layers.Dense(64, **cfg)(x)
     """
     assert findings(src) == []
+
+
+# -- layers inside wrappers ---------------------------------------------------------------------
+
+def fans(src: str) -> list[tuple[int, str, int | None, int | None]]:
+    """(line, class, fan_in, fan_out) of every layer with a judged initializer."""
+    graph = graph_of(src)
+    judged = [l for l in graph.layers if l.spec.initializer_param and not l.is_template]
+    return sorted((l.call.lineno, l.class_name, l.fan_in, l.fan_out) for l in judged)
+
+
+SEQUENCE_TAGGER = """\
+from tensorflow import keras
+from tensorflow.keras import layers
+
+model = keras.Sequential([
+    keras.Input(shape=(40, 16)),
+    layers.TimeDistributed(layers.Dense(64, activation="relu")),
+    layers.Bidirectional(layers.LSTM(32, return_sequences=True)),
+    layers.TimeDistributed(layers.Dense(64)),
+    layers.ReLU(),
+    layers.TimeDistributed(layers.Dense(5, activation="softmax")),
+])
+"""
+
+
+def test_a_time_distributed_layer_keeps_its_activation_and_meets_what_follows_the_wrapper():
+    found = findings(SEQUENCE_TAGGER)
+    assert [row for row, _ in found] == [6, 8]
+    assert "followed by activation 'relu' (line 9)" in found[1][1]
+
+
+def test_time_distributed_fan_in_is_the_last_axis():
+    # 16 features per step; the Bidirectional LSTM hands on 2 × 32.
+    assert fans(SEQUENCE_TAGGER) == [(6, "Dense", 16, 64), (8, "Dense", 64, 64), (10, "Dense", 64, 5)]
+
+
+def test_the_fix_goes_into_the_wrapped_layer():
+    out = fixed(SEQUENCE_TAGGER)
+    assert 'layers.TimeDistributed(layers.Dense(64, activation="relu", kernel_initializer="he_normal")),' in out
+    assert 'layers.TimeDistributed(layers.Dense(64, kernel_initializer="he_normal")),' in out
+    assert findings(out) == []
+
+
+VIDEO_CLASSIFIER = """\
+import keras
+from keras import layers
+
+frames = keras.Input(shape=(8, 28, 28, 1))
+x = layers.TimeDistributed(layers.Conv2D(16, 3, padding="same"))(frames)
+x = layers.Activation("relu")(x)
+x = layers.TimeDistributed(layers.MaxPooling2D(2))(x)
+x = layers.TimeDistributed(layers.Flatten())(x)
+x = layers.TimeDistributed(layers.Dense(32, activation="relu"))(x)
+x = layers.TimeDistributed(layers.BatchNormalization())(x)
+x = layers.GRU(16)(x)
+model = keras.Model(frames, layers.Dense(3, activation="softmax")(x))
+"""
+
+
+def test_time_distributed_convolutions_in_a_functional_model():
+    # The Conv2D meets the ReLU after its wrapper; the Dense's scale is cancelled by the
+    # BatchNormalization in the next wrapper.
+    found = findings(VIDEO_CLASSIFIER)
+    assert [row for row, _ in found] == [5]
+    assert "followed by activation 'relu' (line 6)" in found[0][1]
+
+
+def test_time_distributed_shapes_go_step_by_step():
+    # 3·3·1 into the Conv2D; 14·14·16 per step after the pooling and the Flatten; 16 from the GRU.
+    assert fans(VIDEO_CLASSIFIER) == [(5, "Conv2D", 9, 144), (9, "Dense", 3136, 32), (12, "Dense", 16, 3)]
+
+
+def test_an_input_shape_declared_on_the_wrapper():
+    src = """\
+    import keras
+    model = keras.Sequential([
+        keras.layers.TimeDistributed(keras.layers.Dense(32, activation="relu"), input_shape=(10, 8)),
+        keras.layers.TimeDistributed(keras.layers.Dense(1)),
+    ])
+    """
+    assert fans(src) == [(3, "Dense", 8, 32), (4, "Dense", 32, 1)]
+
+
+@pytest.mark.parametrize("wrapped", [
+    "tfa.layers.WeightNormalization(layers.Dense(128, activation='relu'), data_init=False)",
+    "tfa.layers.WeightNormalization(layer=layers.Dense(128, activation='relu'), data_init=False)",
+    "layers.TimeDistributed(tfa.layers.WeightNormalization(layers.Dense(128, activation='relu'), False))",
+])
+def test_weight_normalization_without_data_init_starts_from_the_initializer(wrapped):
+    src = f"""\
+    import tensorflow as tf
+    import tensorflow_addons as tfa
+    from tensorflow.keras import layers
+    inputs = tf.keras.Input(shape=(20, 64))
+    x = {wrapped}(inputs)
+    model = tf.keras.Model(inputs, layers.Dense(1)(x))
+    """
+    assert rows(src) == [5]
+
+
+@pytest.mark.parametrize("wrapped", [
+    # He already: nothing to say.
+    "layers.TimeDistributed(layers.Dense(128, activation='relu', kernel_initializer='he_normal'))",
+    # The first batch sets the scale (data_init, the default): the initializer's cancels.
+    "tfa.layers.WeightNormalization(layers.Dense(128, activation='relu'))",
+    "tfa.layers.WeightNormalization(layers.Dense(128, activation='relu'), data_init=flag)",
+    # The kernel is divided by its spectral norm: its initial scale cancels.
+    "layers.SpectralNormalization(layers.Dense(128, activation='relu'))",
+    "tfa.layers.SpectralNormalization(layers.Dense(128, activation='relu'))",
+    # A wrapper of the module's own may do anything to the kernel.
+    "ScaledWrapper(layers.Dense(128, activation='relu'))",
+])
+def test_wrappers_that_leave_nothing_to_fix_stay_silent(wrapped):
+    src = f"""\
+    import tensorflow as tf
+    import tensorflow_addons as tfa
+    from tensorflow.keras import layers
+
+    class ScaledWrapper(layers.Wrapper):
+        def call(self, inputs):
+            return self.layer(inputs) * 0.5
+
+    inputs = tf.keras.Input(shape=(20, 64))
+    x = {wrapped}(inputs)
+    model = tf.keras.Model(inputs, layers.Dense(1)(x))
+    """
+    assert findings(src) == []
+
+
+def test_an_unknown_wrapper_does_not_hand_on_what_follows_it():
+    # What `Wrap` does with the Dense's output is not known: the ReLU after it is not the Dense's.
+    src = """\
+    import keras
+    from mylib import Wrap
+    inputs = keras.Input(shape=(64,))
+    x = Wrap(keras.layers.Dense(64))(inputs)
+    x = keras.layers.ReLU()(x)
+    model = keras.Model(inputs, keras.layers.Dense(1)(x))
+    """
+    assert findings(src) == []
+
+
+def test_a_recurrent_layer_stays_inside_its_wrapper():
+    src = """\
+    import keras
+    inputs = keras.Input(shape=(None, 8))
+    x = keras.layers.TimeDistributed(keras.layers.SimpleRNN(8))(inputs)
+    model = keras.Model(inputs, x)
+    """
+    graph = graph_of(src)
+    assert sorted(l.class_name for l in graph.layers) == ["SimpleRNN", "TimeDistributed"]
