@@ -1,5 +1,7 @@
 """Custom training steps: an `optimizer.apply_gradients(...)` (or Keras 3's `apply`) of a
-recurrent model's tape gradients with no clip function between `tape.gradient` and the call.
+recurrent model's tape gradients with no clip function between `tape.gradient` and the call,
+and an `optimizer.minimize(loss, var_list, tape=tape)` (tf.keras / Keras 2), where the
+optimizer computes and applies the gradients itself.
 
 The gradients are followed back through the assignments of the step's own function
 (graph/statements.py); the variables to the models that hold them (graph/tracing.py); the
@@ -34,6 +36,7 @@ class TrainingStep:
     from_compile: bool  # the optimizer is the one a recurrent model's compile() gave it: GL201's
     gradients: ast.Name | None  # the gradient variable handed to apply_gradients
     assignment: ast.Assign | None  # its last assignment before the call, where a clip can go
+    minimize: bool = False  # `optimizer.minimize(...)`: only the optimizer can clip
 
 
 class TrainingSteps:
@@ -51,7 +54,28 @@ class TrainingSteps:
     def steps(self) -> list[TrainingStep]:
         calls = sorted([*method_calls(self.table, "apply_gradients"), *method_calls(self.table, "apply")],
                        key=position)
-        return [step for call in calls if (step := self._step(call))]
+        steps = [step for call in calls if (step := self._step(call))]
+        steps.extend(step for call in method_calls(self.table, "minimize") if (step := self._minimize_step(call)))
+        return sorted(steps, key=lambda step: position(step.call))
+
+    def _minimize_step(self, call: ast.Call) -> TrainingStep | None:
+        """`optimizer.minimize(loss, var_list, tape=tape)` of a recurrent model's variables (a
+        callable `var_list` too), by an optimizer known where it is built or compiled: what
+        it clips is all there is to know, so an optimizer that cannot be known is not judged."""
+        scope = self.table.scope_of(call)
+        if self.resolver.qualified_name(call.func, scope) is not None:  # `scipy.optimize.minimize`
+            return None
+        var_list = _given(call, "var_list", 1)
+        if var_list is None:
+            return None
+        owner = self.statements.owner(call)
+        recurrent = earliest(self._holder_recurrent(h, scope) for h in self._holders_in(var_list, owner))
+        if recurrent is None:
+            return None
+        optimizers, from_compile = self._step_optimizer(call.func.value, scope)  # type: ignore[attr-defined]
+        if all(o is None for o in optimizers):
+            return None
+        return TrainingStep(call, recurrent, tuple(optimizers), from_compile, None, None, minimize=True)
 
     def _step(self, call: ast.Call) -> TrainingStep | None:
         """`optimizer.apply_gradients(zip(grads, variables))`, or Keras 3's
@@ -113,8 +137,11 @@ class TrainingSteps:
         """The models whose variables a `tape.gradient(loss, sources)` differentiates."""
         sources = gradient.args[1] if len(gradient.args) > 1 else next(
             (k.value for k in gradient.keywords if k.arg in ("sources", "xs")), None)
-        if sources is None:
-            return []
+        return self._holders_in(sources, owner) if sources is not None else []
+
+    def _holders_in(self, sources: ast.expr, owner: ast.AST) -> list[ast.expr]:
+        """What `<holder>.trainable_variables` in `sources` (through the function's own
+        assignments) reads the variables of."""
         holders: list[ast.expr] = []
         for expr in self.statements.expand(sources, owner):
             holders.extend(n.value for n in ast.walk(expr)
@@ -197,17 +224,19 @@ class TrainingSteps:
 def _step_arguments(call: ast.Call) -> tuple[list[ast.expr], ast.Name | None] | None:
     """What a training step hands the optimizer: the expressions to search for gradients and
     variables, and the gradient variable when `apply(grads, variables)` names it."""
-    def given(name: str, index: int) -> ast.expr | None:
-        value = next((k.value for k in call.keywords if k.arg == name), None)
-        if value is None and len(call.args) > index and not isinstance(call.args[index], ast.Starred):
-            value = call.args[index]
-        return value
-
     if call.func.attr == "apply_gradients":  # type: ignore[attr-defined]
-        argument = given("grads_and_vars", 0)
+        argument = _given(call, "grads_and_vars", 0)
         return ([argument], None) if argument is not None else None
-    grads, variables = given("grads", 0), given("trainable_variables", 1)
+    grads, variables = _given(call, "grads", 0), _given(call, "trainable_variables", 1)
     if grads is None:
         return None
     parts = [grads, variables] if variables is not None else [grads]
     return parts, grads if isinstance(grads, ast.Name) else None
+
+
+def _given(call: ast.Call, name: str, index: int) -> ast.expr | None:
+    """The argument a call passes for a parameter, by keyword or at its position."""
+    value = next((k.value for k in call.keywords if k.arg == name), None)
+    if value is None and len(call.args) > index and not any(isinstance(a, ast.Starred) for a in call.args[:index + 1]):
+        value = call.args[index]
+    return value

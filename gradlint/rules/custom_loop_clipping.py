@@ -3,6 +3,7 @@ unclipped gradients to the optimizer."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 
 from gradlint.config import Settings
@@ -11,7 +12,15 @@ from gradlint.edits import insert_line_after
 from gradlint.graph.model import ModuleGraph
 from gradlint.graph.steps import TrainingStep
 from gradlint.rules.base import Invalid, Rule
-from gradlint.rules.rnn_clipping import display, number, row_of, tensorflow_reference
+from gradlint.rules.rnn_clipping import (
+    clip_argument,
+    constructor_clip_edits,
+    display,
+    number,
+    origin,
+    row_of,
+    tensorflow_reference,
+)
 
 
 class RnnCustomLoopWithoutClipping(Rule):
@@ -21,13 +30,23 @@ class RnnCustomLoopWithoutClipping(Rule):
     fixable = True
     doc = """\
 ## What it finds
-A custom training step — `optimizer.apply_gradients(zip(grads, variables))` — where the
-variables belong to a recurrent model (`model.trainable_variables` of a model with an LSTM,
-GRU, SimpleRNN, … layer, or `self.trainable_variables` inside a Model subclass that has one),
-the gradients come from `tape.gradient(...)` without passing through `tf.clip_by_global_norm`,
-`tf.clip_by_norm`, `tf.clip_by_value` or `keras.ops.clip`, and the optimizer is not known to
-be built with clipping. A training step of a non-recurrent model is not flagged. When the
-optimizer is the one `compile()` gives the model, the compile call is GL201's to judge.
+A custom training step — `optimizer.apply_gradients(zip(grads, variables))`, or Keras 3's
+`optimizer.apply(grads, variables)` — where the variables belong to a recurrent model
+(`model.trainable_variables` of a model with an LSTM, GRU, SimpleRNN, … layer, or
+`self.trainable_variables` inside a Model subclass that has one), the gradients come from
+`tape.gradient(...)` without passing through `tf.clip_by_global_norm`, `tf.clip_by_norm`,
+`tf.clip_by_value` or `keras.ops.clip`, and the optimizer is not known to be built with
+clipping. A training step of a non-recurrent model is not flagged. When the optimizer is the
+one `compile()` gives the model, the compile call is GL201's to judge.
+
+`optimizer.minimize(loss, model.trainable_variables, tape=tape)` (tf.keras and Keras 2
+optimizers; a callable loss or `var_list` too) computes and applies the gradients itself,
+so only the optimizer can clip them: it is a finding when the optimizer is known — its
+constructor in the file, also through a variable or a factory of the module (GL201 says
+how it is followed) — and does not clip. An optimizer that cannot be known (a parameter
+without known callers) is not judged for `minimize`, since nothing else could be.
+
+Which models are recurrent, a layer class chosen at run time included, is as in GL201.
 
 ## Why it matters
 A custom loop bypasses nothing of the recurrent net's problem: the same recurrent weight
@@ -56,6 +75,17 @@ optimizer.apply_gradients(zip(grads, model.trainable_variables))
 Where the gradients are used inline (`apply_gradients(zip(tape.gradient(...), ...))`) there
 is no clean place for the statement: the finding comes without a fix; give the optimizer
 `clipnorm=1.0` or clip the gradients yourself. The norm is `clip-value` in `[tool.gradlint]`.
+
+For `optimizer.minimize(...)` the gradients are never in the code: the fix gives the
+optimizer's constructor `clipnorm=1.0` (the `clip` keyword of `[tool.gradlint]`) where it is
+built, in a factory if that is where it is, each constructor it can be when there are
+several. Rewriting the call into a tape, a clip and `apply_gradients` would restructure the
+step; the constructor keyword changes one argument and keeps the step as written:
+```python
+optimizer = tf.keras.optimizers.Adam(1e-3, clipnorm=1.0)
+...
+optimizer.minimize(loss, model.trainable_variables, tape=tape)
+```
 """
 
     valid = (
@@ -218,6 +248,33 @@ def step(x, y):
     opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
 """,
         ),
+        # minimize(): the optimizer's constructor gets the clip.
+        Invalid(
+            """\
+import tensorflow as tf
+
+model = tf.keras.Sequential([tf.keras.layers.GRU(32), tf.keras.layers.Dense(1)])
+optimizer = tf.keras.optimizers.RMSprop(learning_rate=1e-3)
+
+
+def train_step(x, y):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(y - model(x, training=True)))
+    optimizer.minimize(loss, model.trainable_variables, tape=tape)
+""",
+            fixed="""\
+import tensorflow as tf
+
+model = tf.keras.Sequential([tf.keras.layers.GRU(32), tf.keras.layers.Dense(1)])
+optimizer = tf.keras.optimizers.RMSprop(learning_rate=1e-3, clipnorm=1.0)
+
+
+def train_step(x, y):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(y - model(x, training=True)))
+    optimizer.minimize(loss, model.trainable_variables, tape=tape)
+""",
+        ),
     )
 
     def check(self, graph: ModuleGraph, settings: Settings) -> Iterator[Diagnostic]:
@@ -227,7 +284,22 @@ def step(x, y):
                 continue
             if step.from_compile and any(not o.clipped for o in known):
                 continue  # the compile() that gives this optimizer is GL201's finding
-            yield self._finding(graph, step, settings)
+            yield self._minimize(graph, step, settings) if step.minimize else self._finding(graph, step, settings)
+
+    def _minimize(self, graph: ModuleGraph, step: TrainingStep, settings: Settings) -> Diagnostic:
+        """`optimizer.minimize(...)`: the gradients never appear, so the optimizer clips or
+        nothing does. The fix gives each unclipped constructor it can be `clipnorm=1.0`."""
+        what = graph.training.describe(step.recurrent)
+        clip = clip_argument(settings)
+        unclipped = [o for o in step.optimizers if o is not None and not o.clipped]
+        shown = " or ".join(f"{display(graph, o)} ({origin(o)}line {row_of(graph, o.node)})" for o in unclipped)
+        receiver = " ".join(graph.source.segment(step.call.func).split())
+        message = f"{what} model trained by {receiver}(...) with {shown}, which does not clip gradients; add {clip}"
+        edits: tuple[Edit, ...] = ()
+        if all(isinstance(o.node, ast.Call) and o.kind == "call" for o in unclipped):
+            edits = tuple(e for o in unclipped for e in constructor_clip_edits(graph, o.node, settings))
+        names = " and ".join(f"{name}(...)" for name in dict.fromkeys(o.class_name for o in unclipped))
+        return self.report(graph, step.call, message, edits, f"Add {clip} to {names}")
 
     def _finding(self, graph: ModuleGraph, step: TrainingStep, settings: Settings) -> Diagnostic:
         what = graph.training.describe(step.recurrent)

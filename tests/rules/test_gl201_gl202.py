@@ -964,6 +964,152 @@ def test_in_a_notebook_that_writes_tf_keras_everywhere_the_fix_does_not_write_tf
     assert [e["content"] for e in finding["fix"]["edits"]] == ["tf.keras.optimizers.Nadam(clipnorm=1.0)"]
 
 
+# == GL202: optimizer.minimize(...) and Keras 3's optimizer.apply(...) ===============================
+# minimize() computes and applies the gradients itself: only the optimizer can clip them, so
+# the fix is the constructor's clipnorm, and an optimizer that cannot be known is not judged.
+
+MINIMIZE = """\
+import tensorflow as tf
+
+model = tf.keras.Sequential([
+    tf.keras.layers.Embedding(20000, 64),
+    tf.keras.layers.LSTM(64),
+    tf.keras.layers.Dense(1),
+])
+optimizer = tf.keras.optimizers.Adam(learning_rate=1e-3{clip})
+loss_fn = tf.keras.losses.BinaryCrossentropy(from_logits=True)
+
+
+@tf.function
+def train_step(x, y):
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True))
+    optimizer.minimize(loss, model.trainable_variables, tape=tape)
+    return loss
+"""
+
+
+def test_minimize_of_a_recurrent_model_gives_its_optimizer_clipnorm():
+    src = MINIMIZE.format(clip="")
+    assert findings(src, GL202) == [
+        (16, "LSTM model trained by optimizer.minimize(...) with tf.keras.optimizers.Adam(learning_rate=1e-3) "
+             "(line 8), which does not clip gradients; add clipnorm=1.0"),
+    ]
+    assert fix_messages(src, GL202) == ["Add clipnorm=1.0 to Adam(...)"]
+    assert fixed(src, GL202) == MINIMIZE.format(clip=", clipnorm=1.0")
+
+
+def test_minimize_with_a_callable_loss_and_var_list():
+    src = """\
+    import tensorflow as tf
+    model = tf.keras.Sequential([tf.keras.layers.GRU(16), tf.keras.layers.Dense(1)])
+    opt = tf.keras.optimizers.SGD(0.01, momentum=0.9)
+    def fit_batch(x, y):
+        opt.minimize(lambda: tf.reduce_mean((model(x) - y) ** 2), var_list=lambda: model.trainable_variables)
+    """
+    assert rows(src, GL202) == [5]
+    assert "opt = tf.keras.optimizers.SGD(0.01, momentum=0.9, clipnorm=1.0)\n" in fixed(src, GL202)
+
+
+def test_minimize_by_an_optimizer_from_a_factory_is_fixed_in_the_factory():
+    src = """\
+    import tensorflow as tf
+
+    def make_optimizer(name):
+        if name == "sgd":
+            return tf.keras.optimizers.SGD(0.1)
+        return tf.keras.optimizers.Adam(1e-3, clipnorm=None)
+
+    model = tf.keras.Sequential([tf.keras.layers.SimpleRNN(8), tf.keras.layers.Dense(1)])
+    opt = make_optimizer("adam")
+
+    def step(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(model(x))
+        opt.minimize(loss, model.trainable_variables, tape=tape)
+    """
+    [(row, message)] = findings(src, GL202)
+    assert row == 14
+    assert message == ("SimpleRNN model trained by opt.minimize(...) with tf.keras.optimizers.SGD(0.1) (returned by "
+                       "make_optimizer(), line 5) or tf.keras.optimizers.Adam(1e-3, clipnorm=None) (returned by "
+                       "make_optimizer(), line 6), which does not clip gradients; add clipnorm=1.0")
+    assert fix_messages(src, GL202) == ["Add clipnorm=1.0 to SGD(...) and Adam(...)"]
+    assert fixed(src, GL202) == textwrap.dedent(src).replace(
+        "SGD(0.1)", "SGD(0.1, clipnorm=1.0)").replace("clipnorm=None", "clipnorm=1.0")
+
+
+@pytest.mark.parametrize("src", [
+    # The optimizer clips.
+    MINIMIZE.format(clip=", global_clipnorm=1.0"),
+    # Not recurrent.
+    MINIMIZE.format(clip="").replace("tf.keras.layers.LSTM(64)", "tf.keras.layers.GlobalAveragePooling1D()"),
+    # An optimizer handed in by callers the module does not show: nothing to know.
+    """\
+import tensorflow as tf
+model = tf.keras.Sequential([tf.keras.layers.LSTM(8)])
+def step(optimizer, x):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(model(x))
+    optimizer.minimize(loss, model.trainable_variables, tape=tape)
+""",
+    # scipy's minimize is a function, not an optimizer's method.
+    """\
+import tensorflow as tf
+from scipy import optimize
+model = tf.keras.Sequential([tf.keras.layers.LSTM(8)])
+result = optimize.minimize(lambda w: 0.0, model.trainable_variables)
+""",
+])
+def test_minimize_steps_that_are_not_findings(src):
+    assert findings(src, BOTH) == []
+
+
+def test_minimize_by_the_compiled_optimizer_is_the_compiles_finding():
+    src = SUBCLASS.format(extra="").replace(
+        "        trainable_vars = self.trainable_variables\n        gradients = tape.gradient(loss, trainable_vars)\n",
+        "").replace("self.optimizer.apply_gradients(zip(gradients, trainable_vars))",
+                    "self.optimizer.minimize(loss, self.trainable_variables, tape=tape)")
+    assert "minimize" in src
+    assert findings(src, GL202) == []  # the compile() that gives the optimizer is not in the file
+    compiled = src + "\nm = TextModel(100)\nm.compile(optimizer='adam', loss='mse')\n"
+    assert [(d.code, d.location.row) for d in check_source(compiled, "m.py", BOTH)] == [("GL201", 24)]
+
+
+KERAS3_APPLY = """\
+import keras
+import tensorflow as tf
+
+model = keras.Sequential([keras.layers.Embedding(1000, 32), keras.layers.GRU(32), keras.layers.Dense(1)])
+optimizer = keras.optimizers.Adam(1e-3)
+
+
+def train_step(x, y):
+    with tf.GradientTape() as tape:
+        loss = keras.ops.mean(keras.losses.mean_squared_error(y, model(x)))
+    grads = tape.gradient(loss, model.trainable_variables)
+{clip}    {apply}
+"""
+
+
+@pytest.mark.parametrize("apply", [
+    "optimizer.apply(grads, model.trainable_variables)",
+    "optimizer.apply(grads)",  # the variables are the tape's sources
+    "optimizer.apply(grads=grads, trainable_variables=model.trainable_variables)",
+])
+def test_keras3_apply_of_unclipped_gradients_is_clipped_before_it(apply):
+    src = KERAS3_APPLY.format(clip="", apply=apply)
+    [(row, message)] = findings(src, GL202)
+    assert row == 12 and message.startswith("GRU model trained by a custom step that applies unclipped gradients")
+    assert fixed(src, GL202) == KERAS3_APPLY.format(clip="    grads, _ = tf.clip_by_global_norm(grads, 1.0)\n",
+                                                    apply=apply)
+
+
+def test_keras3_apply_of_gradients_clipped_by_global_norm_is_fine():
+    src = KERAS3_APPLY.format(clip="    grads, _ = tf.clip_by_global_norm(grads, 5.0)\n",
+                              apply="optimizer.apply(grads, model.trainable_variables)")
+    assert findings(src, BOTH) == []
+
+
 # == GL201/GL202: a recurrent layer class chosen at run time =========================================
 # Every candidate recurrent: the model is. Some: the model is whenever the recurrent one is
 # chosen, and the message says so; clipping costs the other choice nothing.
