@@ -48,6 +48,7 @@ from gradlint.keras_api.layers import (
 )
 
 _PARTIAL = "functools.partial"
+_CONSTANT_INITIALIZERS = frozenset({"Zeros", "Ones", "Constant"})
 # What each kind of wrapper applies as the layer itself.
 _WRAPPED_ROLES = {
     Wrapping.TIME: frozenset({Role.WEIGHTED, Role.ACTIVATION, Role.TRANSPARENT}),
@@ -209,7 +210,11 @@ class LayerCatalog:
             self.by_call[id(call)] = inner
 
     def _apply_wrapping(self, layer: Layer) -> None:
-        """A wrapper that rescales the kernel makes its initializer's scale irrelevant: not judged."""
+        """A wrapper that rescales the kernel makes its initializer's scale irrelevant: not
+        judged. A constant kernel stays constant when rescaled: its units stay alike."""
+        fact = layer.initializer
+        if fact is not None and fact.spec is not None and fact.spec.class_name in _CONSTANT_INITIALIZERS:
+            return
         for wrapper in layer.wrappers:
             if wrapper.wrapping is Wrapping.NORMALIZED or (
                     wrapper.wrapping is Wrapping.DATA_INIT and self._data_init(wrapper.call) is not False):

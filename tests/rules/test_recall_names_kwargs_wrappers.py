@@ -596,3 +596,17 @@ def test_a_recurrent_layer_stays_inside_its_wrapper():
     """
     graph = graph_of(src)
     assert sorted(l.class_name for l in graph.layers) == ["SimpleRNN", "TimeDistributed"]
+
+
+def test_a_constant_kernel_stays_constant_under_spectral_normalization():
+    # Dividing by the spectral norm rescales every weight alike: the units stay copies.
+    src = """\
+    import keras
+    from keras import initializers, layers
+    sn = layers.SpectralNormalization(
+        layers.Conv2D(8, 3, kernel_initializer=initializers.Constant(value=1)),
+        power_iterations=8,
+    )
+    """
+    assert [(d.code, d.location.row) for d in check_source(textwrap.dedent(src), "m.py", Settings(select=("GL103",)))] \
+        == [("GL103", 4)]
