@@ -232,12 +232,16 @@ class LayerCatalog:
     def _forget_custom_wrapped(self, calls: list[ast.Call]) -> None:
         """A layer handed to a wrapper class of the module's own (a `keras.layers.Wrapper`
         subclass) may have its kernel changed in any way: its initializer is not judged."""
+        custom = {id(s.node) for s in self.table.defs.values()
+                  if s.is_class and isinstance(s.node, ast.ClassDef) and self._derives_from_wrapper(s.node)}
+        if not custom:
+            return
         for call in calls:
-            scope = self.table.scope_of(call)
             if not isinstance(call.func, ast.Name) or id(call) in self.by_call:
                 continue
+            scope = self.table.scope_of(call)
             binding = self.resolver.single_binding(call.func.id, scope)
-            if binding is None or not isinstance(binding.node, ast.ClassDef) or not self._derives_from_wrapper(binding.node):
+            if binding is None or id(binding.node) not in custom:
                 continue
             expr = wrapped_argument(call)
             inner = self.layer_of(expr, scope) if expr is not None else None

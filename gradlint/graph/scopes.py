@@ -396,7 +396,7 @@ class Resolver:
         `dereferenced`: the name is used as `name.attr`, which fails on None, so a `name = None`
         placeholder is not among the values it can have there."""
         bindings = scope.lookup(name)
-        if bindings and dereferenced:
+        if dereferenced and bindings and len(bindings) > 1:
             bindings = [b for b in bindings if not b.is_none_placeholder]
         if not bindings:
             return None
