@@ -274,14 +274,12 @@ def _fail(message: str) -> None:
 
 
 def _discover(paths: tuple[Path, ...], settings: Settings, force_exclude: bool = False, quiet: bool = False) -> list:
-    from gradlint.discovery import MissingPath, discover
+    """The files to check; a path that cannot be checked (one that does not exist) comes as a
+    file with a problem, reported as GL002 beside the findings of the others."""
+    from gradlint.discovery import discover
 
     paths = paths or (Path("."),)
-    try:
-        files = list(discover(paths, settings, force_exclude=force_exclude))
-    except MissingPath as exc:
-        _fail(str(exc))
-        raise AssertionError from None  # unreachable
+    files = list(discover(paths, settings, force_exclude=force_exclude))
     if not files and not quiet and any(p.is_dir() for p in paths):
         # Silence would read as "all clean"; say that nothing was checked, and why it may be.
         click.echo("warning: no Python files or notebooks found under the given paths "
@@ -433,6 +431,7 @@ def fix(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[s
     remaining = [d for r in results for d in r.diagnostics]
     _report_errors(results)
     if not write:
+        _report_unchecked(remaining)
         if output_format == "json":
             _emit([d for r in results for d in r.fixed], "json", color)
         elif not quiet:
@@ -461,6 +460,14 @@ def fix(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[s
     if output_format == "text" and not quiet and (fixed or remaining):
         click.echo(f"Found {plural(fixed + len(remaining), 'problem')} ({fixed} fixed, {len(remaining)} remaining).")
     sys.exit(EXIT_ERROR if failed else EXIT_CLEAN if exit_zero or not remaining else EXIT_FINDINGS)
+
+
+def _report_unchecked(diagnostics: list[Diagnostic]) -> None:
+    """GL001/GL002 (a file gradlint could not parse or read), one line each on standard error,
+    naming the file: a diff shows only what changes, and these would otherwise go unseen."""
+    unchecked = [d for d in diagnostics if d.code in ("GL001", "GL002")]
+    if unchecked:
+        click.echo(renderer("concise")(unchecked), nl=False, err=True)
 
 
 def _fix_confirm(target: str, settings: Settings, write: bool, output_format: str, color: bool) -> None:

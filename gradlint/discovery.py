@@ -13,8 +13,9 @@ What a walk never takes, so that gradlint never reads or rewrites what is not th
 - the same file twice: a file reached by two paths (a link, `m.py ../w/m.py`) is one file, by
   real path, and is reported under the first name it was reached by.
 
-Symlink loops and broken links are skipped. A directory that cannot be read is reported as
-GL002 naming it. `.gitignore` files apply only inside a git work tree (a `.git` at or above
+Symlink loops and broken links are skipped. A directory that cannot be read, and a path named
+on the command line that does not exist, are reported as GL002 naming them, and the other
+paths are still checked. `.gitignore` files apply only inside a git work tree (a `.git` at or above
 them), as git has it; they are read only when they are regular files of at most 1 MB, and an
 invalid pattern in one is a warning naming the file and line, and is skipped.
 """
@@ -56,10 +57,6 @@ class Discovered:
     path: Path
     display: str  # how reports name it: relative to the working directory when inside it
     problem: str | None = None  # why it cannot be checked at all (reported as GL002), e.g. an unreadable directory
-
-
-class MissingPath(Exception):
-    """A path given on the command line does not exist."""
 
 
 class PatternSet:
@@ -138,7 +135,7 @@ def _examine(given: Path) -> _Given:
         info = os.stat(given)
     except (FileNotFoundError, NotADirectoryError):
         if not os.path.islink(given):
-            raise MissingPath(f"{given}: no such file or directory") from None
+            return _Given(given, os.path.abspath(given), problem="no such file or directory")
         return _Given(given, os.path.abspath(given), problem="cannot read file: broken symbolic link")
     except OSError as exc:
         return _Given(given, os.path.abspath(given), problem=f"cannot read: {_reason(exc)}")
@@ -156,7 +153,8 @@ def discover(paths: Iterable[Path], settings: Settings, suffixes: tuple[str, ...
 
     A file named explicitly is checked even if excluded, unless `force_exclude` (what
     pre-commit needs, since it names every file). What cannot be checked at all (an
-    unreadable directory, a FIFO named explicitly) comes as a Discovered with a `problem`.
+    unreadable directory, a FIFO named explicitly, a path that does not exist) comes as a
+    Discovered with a `problem`, in its place among the others.
     What was skipped that the user should know of (a .gitignore that is not a small regular
     file, an invalid pattern in one) goes to `warn`, by default standard error."""
     if suffixes is None:

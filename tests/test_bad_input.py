@@ -161,7 +161,7 @@ def test_broken_symlinks_and_symlink_loops_are_skipped(project: Path):
 def test_a_path_that_does_not_exist_is_exit_2(project: Path):
     result = cli("check", str(project / "nope.py"))
     assert result.exit_code == 2
-    assert "nope.py: no such file or directory" in result.output
+    assert "nope.py:1:1: GL002 no such file or directory" in result.output
 
 
 def test_a_directory_as_config_is_exit_2(project: Path):

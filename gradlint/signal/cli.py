@@ -22,19 +22,23 @@ def signal(paths: tuple[Path, ...], output_format: str, config: Path | None) -> 
     The verdict uses the probe's thresholds: vanishing below a first/last backward ratio of
     1e-3, exploding above 1e3 (or forward growth above 1e3)."""
     from gradlint.config import load_settings
-    from gradlint.discovery import MissingPath, discover
+    from gradlint.discovery import discover
     from gradlint.errors import GradlintError
 
     paths = paths or (Path("."),)
     try:
         settings = load_settings(config, paths[0] if paths[0].exists() else Path.cwd())
         files = list(discover(paths, settings))
-    except (GradlintError, MissingPath) as exc:
+    except GradlintError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     models: list[ModelSignal] = []
     failed = False
     for found in files:
+        if found.problem:  # a path that does not exist, a FIFO: never opened
+            click.echo(f"error: {found.display}: {found.problem}", err=True)
+            failed = True
+            continue
         try:
             models.extend(models_in(found.path, found.display))
         except _Unreadable as exc:
