@@ -421,7 +421,7 @@ def fix(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[s
         _fail(str(exc))
     settings = settings.with_overrides(cache_dir=cache_dir, use_cache=False if no_cache else None)
     if confirm_target is not None:
-        _fix_confirm(confirm_target, settings, write, output_format, _use_color(no_color))
+        _fix_confirm(confirm_target, settings, write, output_format, _use_color(no_color), quiet, exit_zero)
     if stdin:
         _fix_stdin(stdin_filename, settings, force_exclude, output_format, exit_zero)
     results = check_files(_discover(paths, settings, force_exclude, quiet), settings, fix=True, jobs=jobs)
@@ -470,39 +470,89 @@ def _report_unchecked(diagnostics: list[Diagnostic]) -> None:
         click.echo(renderer("concise")(unchecked), nl=False, err=True)
 
 
-def _fix_confirm(target: str, settings: Settings, write: bool, output_format: str, color: bool) -> None:
-    """Probe the target as written and as fixed (in memory), show both, then write the fixed
-    file if asked. Exit 0 when the fixed model probes clean, 1 when findings remain."""
-    from gradlint.engine import fix_source
-    from gradlint.files import UnreadableFile, WriteRefused, fixed_bytes, read_source, write_atomic
+def _fix_confirm(target: str, settings: Settings, write: bool, output_format: str, color: bool,
+                 quiet: bool = False, exit_zero: bool = False) -> None:
+    """`fix` for the target's file, as plain `fix` would do it (a diff, or --write; the same
+    summary and exit codes), with the probe's verdict on the model as written and as fixed
+    (in memory) added. Runtime findings that remain after the fixes count as remaining ones."""
+    from gradlint.engine import FixOutcome, fix_source
     from gradlint.runtime import confirm_fix, options_from_table
-    from gradlint.runtime.report import render_confirm_json, render_confirm_text
+
+    outcomes: list[FixOutcome] = []
+
+    def fixer(text: str, name: str) -> FixOutcome:
+        outcomes.append(fix_source(text, name, settings))
+        return outcomes[-1]
 
     try:
-        result = confirm_fix(target, options_from_table(settings.runtime),
-                             fixer=lambda text, name: fix_source(text, name, settings))
+        result = confirm_fix(target, options_from_table(settings.runtime), fixer=fixer)
     except GradlintError as exc:
         _fail(str(exc))
         return
+    outcome = outcomes[-1]
+    for reason in outcome.refused:
+        click.echo(f"error: {result.filename}: {reason}", err=True)
+    fixed, remaining = (list(outcome.fixed) if result.changed else []), list(outcome.remaining)
+    written = not (write and result.changed) or _write_confirmed(result, settings)
+    if not written:
+        fixed, remaining = [], [*fixed, *remaining]
+    _show_confirmed(result, fixed, remaining, write, output_format, color, quiet)
+    if outcome.refused or not written:
+        sys.exit(EXIT_ERROR)
+    found = [*remaining, *result.after.findings] if write else fixed
+    sys.exit(EXIT_FINDINGS if found and not exit_zero else EXIT_CLEAN)
+
+
+def _write_confirmed(result: Any, settings: Settings) -> bool:
+    """Write the fixes the probe confirmed, unless the file changed meanwhile; False (with the
+    error on standard error) when it could not be written."""
+    from gradlint.engine import fix_source
+    from gradlint.files import UnreadableFile, WriteRefused, fixed_bytes, read_source, write_atomic
+
+    try:
+        original = read_source(Path(result.filename))
+        if original.text != result.original:
+            raise WriteRefused("changed on disk while gradlint was running; not overwritten")
+        # Fixed again, knowing the file's encoding: the lineage says which bytes to keep.
+        outcome = fix_source(original.text, result.filename, settings, original.encoding)
+        if outcome.source != result.source:
+            raise WriteRefused("; ".join(outcome.refused) or "the fixes differ from the ones probed")
+        write_atomic(original, fixed_bytes(original, outcome.source, outcome.lineage.parts if outcome.lineage else None))
+    except (WriteRefused, OSError, UnreadableFile) as exc:
+        click.echo(f"error: {result.filename}: not written: {exc}", err=True)
+        return False
+    return True
+
+
+def _show_confirmed(result: Any, fixed: list[Diagnostic], remaining: list[Diagnostic], write: bool,
+                    output_format: str, color: bool, quiet: bool) -> None:
+    """What `fix` shows (the diff, or the remaining findings after --write; its summary line),
+    with the probe's verdict before the summary; the runtime findings left after the fixes
+    count among the remaining ones. JSON: one object, the fixed and remaining findings beside
+    the probe's `before` and `after`. In the formats other tools read (github, sarif) the
+    verdict goes to standard error, to keep their output whole."""
+    from gradlint.runtime.report import render_confirm_text
+
+    left = [*remaining, *result.after.findings]
     if output_format == "json":
-        click.echo(render_confirm_json([result]), nl=False)
-    else:
-        click.echo(render_confirm_text(result, color), nl=False)
-    if write and result.changed:
-        try:
-            original = read_source(Path(result.filename))
-            if original.text != result.original:
-                raise WriteRefused("changed on disk while gradlint was running; not overwritten")
-            # Fixed again, knowing the file's encoding: the lineage says which bytes to keep.
-            outcome = fix_source(original.text, result.filename, settings, original.encoding)
-            if outcome.source != result.source:
-                raise WriteRefused("; ".join(outcome.refused) or "the fixes differ from the ones probed")
-            write_atomic(original, fixed_bytes(original, outcome.source, outcome.lineage.parts if outcome.lineage else None))
-        except (WriteRefused, OSError, UnreadableFile) as exc:
-            _fail(f"{result.filename}: not written: {exc}")
-        if output_format != "json":
-            click.echo(f"Fixed {plural(len(result.fixed), 'problem')} in {result.filename}.")
-    sys.exit(result.exit_code)
+        import json
+
+        data = {"fixed": json.loads(renderer("json")(fixed)), "remaining": json.loads(renderer("json")(left)),
+                **result.to_dict()}
+        _write_stdout(json.dumps(data, indent=2, allow_nan=False) + "\n")
+        return
+    if write:
+        _emit(remaining, output_format, color)
+    elif not quiet and result.changed:
+        click.echo(_diff(result.original, result.source, result.filename, color), nl=False)
+    click.echo(render_confirm_text(result, color), nl=False, err=output_format in ("github", "sarif"))
+    if output_format != "text" or quiet:
+        return
+    if write and (fixed or left):
+        click.echo(f"Found {plural(len(fixed) + len(left), 'problem')} ({len(fixed)} fixed, {len(left)} remaining).")
+    elif not write and fixed:
+        click.echo(f"Would fix {plural(len(fixed), 'problem')} ({len(left)} remaining); "
+                   "run 'gradlint fix --write' to apply.")
 
 
 def _fix_stdin(stdin_filename: str | None, settings: Settings, force_exclude: bool,

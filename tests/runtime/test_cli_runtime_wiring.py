@@ -40,7 +40,7 @@ def test_check_runtime_without_targets_is_a_clear_error(project: Path):
 def test_fix_confirm_probes_before_and_after_then_writes(project: Path):
     before = (project / "model.py").read_text()
     result = CliRunner().invoke(main, ["fix", "--confirm", "model.py:build_model", "--no-cache"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # as `fix` without --write: there is something to fix
     assert "GR101 resolved by GL101 fixes at line 18" in result.output
     assert (project / "model.py").read_text() == before  # without --write nothing is written
     written = CliRunner().invoke(main, ["fix", "--confirm", "model.py:build_model", "--write", "--no-cache"])
