@@ -18,12 +18,15 @@ class ActivationFact:
 
     `source` is "argument" (its own activation=), "layer" (an activation layer or function
     applied to its output), or "output"/"weighted" (the output goes out of the model or into
-    another weighted layer, so the layer is linear).
+    another weighted layer, so the layer is linear). An argument that is a parameter of the
+    enclosing function, known from every call of it, names the parameter and the calls' lines.
     """
 
     name: str
     source: str
     node: ast.AST | None = None
+    parameter: str | None = None
+    call_lines: tuple[int, ...] = ()
 
     @property
     def is_linear(self) -> bool:

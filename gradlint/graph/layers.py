@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from gradlint.graph.callsites import CallSites
 from gradlint.graph.facts import (
     ActivationFact,
     ArgSource,
@@ -80,6 +81,7 @@ class LayerCatalog:
         self.resolver = resolver
         self.source = source
         self.splats = SplatReader(module, resolver)
+        self.callsites = CallSites(module, table, resolver)
         self.by_call: dict[int, Layer] = {}
         calls = table.calls
         for call in calls:
@@ -294,7 +296,7 @@ class LayerCatalog:
             layer.initializer_home = source.call
             layer.initializer_entry = source.entry_of(expr)
 
-    def activation_of(self, expr: ast.AST, scope: Scope) -> ActivationFact | None:
+    def activation_of(self, expr: ast.AST, scope: Scope, depth: int = 0) -> ActivationFact | None:
         """An `activation=` value → its activation; None if it cannot be known."""
         if isinstance(expr, ast.Constant):
             if expr.value is None:
@@ -314,6 +316,8 @@ class LayerCatalog:
                 return ActivationFact(name, "argument", expr) if name else None
             if value is None:
                 return ActivationFact(LINEAR, "argument", expr)
+            if isinstance(expr, ast.Name):
+                return self._from_call_sites(expr, scope, depth)
             return None
         if isinstance(expr, ast.Call):
             layer = self.by_call.get(id(expr))
@@ -322,6 +326,19 @@ class LayerCatalog:
                 if effect.activation is not None:
                     return ActivationFact(effect.activation.name, "argument", expr)
         return None
+
+    def _from_call_sites(self, name: ast.Name, scope: Scope, depth: int) -> ActivationFact | None:
+        """A parameter of the enclosing function: the one activation every call passes."""
+        found = self.callsites.parameter_of(name, scope) if depth < 4 else None
+        values = self.callsites.values(*found) if found is not None else None
+        if not values:
+            return None
+        facts = [self.activation_of(v.expr, v.scope, depth + 1) for v in values]
+        names = {f.name for f in facts if f is not None}
+        if any(f is None for f in facts) or len(names) != 1:
+            return None  # unknown at some call, or different ones: not judged here
+        lines = tuple(sorted({v.call.lineno for v in values}))
+        return ActivationFact(names.pop(), "argument", name, parameter=name.id, call_lines=lines)
 
     def effect_of(self, layer: Layer) -> Effect:
         """What `layer` does to the output of the layer before it."""

@@ -275,6 +275,10 @@ def _after_fix(effect: LayerEffect) -> str:
 
 def _describe(graph: ModuleGraph, layer: Layer, activation: ActivationFact) -> str:
     what = f"{layer.class_name} made by partial(...)" if layer.is_template else layer.class_name
+    if activation.source == "argument" and activation.parameter is not None:
+        lines = ", ".join(str(n) for n in activation.call_lines)
+        where = f"the call on line {lines}" if len(activation.call_lines) == 1 else f"every call: lines {lines}"
+        return f"{what} with activation '{activation.name}' (parameter '{activation.parameter}' at {where})"
     if activation.source == "argument":
         return f"{what} with activation '{activation.name}'"
     row = graph.source.position(graph.source.start(activation.node)).row if activation.node is not None else None
