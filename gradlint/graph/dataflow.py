@@ -157,6 +157,7 @@ class _Walker:
     def __init__(self, flow: Dataflow, function: ast.AST | None) -> None:
         self.flow = flow
         self.function = function
+        self.loop_layers: dict[str, Layer] = {}  # loop variables over a list of one layer
 
     # -- statements -------------------------------------------------------------------------
     def block(self, body: Iterable[ast.stmt], env: Env) -> Env:
@@ -215,8 +216,13 @@ class _Walker:
                 env = dict(env)
                 for name in _names(stmt.target):
                     env[name] = frozenset()
+            held = self._loop_layer(stmt)
+            if held is not None:
+                self.loop_layers[held[0]] = held[1]
             first = _merge_envs(env, self.block(stmt.body, dict(env)))
             second = _merge_envs(env, self.block(stmt.body, dict(first)))
+            if held is not None:
+                del self.loop_layers[held[0]]
             return self.block(stmt.orelse, second)
         if isinstance(stmt, (ast.With, ast.AsyncWith)):
             for item in stmt.items:
@@ -289,10 +295,21 @@ class _Walker:
                 found |= self.value(arg, env)
         return found
 
+    def _loop_layer(self, stmt: ast.stmt) -> tuple[str, Layer] | None:
+        """`for block in self.blocks:` over a list of one layer repeated: the name that holds it."""
+        if not isinstance(stmt, (ast.For, ast.AsyncFor)) or not isinstance(stmt.target, ast.Name):
+            return None
+        table = self.flow.table
+        scope = table.defs.get(id(self.function), table.module_scope) if self.function is not None else table.module_scope
+        found = self.flow.catalog.container_layer(stmt.iter, scope) if isinstance(stmt.iter, (ast.Name, ast.Attribute)) else None
+        return (stmt.target.id, found[0]) if found is not None else None
+
     def call(self, call: ast.Call, env: Env) -> frozenset[FlowNode]:
         flow = self.flow
         scope = flow.table.scope_of(call)
-        layer = flow.catalog.layer_of(call.func, scope) if isinstance(call.func, (ast.Call, ast.Name, ast.Attribute)) else None
+        layer = self.loop_layers.get(call.func.id) if isinstance(call.func, ast.Name) else None
+        if layer is None and isinstance(call.func, (ast.Call, ast.Name, ast.Attribute)):
+            layer = flow.catalog.layer_of(call.func, scope)
         if layer is not None:
             node = flow.node(id(call), "layer", layer=layer)
             apps = flow.applications.setdefault(id(layer.call), [])

@@ -91,12 +91,16 @@ class LayerCatalog:
                 self._make_layer(call)
         # `self.fc = Dense(...)` in a method: the layer `self.fc` names elsewhere in the class.
         self.self_layers: dict[tuple[int, str], ast.Call | None] = {}
+        # `self.blocks = [Dense(h) for _ in range(4)]`: containers of layers, kept on self.
+        self.self_containers: dict[tuple[int, str], tuple[ast.expr, Scope] | None] = {}
         for scope, attr, value in table.self_assignments:
             owner = table.class_of(scope)
             if owner is not None:
                 key = (id(owner), attr)
                 single = isinstance(value, ast.Call) and key not in self.self_layers
                 self.self_layers[key] = value if single else None  # type: ignore[assignment]
+                container = isinstance(value, (ast.ListComp, ast.List, ast.Tuple)) and key not in self.self_containers
+                self.self_containers[key] = (value, scope) if container else None
         self._merge_wrappers(calls)
         self._unique = list({id(layer): layer for layer in self.by_call.values()}.values())
         # Arguments are read once every layer is known: `activation=LeakyReLU(0.2)` refers to
@@ -186,6 +190,38 @@ class LayerCatalog:
             call = self.self_layers.get((id(owner), expr.attr)) if owner is not None else None
             if call is not None:
                 return self.layer_of(call, scope)
+        return None
+
+    def container_layer(self, expr: ast.AST, scope: Scope) -> tuple[Layer, int | None] | None:
+        """A list of one layer repeated, `[Dense(h) for _ in range(n)]` (or `[Dense(h)] * n`),
+        held by `self.attr` or a name bound once: the layer, and how many copies (None: not
+        known). A loop over it applies the copies in turn."""
+        found: tuple[ast.expr, Scope] | None = None
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
+            owner = self.table.class_of(scope)
+            found = self.self_containers.get((id(owner), expr.attr)) if owner is not None else None
+        elif isinstance(expr, ast.Name):
+            assigned = self.resolver.assigned_value(expr.id, scope)
+            found = assigned if assigned is not None and isinstance(assigned[0], ast.expr) else None  # type: ignore[assignment]
+        if found is None:
+            return None
+        value, where = found
+        if isinstance(value, ast.ListComp) and len(value.generators) == 1 and not value.generators[0].ifs:
+            layer = self.layer_of(value.elt, where)
+            if layer is None:
+                return None
+            return layer, self._range_count(value.generators[0].iter, where)
+        if isinstance(value, (ast.List, ast.Tuple)) and len(value.elts) == 1:
+            layer = self.layer_of(value.elts[0], where)
+            return (layer, 1) if layer is not None else None
+        return None
+
+    def _range_count(self, expr: ast.expr, scope: Scope) -> int | None:
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "range" \
+                and scope.lookup("range") is None and not expr.keywords and expr.args:
+            args = [constant_value(a, scope, self.resolver) for a in expr.args]
+            if len(args) <= 3 and all(isinstance(a, int) and not isinstance(a, bool) for a in args) and args[-1] != 0:
+                return len(range(*args))
         return None
 
     # -- wrappers ----------------------------------------------------------------------------

@@ -385,7 +385,7 @@ def infer_shapes(graph: ModuleGraph) -> ShapeFacts:
     """Shapes through every Sequential chain and the functional graph; sets each layer's fans."""
     if not any(layer.spec.role is Role.WEIGHTED for layer in graph.layers):
         return ShapeFacts(None, None)
-    loops = Loops(graph.tree, graph.scopes, graph.resolver)
+    loops = Loops(graph.tree, graph.scopes, graph.resolver, graph.catalog)
     links = FlowLinks(graph.dataflow, loops)
     facts = ShapeFacts(loops, links)
     for call, chain, _ in graph.sequential.chains:

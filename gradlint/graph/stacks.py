@@ -14,13 +14,22 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 # The dataflow's consumer records: where a tensor goes when it leaves a function or the model.
-from gradlint.graph.dataflow import INPUT_FUNCTIONS, Dataflow, FlowNode, _ArgumentTo, _ReturnTo, _Terminal
+from gradlint.graph.dataflow import (
+    INPUT_FUNCTIONS,
+    MODEL_CLASSES,
+    Dataflow,
+    FlowNode,
+    _ArgumentTo,
+    _ReturnTo,
+    _Terminal,
+)
 from gradlint.graph.facts import ActivationFact, Layer
 from gradlint.graph.scopes import Resolver, Scope, ScopeTable
 from gradlint.graph.values import constant_value
 from gradlint.keras_api.layers import NORMALIZATION_LAYERS, Role
 
 if TYPE_CHECKING:
+    from gradlint.graph.layers import LayerCatalog
     from gradlint.graph.model import ModuleGraph
 
 _BOUNDARIES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -37,7 +46,8 @@ class Loops:
     _TRACKED = (ast.Call, ast.BinOp, ast.AugAssign, ast.FunctionDef, ast.AsyncFunctionDef)
     _LEAVES = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.cmpop, ast.unaryop, ast.boolop)
 
-    def __init__(self, module: ast.Module, table: ScopeTable, resolver: Resolver) -> None:
+    def __init__(self, module: ast.Module, table: ScopeTable, resolver: Resolver, catalog: LayerCatalog | None = None) -> None:
+        self.catalog = catalog  # for loops over a list of layers: its length
         self.table = table
         self.resolver = resolver
         self.nodes: list[ast.AST] = []  # every node that can stand for a tensor or a model
@@ -116,7 +126,10 @@ class Loops:
                 return None
             return len(range(*args)) if args[-1] != 0 or len(args) < 3 else None
         value = constant_value(expr, scope, self.resolver)
-        return len(value) if isinstance(value, (tuple, dict, str)) else None
+        if isinstance(value, (tuple, dict, str)):
+            return len(value)
+        found = self.catalog.container_layer(expr, scope) if self.catalog is not None else None
+        return found[1] if found is not None else None
 
     def _scope_at(self, loop: ast.AST) -> Scope:
         function = self._function.get(id(loop))
@@ -186,11 +199,25 @@ class FlowLinks:
         if isinstance(consumer, _Terminal):
             return [OUTPUT if consumer.kind == "output" else UNKNOWN]
         if isinstance(consumer, _ReturnTo):
-            return list(self.flow.results.get(id(consumer.function), [])) or [UNKNOWN]
+            results = list(self.flow.results.get(id(consumer.function), []))
+            if not results and self._is_model_call(consumer.function):
+                return [OUTPUT]  # what a Model subclass's call() returns is the model's output
+            return results or [UNKNOWN]
         if isinstance(consumer, _ArgumentTo):
             param = self.flow.params.get((id(consumer.function), consumer.param))
             return [param] if param is not None else [UNKNOWN]
         return [UNKNOWN]
+
+    def _is_model_call(self, function: ast.AST) -> bool:
+        """`def call(self, …)` of a class that subclasses keras.Model."""
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) or function.name != "call":
+            return False
+        table = self.flow.table
+        owner = table.class_of(table.defs.get(id(function), table.module_scope))
+        if owner is None:
+            return False
+        scope = table.scope_of(owner)
+        return any(self.flow.resolver.qualified_name(base, scope) in MODEL_CLASSES for base in owner.bases)
 
     def _loops_around(self, node: FlowNode) -> list[ast.AST]:
         syntax = self.syntax.get(id(node))

@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from gradlint.graph.facts import ActivationFact, Layer
+from gradlint.graph.scopes import Scope
 from gradlint.graph.stacks import OUTPUT, Stack, StackEntry
 from gradlint.graph.values import constant_value
 from gradlint.graph.weights import KernelScale, kernel_scale
@@ -290,9 +291,12 @@ def _name(graph: ModuleGraph, stack: Stack) -> str:
     first = stack.entries[0].layer if stack.entries else None
     if first is None:
         return "model"
-    scope = graph.scopes.scope_of(first.call)
+    scope: Scope | None = graph.scopes.scope_of(first.call)
+    while scope is not None and not isinstance(scope.node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
+        scope = scope.parent  # (a comprehension's own scope)
+    if scope is None or isinstance(scope.node, ast.Module):
+        return "<module>"
     parent = scope.parent
     if parent is not None and isinstance(parent.node, ast.ClassDef):
         return parent.node.name  # layers made in a method: the model is the class
-    node = scope.node
-    return node.name if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else "<module>"
+    return scope.node.name

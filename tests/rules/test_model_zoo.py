@@ -82,3 +82,46 @@ def test_an_add_both_branches_reach_is_given_to_neither():
             return model
     """
     assert codes(src) == []
+
+
+def test_a_list_of_layers_built_in_init_and_applied_in_a_loop_in_call():
+    src = """
+        import keras
+        from keras import layers, ops
+
+        class MLP(keras.Model):
+            def __init__(self, hidden=256):
+                super().__init__()
+                self.blocks = [layers.Dense(hidden) for _ in range(12)]
+                self.head = layers.Dense(10)
+
+            def call(self, x):
+                for dense in self.blocks:
+                    x = ops.relu(dense(x))
+                return self.head(x)
+    """
+    [finding] = check_source(textwrap.dedent(src), "m.py", Settings(select=("GL101",)))
+    # The loop applies the list's twelve copies in turn, each followed by ops.relu.
+    assert finding.location.row == 8
+    assert "followed by activation 'relu' (line 13)" in finding.message
+    assert "over this run of 12 layers" in finding.message and finding.severity == "warning"
+
+
+def test_a_list_of_layers_the_loop_leaves_unactivated_is_not_judged_as_relu():
+    src = """
+        import keras
+        from keras import layers
+
+        class Encoder(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.blocks = [layers.Dense(64, kernel_initializer="he_normal") for _ in range(3)]
+
+            def call(self, x):
+                for block in self.blocks:
+                    x = block(x) + x
+                return x
+    """
+    # Each block's output is added back onto the residual path: linear, and He there is not
+    # judged by where an unseen consumer takes it.
+    assert codes(src) == []

@@ -43,9 +43,10 @@ MODELS = textwrap.dedent('''\
             self.d4 = layers.Dense(128, activation="sigmoid")
             self.d5 = layers.Dense(128, activation="sigmoid")
             self.d6 = layers.Dense(128, activation="sigmoid")
+            self.out = layers.Dense(10)
 
         def call(self, x):
-            return self.d6(self.d5(self.d4(self.d3(self.d2(self.d1(x))))))
+            return self.out(self.d6(self.d5(self.d4(self.d3(self.d2(self.d1(x)))))))
 ''')
 
 
@@ -66,6 +67,8 @@ def test_json_has_one_object_per_model_with_the_probe_s_summary_numbers(models: 
     assert relu["backward_ratio"] == pytest.approx(4.3e-5, rel=0.1) and relu["verdict"] == "vanishing"
     assert he["backward_ratio"] == pytest.approx(1.0, rel=0.05) and he["verdict"] == "healthy"
     assert sigmoid["backward_ratio"] < 1e-3 and sigmoid["verdict"] == "vanishing"
+    # What a Model subclass's call() returns is the model's output: its last layer is the head.
+    assert sigmoid["layers"][-1]["head"] is True and len(sigmoid["layers"]) == 7
     assert relu["line"] == 8 and relu["filename"] == str(models)
     assert len(relu["layers"]) == 31 and relu["layers"][-1]["head"] is True
     first = relu["layers"][0]
