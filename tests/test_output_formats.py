@@ -243,12 +243,13 @@ def gradlint(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
     output strict UTF-8 as on a UTF-8 terminal, so an unencodable string would be an error."""
     env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
     env.pop("GITHUB_WORKSPACE", None)
-    return subprocess.run([sys.executable, "-m", "gradlint", *args, "--no-cache"], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "gradlint", *args, "--no-cache"], check=False, cwd=cwd, env=env,
                           capture_output=True, timeout=120)
 
 
 def git(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["git", "-c", "core.quotepath=true", *args], cwd=cwd, capture_output=True, timeout=60)
+    return subprocess.run(["git", "-c", "core.quotepath=true", *args], check=False, cwd=cwd, capture_output=True,
+                          timeout=60)
 
 
 @pytest.mark.parametrize("name, content", [
