@@ -64,27 +64,55 @@ def layer_effect(graph: ModuleGraph, signal: SignalModel, layer: Layer,
     """The layer's effect as written and, with `replacements` (id(layer.call) → the kernel
     after the fix), as fixed."""
     run = run_of(signal, layer) or [StackEntry(layer)]
-    now = _predict_run(graph, run, {}, layer)
-    fixed = _predict_run(graph, run, replacements, layer) if replacements else None
-    return LayerEffect(now[0], now[1], now[2], fixed[0] if fixed else None, fixed[2] if fixed else None)
+    now = _run_prediction(graph, signal, run, None)
+    fixed = _run_prediction(graph, signal, run, replacements) if replacements else None
+    key = id(layer.call)
+    return LayerEffect(now.factor(key), now.count, now.ratio,
+                       fixed.factor(key) if fixed else None, fixed.ratio if fixed else None)
 
 
-def _predict_run(graph: ModuleGraph, run: list[StackEntry], replacements: dict[int, KernelScale] | None,
-                 layer: Layer) -> tuple[float | None, int, float | None]:
+@dataclass(frozen=True)
+class _RunPrediction:
+    """One run's prediction: what every layer in it multiplies the gradient by, and the ratio."""
+
+    factors: dict[int, list[float | None]]  # id(layer.call) → its instances' factors, in order
+    count: int
+    ratio: float | None
+
+    def factor(self, key: int) -> float | None:
+        return _typical_factor(self.factors.get(key, []))
+
+
+def _run_prediction(graph: ModuleGraph, signal: SignalModel, run: list[StackEntry],
+                    replacements: dict[int, KernelScale] | None) -> _RunPrediction:
+    """Predicted once per run and set of replacements, however many of its layers ask: a
+    500-layer Sequential is one run, and each of its findings reads the same prediction."""
+    memo = signal.__dict__.setdefault("_run_predictions", {})
+    key = (id(run[0]), id(run[-1]), len(run), id(replacements) if replacements else 0)
+    found = memo.get(key)
+    if found is not None:
+        return found
     steps: list[Step] = []
-    mine: list[Weighted] = []
+    owners: dict[int, int] = {}  # id(Weighted step) → id(layer.call)
     count = 0
     for entry in run:
         scale = (replacements or {}).get(id(entry.layer.call))
         layer_steps, weighted, _ = _entry_steps(graph, entry, False, scale, measured=False)
-        if entry.layer is layer:
-            mine.extend(weighted)
+        for step in weighted:
+            owners[id(step)] = id(entry.layer.call)
         count += len(weighted)
         steps.extend(layer_steps)
     prediction = predict(ModelDescription(tuple(steps)))
-    factor = _typical_factor([p.factor for p in prediction.layers if any(p.layer is w for w in mine)])
-    ratio = prediction.backward_ratio if count > 1 else None
-    return factor, count, ratio
+    factors: dict[int, list[float | None]] = {}
+    for predicted in prediction.layers:
+        owner = owners.get(id(predicted.layer))
+        if owner is not None:
+            factors.setdefault(owner, []).append(predicted.factor)
+    found = _RunPrediction(factors, count, prediction.backward_ratio if count > 1 else None)
+    memo[key] = found
+    # The key holds ids: keep what they name alive as long as the memo, so none is reused.
+    signal.__dict__.setdefault("_run_keys_alive", []).append((run, replacements))
+    return found
 
 
 def _typical_factor(factors: list[float | None]) -> float | None:

@@ -100,12 +100,16 @@ class SignalModel:
         return sorted(found, key=lambda m: m.line)
 
     def entry_of(self, layer: Layer) -> tuple[StackSignal, int] | None:
-        """The stack that holds the layer, and its index there."""
+        """The stack that holds the layer, and its index there (the first, if several)."""
+        return self._entries.get(id(layer.call))
+
+    @cached_property
+    def _entries(self) -> dict[int, tuple[StackSignal, int]]:
+        found: dict[int, tuple[StackSignal, int]] = {}
         for signal in self.stacks:
             for index, entry in enumerate(signal.stack.entries):
-                if entry.layer is layer:
-                    return signal, index
-        return None
+                found.setdefault(id(entry.layer.call), (signal, index))
+        return found
 
 
 def signal_of(graph: ModuleGraph) -> SignalModel:
