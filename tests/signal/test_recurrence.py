@@ -99,3 +99,22 @@ def test_what_cannot_be_predicted_is_unknown_and_named():
                                       Weighted("c", 2.0, 2.0, "relu"))))
     assert found.backward_ratio is None or found.verdict in ("unknown", "healthy")
     assert any("mystery" in note for note in found.unknown)
+
+
+def test_a_long_run_is_predicted_once_for_all_its_findings(monkeypatch):
+    # Counted, not timed: a 200-layer Sequential is one run, and each of its 200 GL101
+    # findings reads one prediction of it (and one of it fixed), not one each.
+    import textwrap
+
+    import gradlint.signal.effects as effects
+    from gradlint.config import Settings
+    from gradlint.engine import check_source
+
+    calls = []
+    real = effects.predict
+    monkeypatch.setattr(effects, "predict", lambda model: calls.append(model) or real(model))
+    layers = "\n".join('    layers.Dense(64, activation="relu"),' for _ in range(200))
+    src = f"import keras\nfrom keras import layers\nmodel = keras.Sequential([\n{layers}\n    layers.Dense(1),\n])\n"
+    found = check_source(textwrap.dedent(src), "m.py", Settings(select=("GL101",)))
+    assert len(found) == 200
+    assert len(calls) == 2
