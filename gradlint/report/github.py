@@ -43,5 +43,5 @@ def render_github(diagnostics: Sequence[Diagnostic]) -> str:
         properties = (f"file={_property(line_safe(repo_relative(d.filename)))},line={start.row},col={start.column},"
                       f"endLine={end.row},endColumn={end.column},title={_property(d.code)}")
         command = "error" if d.severity == "error" else "warning"
-        lines.append(f"::{command} {properties}::{_data(render_line(d, message=d.message))}\n")
+        lines.append(f"::{command} {properties}::{_data(render_line(d, message=d.message, severity=False))}\n")
     return "".join(lines)

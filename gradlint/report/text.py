@@ -23,17 +23,26 @@ def location_text(d: Diagnostic) -> str:
     return f"{where}:{d.location.row}:{d.location.column}"
 
 
-def render_line(d: Diagnostic, color: bool = False, message: str | None = None) -> str:
+def severity_mark(d: Diagnostic) -> str:
+    """`error: ` before the message of a finding predicted (or measured) to break training at
+    initialization; warnings, and GL0xx (what gradlint could not check), carry none."""
+    return "error: " if d.severity == "error" and not d.code.startswith("GL0") else ""
+
+
+def render_line(d: Diagnostic, color: bool = False, message: str | None = None, severity: bool = True) -> str:
     """The finding's line; `message` is its message as the format wants it (by default made
-    one line)."""
+    one line); `severity`: with the error marker (formats that carry severity of their own
+    leave it out)."""
     mark = " [*]" if d.fix is not None else ""
     message = line_safe(d.message) if message is None else message
+    level = severity_mark(d) if severity else ""
     if color:
         return (
             f"{click.style(location_text(d), bold=True)}: "
-            f"{click.style(d.code, fg='red', bold=True)}{click.style(mark, fg='cyan')} {message}"
+            f"{click.style(d.code, fg='red', bold=True)}{click.style(mark, fg='cyan')} "
+            f"{click.style(level, fg='red', bold=True)}{message}"
         )
-    return f"{location_text(d)}: {d.code}{mark} {message}"
+    return f"{location_text(d)}: {d.code}{mark} {level}{message}"
 
 
 def render_lines(diagnostics: Sequence[Diagnostic], color: bool = False) -> str:
