@@ -180,6 +180,10 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--stdin-filename", metavar="PATH", default=None,
                      help="Read the source from standard input (path '-') and report it as PATH, "
                           "with PATH's settings and per-file ignores. For editors."),
+        click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, expose_value=False,
+                     callback=_remember_unsafe_fixes,
+                     help="Also apply (and mark [*]) unsafe fixes: those that replace something the author "
+                          "wrote, such as an explicit initializer. Overrides `unsafe-fixes` in the configuration."),
         click.option("--min-severity", type=click.Choice(("warning", "error")), default=None, expose_value=False,
                      callback=_remember_min_severity,
                      help="Report only findings of this severity and above; 'error': what the signal model "
@@ -221,7 +225,13 @@ def _settings(config: Path | None, paths: tuple[Path, ...], select: tuple[str, .
         ignore=(*settings.ignore, *_codes(ignore)),
         extensions=chosen_extensions,
         min_severity=click.get_current_context().meta.get("gradlint.min_severity"),
+        unsafe_fixes=click.get_current_context().meta.get("gradlint.unsafe_fixes"),
     )
+
+
+def _remember_unsafe_fixes(ctx: click.Context, param: click.Parameter, value: bool | None) -> None:
+    """--unsafe-fixes / --no-unsafe-fixes override `unsafe-fixes` from the configuration."""
+    ctx.meta["gradlint.unsafe_fixes"] = value
 
 
 def _remember_min_severity(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -287,10 +297,12 @@ def _discover(paths: tuple[Path, ...], settings: Settings, force_exclude: bool =
     return files
 
 
-def _emit(diagnostics: list[Diagnostic], output_format: str, color: bool, trailer: str = "") -> None:
+def _emit(diagnostics: list[Diagnostic], output_format: str, color: bool, trailer: str = "",
+          unsafe_fixes: bool = False) -> None:
     """The report, rendered whole (with `trailer`, a summary line) before a single write: an
-    interrupt while rendering prints nothing rather than a part that looks complete."""
-    _write_stdout(renderer(output_format, color)(diagnostics) + trailer)
+    interrupt while rendering prints nothing rather than a part that looks complete.
+    `unsafe_fixes`: unsafe fixes are marked fixable too."""
+    _write_stdout(renderer(output_format, color, unsafe_fixes)(diagnostics) + trailer)
 
 
 def _write_stdout(text: str) -> None:
@@ -323,11 +335,15 @@ def _write_stdout(text: str) -> None:
 @click.option("--show-settings", is_flag=True, help="Print the settings that apply to the first path, and exit.")
 @click.option("--runtime", is_flag=True,
               help="Also probe the models listed in [tool.gradlint.runtime] targets (runs their code; needs gradlint[runtime]).")
+@click.option("--add-noqa", is_flag=True,
+              help="Add a '# noqa: CODE' comment to the line of every current finding, and exit "
+                   "(to adopt gradlint in existing code).")
 def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[str, ...],
           ignore: tuple[str, ...], output_format: str, exit_zero: bool, quiet: bool,
           no_color: bool, config: Path | None, force_exclude: bool, jobs: int | None,
           no_cache: bool, cache_dir: Path | None, extension: tuple[str, ...], stdin_filename: str | None,
-          statistics: bool, show_files: bool, show_settings: bool, runtime: bool) -> None:
+          statistics: bool, show_files: bool, show_settings: bool, runtime: bool,
+          add_noqa: bool) -> None:
     """Report problems in PATHS (default: the current directory; '-': standard input)."""
     from gradlint.engine import check_files
 
@@ -347,6 +363,10 @@ def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple
 
         click.echo(render_settings(settings, str(settings_paths[0] if settings_paths else Path("."))), nl=False)
         sys.exit(EXIT_CLEAN)
+    if add_noqa:
+        if stdin or runtime:
+            raise click.UsageError("--add-noqa edits files: it takes neither standard input nor --runtime")
+        _add_noqa(_discover(paths, settings, force_exclude, quiet), settings, quiet)
     if stdin:
         results, _ = _run_stdin(stdin_filename, settings, force_exclude, fix=False)
     else:
@@ -370,13 +390,59 @@ def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple
     if statistics:  # text and concise: the table; json: the same rows as JSON (as ruff does)
         from gradlint.report.statistics import render_statistics, render_statistics_json
 
-        _write_stdout((render_statistics_json if output_format == "json" else render_statistics)(diagnostics))
+        render = render_statistics_json if output_format == "json" else render_statistics
+        _write_stdout(render(diagnostics, settings.unsafe_fixes))
     else:
         summary = output_format == "text" and not quiet and diagnostics
-        _emit(diagnostics, output_format, _use_color(no_color), check_summary(diagnostics) + "\n" if summary else "")
+        _emit(diagnostics, output_format, _use_color(no_color),
+              check_summary(diagnostics, settings.unsafe_fixes) + "\n" if summary else "", settings.unsafe_fixes)
     _report_errors(results)
     failed = runtime_failed or any(r.failed for r in results)
     sys.exit(EXIT_ERROR if failed else EXIT_CLEAN if exit_zero or not diagnostics else EXIT_FINDINGS)
+
+
+def _add_noqa(files: list, settings: Settings, quiet: bool) -> None:
+    """`check --add-noqa`: each file with findings gets its noqa comments, written safely;
+    what could not be done is said on standard error. Exits 0, or 2 when a file could not
+    be checked or written."""
+    from gradlint.add_noqa import add_noqa_to_file
+    from gradlint.engine import check_file
+    from gradlint.files import UnreadableFile, WriteRefused, read_source, write_atomic
+    from gradlint.notebook import NotebookError
+
+    added, failed = 0, False
+    for f in files:
+        if getattr(f, "problem", None):
+            click.echo(f"error: {f.display}: {f.problem}", err=True)
+            failed = True
+            continue
+        try:
+            source = read_source(f.path)
+        except UnreadableFile as exc:
+            click.echo(f"error: {f.display}: cannot read file: {exc}", err=True)
+            failed = True
+            continue
+        result = check_file(f.path, f.display, settings, data=source.raw)
+        _report_errors([result])
+        _report_unchecked(result.diagnostics)
+        failed = failed or result.failed
+        try:
+            outcome = add_noqa_to_file(source, result.diagnostics)
+            if outcome.data is not None:
+                write_atomic(source, outcome.data)
+        except (WriteRefused, NotebookError, OSError) as exc:
+            click.echo(f"error: {f.display}: not written: {exc}", err=True)
+            failed = True
+            continue
+        added += outcome.added
+        for skip in outcome.skipped:
+            d = skip.diagnostic
+            where = f"cell {d.cell}, line {d.location.row}" if d.cell else f"line {d.location.row}"
+            click.echo(f"warning: {f.display}: {d.code} on {where} not suppressed: {skip.reason}, "
+                       "where a comment cannot go (use per-file-ignores)", err=True)
+    if not quiet:
+        click.echo(f"Added {plural(added, 'noqa directive')}.", err=True)
+    sys.exit(EXIT_ERROR if failed else EXIT_CLEAN)
 
 
 def _runtime_findings(settings: Settings) -> tuple[list[Diagnostic], list[str]]:
@@ -438,11 +504,13 @@ def fix(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[s
             for result in results:
                 if result.new_text is not None and result.original is not None:
                     click.echo(_result_diff(result, color), nl=False)
+            held_back = _held_back_note(remaining, settings)
             if fixed:
-                click.echo(f"Would fix {plural(fixed, 'problem')}"
-                           f" ({len(remaining)} remaining); run 'gradlint fix --write' to apply.")
-            elif not remaining:
-                pass
+                written = [d for r in results for d in r.fixed]
+                click.echo(f"Would fix {plural(fixed, 'problem')} ({len(remaining)} remaining{held_back}); "
+                           f"run '{_write_command(written)}' to apply.")
+            elif held_back:
+                click.echo(f"No fixes to apply without --unsafe-fixes ({held_back.lstrip('; ')}).")
         if failed:
             sys.exit(EXIT_ERROR)
         sys.exit(EXIT_FINDINGS if fixed and not exit_zero else EXIT_CLEAN)
@@ -456,10 +524,25 @@ def fix(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[s
             fixed -= len(result.fixed)
             remaining.extend(result.fixed)
             click.echo(f"error: {result.path}: not written: {exc}", err=True)
-    _emit(remaining, output_format, color)
+    _emit(remaining, output_format, color, unsafe_fixes=settings.unsafe_fixes)
     if output_format == "text" and not quiet and (fixed or remaining):
-        click.echo(f"Found {plural(fixed + len(remaining), 'problem')} ({fixed} fixed, {len(remaining)} remaining).")
+        click.echo(f"Found {plural(fixed + len(remaining), 'problem')} ({fixed} fixed, {len(remaining)} remaining"
+                   f"{_held_back_note(remaining, settings)}).")
     sys.exit(EXIT_ERROR if failed else EXIT_CLEAN if exit_zero or not remaining else EXIT_FINDINGS)
+
+
+def _held_back_note(remaining: list[Diagnostic], settings: Settings) -> str:
+    """`; 1 hidden fix can be enabled with the '--unsafe-fixes' option` when unsafe fixes were
+    held back, else nothing: the summary says what was not applied and how to apply it."""
+    from gradlint.report.text import hidden_fixes, hidden_fixes_note
+
+    hidden = 0 if settings.unsafe_fixes else hidden_fixes(remaining)
+    return f"; {hidden_fixes_note(hidden)}" if hidden else ""
+
+
+def _write_command(fixed: list[Diagnostic]) -> str:
+    """The command that writes these fixes: with --unsafe-fixes when some of them are unsafe."""
+    return "gradlint fix --write --unsafe-fixes" if any(d.hidden_fix for d in fixed) else "gradlint fix --write"
 
 
 def _report_unchecked(diagnostics: list[Diagnostic]) -> None:

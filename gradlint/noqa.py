@@ -32,3 +32,21 @@ def suppressed_codes(line: str) -> frozenset[str] | None:
 def is_suppressed(line: str, code: str) -> bool:
     codes = suppressed_codes(line)
     return codes is not None and (ALL in codes or code in codes)
+
+
+def merged_noqa(comment: str, codes: list[str]) -> tuple[int, str] | None:
+    """(column in `comment`, text to insert there) that adds `codes` to the comment's
+    `# noqa: A, B` list, in its own separator style; None when it has no such list."""
+    match = _NOQA.search(comment)
+    if match is None or not match.group("codes"):
+        return None
+    listed = match.group("codes")
+    separator = ", " if ", " in listed or len(_CODE.findall(listed)) == 1 else _separator(listed)
+    return match.end("codes"), "".join(f"{separator}{code}" for code in codes)
+
+
+def _separator(codes: str) -> str:
+    """The text between the first two codes of a list (`,`, `, ` or ` `)."""
+    first = _CODE.match(codes)
+    assert first is not None  # the list starts with a code
+    return _CODE.split(codes[first.end():], maxsplit=1)[0] or ", "
