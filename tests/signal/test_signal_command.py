@@ -185,3 +185,15 @@ def test_functional_models_are_followed_through_residual_adds_and_loops(tmp_path
     assert len(conv["layers"]) == 13 and conv["verdict"] == "healthy"
     # Two paths that meet in a concatenation are not a residual add: not described as one.
     assert "inception_like" not in found
+
+
+def test_text_output_marks_the_errors_only(models: Path):
+    models.write_text(MODELS + "\n\nlone = layers.Dense(64, activation='relu')\n")
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--select", "GL101,GL301", str(models)])
+    lines = [line for line in result.output.splitlines() if ": GL" in line]
+    # The 30-layer Glorot ReLU stack and the six sigmoid layers cross the probe's thresholds;
+    # the lone layer's ×0.71 is a warning, shown as ruff shows a finding.
+    assert sum(": GL101 [*] error: Dense with activation 'relu'" in line for line in lines) == 1
+    assert sum(": GL301 error: 6 hidden layers" in line for line in lines) == 1
+    [lone] = [line for line in lines if "error:" not in line]
+    assert ": GL101 [*] Dense with activation 'relu' uses glorot_uniform" in lone
