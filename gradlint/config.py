@@ -40,6 +40,7 @@ class Settings:
     min_severity: str = "warning"  # report findings of this severity and above ("error": what breaks training)
     clip: str = "clipnorm"  # the optimizer argument GL201's fix adds: clipnorm | clipvalue | global_clipnorm
     clip_value: float = 1.0  # its value, and the norm GL202's fix clips gradients to
+    unsafe_fixes: bool = False  # `fix` applies unsafe fixes too (those that replace what the author wrote)
     runtime: Mapping[str, Any] = field(default_factory=dict)
     cache_dir: Path | None = None  # absolute once loaded; default: .gradlint_cache beside the configuration
     use_cache: bool = True
@@ -113,6 +114,7 @@ _KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "min-severity": ("min_severity", _choice("warning", "error")),
     "clip": ("clip", _choice("clipnorm", "clipvalue", "global_clipnorm")),
     "clip-value": ("clip_value", lambda v: _positive_number(v)),
+    "unsafe-fixes": ("unsafe_fixes", _bool),
     "runtime": ("runtime", _table),
     "cache-dir": ("cache_dir", lambda v: _path_string(v)),
 }

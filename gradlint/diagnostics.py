@@ -27,13 +27,26 @@ class Edit:
     end_location: Position
 
 
+# How far a fix may be trusted, as ruff says it. "safe": the textbook remedy where the author
+# chose nothing (an initializer added where none was given, clipping added to an optimizer,
+# an import); `fix --write` applies it. "unsafe": it replaces something the author wrote (an
+# explicit initializer, a layer class), which may have been chosen on purpose; applied only
+# with --unsafe-fixes (or `unsafe-fixes = true`).
+SAFE, UNSAFE = "safe", "unsafe"
+APPLICABILITIES = (SAFE, UNSAFE)
+
+
 @dataclass(frozen=True)
 class Fix:
     """A set of edits that together remove one finding; applied all or nothing."""
 
     message: str
     edits: tuple[Edit, ...]
-    applicability: str = "safe"
+    applicability: str = SAFE
+
+    def applies(self, unsafe_fixes: bool) -> bool:
+        """Whether a run applies this fix: a safe one always, an unsafe one when asked to."""
+        return self.applicability == SAFE or unsafe_fixes
 
 
 SEVERITIES = ("warning", "error")  # in increasing order
@@ -59,6 +72,15 @@ class Diagnostic:
     @property
     def fixable(self) -> bool:
         return self.fix is not None
+
+    def fixable_with(self, unsafe_fixes: bool) -> bool:
+        """Whether `fix` would apply this finding's fix (with or without --unsafe-fixes)."""
+        return self.fix is not None and self.fix.applies(unsafe_fixes)
+
+    @property
+    def hidden_fix(self) -> bool:
+        """A fix that only --unsafe-fixes applies."""
+        return self.fix is not None and self.fix.applicability != SAFE
 
     def sort_key(self) -> tuple[str, int, int, int, str]:
         """File, then notebook cell (rows count within a cell), then position, then code."""
@@ -144,9 +166,15 @@ def _fix(value: Any) -> Fix:
         raise TypeError("fix edits must be a list")
     return Fix(
         message=_text(fields.get("message"), "fix message"),
-        applicability=_text(fields.get("applicability", "safe"), "applicability"),
+        applicability=_applicability(fields.get("applicability", SAFE)),
         edits=tuple(_edit(e) for e in edits),
     )
+
+
+def _applicability(value: Any) -> str:
+    if value not in APPLICABILITIES:
+        raise ValueError(f"applicability must be one of {APPLICABILITIES}")
+    return value
 
 
 def _edit(value: Any) -> Edit:

@@ -139,7 +139,8 @@ def per_file_ignores(filename: str, settings: Settings) -> tuple[str, ...]:
 
 def fix_source(text: str, filename: str, settings: Settings | None = None,
                encoding: str | None = None) -> FixOutcome:
-    """Apply every selected fix, pass after pass, until none is left or none applies.
+    """Apply every selected fix the settings allow (the safe ones; with `unsafe_fixes` the
+    unsafe ones too), pass after pass, until none is left or none applies.
 
     A fix is refused, and the others still applied, when the code it gives does not parse
     or (with the file's `encoding`) when its text cannot be written in that encoding; the
@@ -154,7 +155,7 @@ def fix_source(text: str, filename: str, settings: Settings | None = None,
     lineage = Lineage.unchanged(text)
     current = text
     for _ in range(_MAX_FIX_PASSES):
-        fixable = [d for d in check_source(current, filename, settings) if d.fix is not None]
+        fixable = [d for d in check_source(current, filename, settings) if d.fixable_with(settings.unsafe_fixes)]
         if encoding is not None:
             fixable, unwritable = filter_fixes(fixable, lambda fix: _unwritable(fix, encoding))
             refused.extend(unwritable)
@@ -323,7 +324,7 @@ def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | 
         if cache is not None:
             key = cache.key(data, f.display)
             cached = cache.get(key, f.display)
-            if cached is not None and (not fix or all(d.fix is None for d in cached)):
+            if cached is not None and (not fix or not any(d.fixable_with(settings.unsafe_fixes) for d in cached)):
                 results.append(FileResult(f.display, cached))
                 continue
             keys[f.display] = key

@@ -15,16 +15,18 @@ Renderer = Callable[[Sequence["Diagnostic"]], str]
 OUTPUT_FORMATS = ("text", "concise", "json", "github", "sarif")
 
 
-def renderer(name: str, color: bool = False) -> Renderer:
-    """The renderer of an output format (text is rendered by the CLI with its summary)."""
+def renderer(name: str, color: bool = False, unsafe_fixes: bool = False) -> Renderer:
+    """The renderer of an output format (text is rendered by the CLI with its summary);
+    `unsafe_fixes`: the text formats mark unsafe fixes `[*]` too, as the run applies them."""
     if name == "json":
         from gradlint.report.json_format import render_json
 
         return render_json
     if name == "concise":
         from gradlint.report.concise import render_concise
+        from gradlint.report.text import render_lines
 
-        return render_concise
+        return (lambda diagnostics: render_lines(diagnostics, unsafe_fixes=True)) if unsafe_fixes else render_concise
     if name == "github":
         from gradlint.report.github import render_github
 
@@ -35,4 +37,4 @@ def renderer(name: str, color: bool = False) -> Renderer:
         return render_sarif
     from gradlint.report.text import render_lines
 
-    return lambda diagnostics: render_lines(diagnostics, color=color)
+    return lambda diagnostics: render_lines(diagnostics, color=color, unsafe_fixes=unsafe_fixes)

@@ -14,7 +14,7 @@ class CodeCount:
     code: str
     name: str
     count: int
-    fixable: int  # how many of them have a fix
+    fixable: int  # how many of them have a fix the run would apply (an unsafe one only with --unsafe-fixes)
 
     @property
     def marker(self) -> str:
@@ -23,7 +23,7 @@ class CodeCount:
         return "[-]" if self.fixable else "[ ]"
 
 
-def count_codes(diagnostics: Sequence[Diagnostic]) -> list[CodeCount]:
+def count_codes(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -> list[CodeCount]:
     """Most frequent first, then by code."""
     from gradlint.rules.docs import doc_for
 
@@ -31,7 +31,7 @@ def count_codes(diagnostics: Sequence[Diagnostic]) -> list[CodeCount]:
     for d in diagnostics:
         entry = counts.setdefault(d.code, [0, 0])
         entry[0] += 1
-        entry[1] += d.fix is not None
+        entry[1] += d.fixable_with(unsafe_fixes)
     rows = []
     for code, (count, fixable) in counts.items():
         doc = doc_for(code)
@@ -39,9 +39,10 @@ def count_codes(diagnostics: Sequence[Diagnostic]) -> list[CodeCount]:
     return sorted(rows, key=lambda r: (-r.count, r.code))
 
 
-def render_statistics(diagnostics: Sequence[Diagnostic]) -> str:
-    """`count<TAB>code<TAB>[*] name` lines, as ruff prints them; [*] all fixable, [-] some."""
-    rows = count_codes(diagnostics)
+def render_statistics(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -> str:
+    """`count<TAB>code<TAB>[*] name` lines, as ruff prints them; [*] all fixable, [-] some
+    (an unsafe fix counts only with --unsafe-fixes, as in ruff)."""
+    rows = count_codes(diagnostics, unsafe_fixes)
     if not rows:
         return ""
     width = max(len(str(r.count)) for r in rows)
@@ -49,8 +50,8 @@ def render_statistics(diagnostics: Sequence[Diagnostic]) -> str:
     return "".join(f"{r.count:>{width}}\t{r.code:<{code_width}}\t{r.marker} {r.name}\n" for r in rows)
 
 
-def render_statistics_json(diagnostics: Sequence[Diagnostic]) -> str:
+def render_statistics_json(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -> str:
     """ruff's shape (`fixable` true when any is), plus how many are fixable."""
     rows = [{"code": r.code, "name": r.name, "count": r.count, "fixable": r.fixable > 0, "fixable_count": r.fixable}
-            for r in count_codes(diagnostics)]
+            for r in count_codes(diagnostics, unsafe_fixes)]
     return json.dumps(rows, indent=2) + "\n"

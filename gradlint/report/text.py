@@ -29,11 +29,12 @@ def severity_mark(d: Diagnostic) -> str:
     return "error: " if d.severity == "error" and not d.code.startswith("GL0") else ""
 
 
-def render_line(d: Diagnostic, color: bool = False, message: str | None = None, severity: bool = True) -> str:
+def render_line(d: Diagnostic, color: bool = False, message: str | None = None, severity: bool = True,
+                unsafe_fixes: bool = False) -> str:
     """The finding's line; `message` is its message as the format wants it (by default made
     one line); `severity`: with the error marker (formats that carry severity of their own
     leave it out)."""
-    mark = " [*]" if d.fix is not None else ""
+    mark = " [*]" if d.fixable_with(unsafe_fixes) else ""  # as ruff: only a fix `fix --write` applies
     message = line_safe(d.message) if message is None else message
     level = severity_mark(d) if severity else ""
     if color:
@@ -45,16 +46,34 @@ def render_line(d: Diagnostic, color: bool = False, message: str | None = None, 
     return f"{location_text(d)}: {d.code}{mark} {level}{message}"
 
 
-def render_lines(diagnostics: Sequence[Diagnostic], color: bool = False) -> str:
-    return "".join(render_line(d, color) + "\n" for d in diagnostics)
+def render_lines(diagnostics: Sequence[Diagnostic], color: bool = False, unsafe_fixes: bool = False) -> str:
+    return "".join(render_line(d, color, unsafe_fixes=unsafe_fixes) + "\n" for d in diagnostics)
 
 
 def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def check_summary(diagnostics: Sequence[Diagnostic]) -> str:
-    """`Found 3 problems (2 fixable with 'gradlint fix --write').`"""
-    fixable = sum(1 for d in diagnostics if d.fix is not None)
-    hint = f" ({fixable} fixable with 'gradlint fix --write')" if fixable else ""
+def check_summary(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -> str:
+    """`Found 3 problems (2 fixable with 'gradlint fix --write').`, and as ruff does, how many
+    unsafe fixes --unsafe-fixes would add: `Found 3 problems (1 fixable with 'gradlint fix
+    --write'; 1 hidden fix can be enabled with the '--unsafe-fixes' option).`"""
+    fixable = sum(1 for d in diagnostics if d.fixable_with(unsafe_fixes))
+    hidden = 0 if unsafe_fixes else hidden_fixes(diagnostics)
+    command = "gradlint fix --write --unsafe-fixes" if unsafe_fixes and any(d.hidden_fix for d in diagnostics) \
+        else "gradlint fix --write"
+    notes = [f"{fixable} fixable with '{command}'"] if fixable else []
+    if hidden:
+        notes.append(hidden_fixes_note(hidden))
+    hint = f" ({'; '.join(notes)})" if notes else ""
     return f"Found {plural(len(diagnostics), 'problem')}{hint}."
+
+
+def hidden_fixes(diagnostics: Sequence[Diagnostic]) -> int:
+    """How many findings have a fix that only --unsafe-fixes applies."""
+    return sum(1 for d in diagnostics if d.hidden_fix)
+
+
+def hidden_fixes_note(count: int) -> str:
+    """ruff's words for the unsafe fixes a run held back."""
+    return f"{count} hidden {'fix' if count == 1 else 'fixes'} can be enabled with the '--unsafe-fixes' option"

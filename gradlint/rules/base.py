@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from gradlint.codes import doc_url
 from gradlint.config import Settings
-from gradlint.diagnostics import Diagnostic, Edit, Fix
+from gradlint.diagnostics import APPLICABILITIES, SAFE, Diagnostic, Edit, Fix
 from gradlint.graph.model import ModuleGraph
 
 
@@ -21,6 +21,20 @@ class Invalid:
     source: str
     count: int = 1
     fixed: str | None = None
+
+
+@dataclass(frozen=True)
+class FixSafety:
+    """One kind of fix a rule makes, how safe it is (`safe`/`unsafe`) and why: what
+    `gradlint rule CODE` tells a user deciding whether to pass --unsafe-fixes."""
+
+    what: str
+    applicability: str
+    why: str
+
+    def __post_init__(self) -> None:
+        if self.applicability not in APPLICABILITIES:
+            raise ValueError(f"applicability must be one of {APPLICABILITIES}, not {self.applicability!r}")
 
 
 class Rule:
@@ -36,6 +50,7 @@ class Rule:
     severity: ClassVar[str] = "warning"
     valid: ClassVar[tuple[str, ...]] = ()
     invalid: ClassVar[tuple[Invalid, ...]] = ()
+    fix_safety: ClassVar[tuple[FixSafety, ...]] = ()  # every kind of fix the rule makes
 
     def check(self, graph: ModuleGraph, settings: Settings) -> Iterator[Diagnostic]:
         raise NotImplementedError
@@ -45,9 +60,11 @@ class Rule:
         return doc_url(cls.code, cls.name)
 
     def report(self, graph: ModuleGraph, node: ast.AST, message: str,
-               edits: tuple[Edit, ...] = (), fix_message: str = "", severity: str | None = None) -> Diagnostic:
+               edits: tuple[Edit, ...] = (), fix_message: str = "", severity: str | None = None,
+               applicability: str = SAFE) -> Diagnostic:
         """A diagnostic at `node` (its whole span), with a fix when there are edits.
-        `severity` is the rule's own unless the finding's predicted effect decides it."""
+        `severity` is the rule's own unless the finding's predicted effect decides it;
+        `applicability` is "unsafe" when the edits replace something the author wrote."""
         source = graph.source
         return Diagnostic(
             code=self.code,
@@ -55,7 +72,7 @@ class Rule:
             filename=graph.path,
             location=source.position(source.start(node)),
             end_location=source.position(source.end(node)),
-            fix=Fix(fix_message or message, edits) if edits else None,
+            fix=Fix(fix_message or message, edits, applicability) if edits else None,
             url=self.url(),
             severity=severity or self.severity,
         )

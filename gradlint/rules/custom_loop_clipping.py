@@ -7,12 +7,13 @@ import ast
 from collections.abc import Iterator
 
 from gradlint.config import Settings
-from gradlint.diagnostics import Diagnostic, Edit
+from gradlint.diagnostics import SAFE, UNSAFE, Diagnostic, Edit
 from gradlint.edits import insert_line_after
 from gradlint.graph.model import ModuleGraph
 from gradlint.graph.steps import TrainingStep
 from gradlint.rules.base import Invalid, Rule
 from gradlint.rules.rnn_clipping import (
+    clip_applicability,
     clip_argument,
     constructor_clip_edits,
     display,
@@ -296,10 +297,13 @@ def train_step(x, y):
         receiver = " ".join(graph.source.segment(step.call.func).split())
         message = f"{what} model trained by {receiver}(...) with {shown}, which does not clip gradients; add {clip}"
         edits: tuple[Edit, ...] = ()
+        applicability = SAFE
         if all(isinstance(o.node, ast.Call) and o.kind == "call" for o in unclipped):
             edits = tuple(e for o in unclipped for e in constructor_clip_edits(graph, o.node, settings))
+            if any(clip_applicability(o.node, settings) == UNSAFE for o in unclipped):
+                applicability = UNSAFE
         names = " and ".join(f"{name}(...)" for name in dict.fromkeys(o.class_name for o in unclipped))
-        return self.report(graph, step.call, message, edits, f"Add {clip} to {names}")
+        return self.report(graph, step.call, message, edits, f"Add {clip} to {names}", applicability=applicability)
 
     def _finding(self, graph: ModuleGraph, step: TrainingStep, settings: Settings) -> Diagnostic:
         what = graph.training.describe(step.recurrent)
@@ -324,4 +328,5 @@ def train_step(x, y):
             also = f" (and its optimizer {display(graph, optimizer)}, line {row_of(graph, optimizer.node)}, does not clip)"
         message = (f"{what} model trained by a custom step that applies unclipped gradients{also}; "
                    f"clip them first: {suggestion}")
-        return self.report(graph, step.call, message, edits, f"Clip the gradients: {suggestion}")
+        # Safe: a line added between the gradients and their use; nothing the author wrote changes.
+        return self.report(graph, step.call, message, edits, f"Clip the gradients: {suggestion}", applicability=SAFE)

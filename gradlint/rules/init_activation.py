@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gradlint.config import Settings
-from gradlint.diagnostics import Diagnostic
+from gradlint.diagnostics import SAFE, Diagnostic
 from gradlint.graph.facts import ActivationFact, Layer
 from gradlint.graph.guards import feeds_zero_kernel, normalization_reached
 from gradlint.graph.model import ModuleGraph
@@ -224,7 +224,7 @@ model = keras.Sequential([
                 f"{activation.name} wants {wanted.value} initialization: {suggestion}{_after_fix(effect)}"
             )
             yield self.report(graph, layer.call, message, plan.edits if plan else (), f"Use {suggestion}",
-                              severity=effect.severity)
+                              severity=effect.severity, applicability=plan.applicability if plan else SAFE)
 
     def _mismatch(self, graph: ModuleGraph, layer: Layer) -> Family | None:
         """The family the layer's activation wants, where its initializer's family differs and

@@ -7,7 +7,7 @@ import math
 from collections.abc import Iterator
 
 from gradlint.config import Settings
-from gradlint.diagnostics import Diagnostic
+from gradlint.diagnostics import UNSAFE, Diagnostic
 from gradlint.graph.facts import InitializerFact, Layer
 from gradlint.graph.guards import added_back, known_hidden, normalization_reached
 from gradlint.graph.model import ModuleGraph
@@ -201,8 +201,9 @@ def block(x):
             plan = plan_initializer_fix(graph, layer, family, settings, _distribution(fact, settings))
             param = layer.spec.initializer_param or "kernel_initializer"
             suggestion = plan.suggestion if plan else suggested_text(family, settings, param)
+            # Always unsafe: the fixed-scale initializer is one the author wrote.
             yield self.report(graph, layer.call, f"{head}; use {suggestion}", plan.edits if plan else (),
-                              f"Use {suggestion}", severity=severity)
+                              f"Use {suggestion}", severity=severity, applicability=UNSAFE)
 
 
 def _deliberate(graph: ModuleGraph, layer: Layer, kernel: KernelScale) -> bool:

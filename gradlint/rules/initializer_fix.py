@@ -11,7 +11,7 @@ import ast
 from dataclasses import dataclass
 
 from gradlint.config import Settings
-from gradlint.diagnostics import Edit
+from gradlint.diagnostics import SAFE, UNSAFE, Edit
 from gradlint.edits import insert_argument, preferred_quote_node, replace_node, replace_span, string_literal
 from gradlint.graph.facts import InitializerFact, Layer
 from gradlint.graph.model import ModuleGraph
@@ -30,6 +30,13 @@ from gradlint.keras_api.scales import FIXED_SCALE_PARAMS
 class InitializerFix:
     edits: tuple[Edit, ...]
     suggestion: str  # what the message proposes, e.g. kernel_initializer="he_normal"
+    # False only where the layer had no initializer and one is added: every other plan
+    # rewrites an initializer the author wrote, perhaps on purpose (an unsafe fix).
+    replaces_author_choice: bool = True
+
+    @property
+    def applicability(self) -> str:
+        return UNSAFE if self.replaces_author_choice else SAFE
 
 
 def plan_initializer_fix(graph: ModuleGraph, layer: Layer, family: Family, settings: Settings,
@@ -53,7 +60,7 @@ def plan_initializer_fix(graph: ModuleGraph, layer: Layer, family: Family, setti
                                  preferred_quote_node(home), source)
         text = f"{param}={literal}"
         anchor = _activation_argument(layer, home)
-        return InitializerFix(insert_argument(source, home, text, after=anchor), text)
+        return InitializerFix(insert_argument(source, home, text, after=anchor), text, replaces_author_choice=False)
     target = fact.resolved
     if fact.via_variable:
         # A shared variable keeps its value for the other layers; this layer gets its own.

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gradlint.config import Settings
-from gradlint.diagnostics import Diagnostic, Edit
+from gradlint.diagnostics import SAFE, UNSAFE, Diagnostic, Edit
 from gradlint.edits import insert_argument, insert_first_argument, insert_line_after, replace_node
 from gradlint.graph.compiles import CompileFact, OptimizerFact
 from gradlint.graph.model import ModuleGraph
@@ -46,6 +46,11 @@ def constructor_clip_edits(graph: ModuleGraph, call: ast.Call, settings: Setting
     if given is not None:
         return (replace_node(graph.source, given.value, number(settings.clip_value)),)
     return tuple(insert_argument(graph.source, call, clip_argument(settings)))
+
+
+def clip_applicability(call: ast.Call, settings: Settings) -> str:
+    """Adding `clipnorm=1.0` is safe; writing over a `clipnorm=None` the author wrote is not."""
+    return UNSAFE if any(k.arg == settings.clip for k in call.keywords) else SAFE
 
 
 def number(value: float) -> str:
@@ -467,7 +472,7 @@ model.compile(optimizer=get_optimizer("adam", 1e-3), loss="mse")
         fix_message = f"Add {clip} to {optimizer.class_name}(...)"
         if shared:
             fix_message += " (a model that is not recurrent shares this optimizer; clipping does it no harm)"
-        return self.report(graph, call, message, edits, fix_message)
+        return self.report(graph, call, message, edits, fix_message, applicability=clip_applicability(call, settings))
 
     def _string(self, graph: ModuleGraph, fact: CompileFact, optimizer: OptimizerFact, target: ast.AST,
                 what: str, settings: Settings) -> Diagnostic:
@@ -482,7 +487,8 @@ model.compile(optimizer=get_optimizer("adam", 1e-3), loss="mse")
             return self.report(graph, target, message)
         replacement = f"{reference.text}({clip})"
         edits = (replace_node(graph.source, target, replacement), *reference.edits)
-        return self.report(graph, target, message, edits, f"Use {replacement}")
+        # Unsafe: the author chose the optimizer by its string name, with its defaults.
+        return self.report(graph, target, message, edits, f"Use {replacement}", applicability=UNSAFE)
 
     def _string_elsewhere(self, graph: ModuleGraph, fact: CompileFact, optimizer: OptimizerFact, what: str,
                           settings: Settings) -> Diagnostic:
@@ -510,4 +516,5 @@ model.compile(optimizer=get_optimizer("adam", 1e-3), loss="mse")
         if reference is None:
             return self.report(graph, call, message)
         edits = (*insert_first_argument(graph.source, call, f"optimizer={shown}"), *reference.edits)
-        return self.report(graph, call, message, edits, f"Add optimizer={shown}")
+        # Safe: Keras' default optimizer, which the author did not choose, with clipping added.
+        return self.report(graph, call, message, edits, f"Add optimizer={shown}", applicability=SAFE)

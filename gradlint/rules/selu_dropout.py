@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 
 from gradlint.config import Settings
-from gradlint.diagnostics import Diagnostic, Edit
+from gradlint.diagnostics import UNSAFE, Diagnostic, Edit
 from gradlint.edits import replace_node, replace_span
 from gradlint.graph.facts import Layer
 from gradlint.graph.model import ModuleGraph
@@ -139,7 +139,8 @@ model = Model(inputs, outputs)
                     message = (f"plain Dropout after a SELU layer ({entry.layer.class_name}, line {row}): zeroing units "
                                "shifts the mean and variance that SELU's self-normalization keeps at 0 and 1; "
                                f"use {suggestion}, which keeps them")
-                    yield self.report(graph, item.call, message, edits, f"Use {suggestion}")
+                    # Unsafe: the layer class is the author's, and AlphaDropout drops differently.
+                    yield self.report(graph, item.call, message, edits, f"Use {suggestion}", applicability=UNSAFE)
 
 
 def _to_alpha_dropout(graph: ModuleGraph, layer: Layer) -> tuple[Edit, ...]:
