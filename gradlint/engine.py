@@ -15,9 +15,12 @@ from gradlint.config import Settings
 from gradlint.files import SourceFile, UnreadableFile, read_source
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from gradlint.cache import ResultCache
     from gradlint.diagnostics import Diagnostic, Fix
     from gradlint.fixing import Lineage
+    from gradlint.sources import ParseUnit, UnitFailure, VirtualSource
 
 # A module that mentions none of these imports nothing gradlint could judge.
 _MENTIONS_KERAS = re.compile(r"keras|tensorflow")
@@ -220,23 +223,111 @@ def with_bytes(result: FileResult) -> FileResult:
     return result
 
 
+# --- virtual sources (notebooks): parse units, each dropped alone when it does not parse ------
+
+def check_units(text: str, filename: str, settings: Settings,
+                units: Callable[[str], Sequence[ParseUnit]]) -> list[Diagnostic]:
+    """`check_source` for a module made of parse units: a unit that does not parse is its
+    GL001 alone, and the others are checked as if it were absent. Costs nothing more when the
+    module parses."""
+    found = check_source(text, filename, settings)
+    if not any(d.code == "GL001" for d in found):
+        return found
+    from gradlint.diagnostics import Diagnostic
+    from gradlint.sources import drop_failing_units
+
+    analysable = drop_failing_units(text, units(text))
+    if not analysable.failures:
+        return found  # every unit parses alone but not together: the module's own GL001
+    return sorted([*_unit_errors(analysable.failures, filename), *check_source(analysable.text, filename, settings)],
+                  key=Diagnostic.sort_key)
+
+
+def fix_units(text: str, filename: str, settings: Settings,
+              units: Callable[[str], Sequence[ParseUnit]]) -> FixOutcome:
+    """`fix_source` for a module made of parse units: the units that parse are fixed as if
+    the others were absent, and those are given back exactly as they were (no lineage: the
+    result is spliced by lines)."""
+    from gradlint.diagnostics import Diagnostic
+    from gradlint.sources import drop_failing_units, restore_units
+
+    original_units = units(text)
+    analysable = drop_failing_units(text, original_units)
+    if not analysable.failures:
+        return fix_source(text, filename, settings)
+    outcome = fix_source(analysable.text, filename, settings)
+    fixed_text = text
+    if outcome.source != analysable.text:
+        fixed_text = restore_units(outcome.source, units(outcome.source), text, original_units, analysable.failures)
+    remaining = sorted([*_unit_errors(analysable.failures, filename), *outcome.remaining], key=Diagnostic.sort_key)
+    return FixOutcome(fixed_text, outcome.fixed, remaining, None, outcome.refused)
+
+
+def _unit_errors(failures: Sequence[UnitFailure], filename: str) -> list[Diagnostic]:
+    return [_error("GL001" if f.message.startswith("SyntaxError") else "GL002", filename, f.message, f.row, f.column)
+            for f in failures]
+
+
+def check_notebook_source(file: SourceFile, display: str, settings: Settings, fix: bool = False) -> FileResult:
+    """Check (and with `fix`, fix) a notebook's text through its virtual source; a file that
+    is not a notebook gradlint can read is a GL002 naming what is wrong."""
+    from gradlint.notebook import load_notebook
+    from gradlint.sources import SourceError
+
+    result = FileResult(display)
+    result.original = file
+    try:
+        source = load_notebook(file.text)
+    except SourceError as exc:
+        result.diagnostics.append(_error("GL002", display, str(exc), exc.row, exc.column))
+        return result
+    if source is None:
+        return result
+    return check_virtual(result, source, settings, fix)
+
+
+def check_virtual(result: FileResult, source: VirtualSource, settings: Settings, fix: bool) -> FileResult:
+    """Check or fix `source`'s module by its units, findings mapped through its position map,
+    and with `fix` the file's new text rebuilt from the fixed module."""
+    from gradlint.fixing import BrokenFix
+    from gradlint.sources import SourceError
+
+    assert result.original is not None
+    display, file_text, module = result.path, result.original.text, source.module
+    if not fix:
+        result.diagnostics = source.locate(check_units(module, display, settings, source.units), module, file_text)
+        return result
+    try:
+        outcome = fix_units(module, display, settings, source.units)
+        new_text = file_text if outcome.source == module else source.rebuild(outcome.source)
+        remaining = source.locate(outcome.remaining, outcome.source, new_text)
+    except (BrokenFix, SourceError) as exc:
+        result.errors.append(f"{display}: {exc}")
+        result.diagnostics = source.locate(check_units(module, display, settings, source.units), module, file_text)
+        return result
+    result.errors.extend(f"{display}: {reason}" for reason in outcome.refused)
+    result.diagnostics = remaining
+    if new_text != file_text:
+        result.fixed = source.locate(outcome.fixed, module, file_text)
+        result.new_text = new_text
+    return result
+
+
 def check_file(path: Path, display: str, settings: Settings, fix: bool = False,
                data: bytes | None = None) -> FileResult:
     """Check (and with `fix`, compute the fixed text and bytes of) one file; never raises for
     bad input.
 
     `data` is the file's content when the caller has read it already."""
-    if path.suffix == ".ipynb":
-        from gradlint.notebook import check_notebook
-
-        result = check_notebook(path, display, settings, fix=fix)
-        return with_bytes(result) if fix else result
     result = FileResult(display)
     try:
         source = read_source(path, data)
     except UnreadableFile as exc:
         result.diagnostics.append(_error("GL002", display, f"cannot read file: {exc}"))
         return result
+    if path.suffix == ".ipynb":
+        result = check_notebook_source(source, display, settings, fix)
+        return with_bytes(result) if fix else result
     if not fix:
         result.diagnostics = check_source(source.text, display, settings)
         return result

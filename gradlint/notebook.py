@@ -3,9 +3,14 @@ fixes written into the cells' `source` without changing any other byte of the fi
 
 The code cells are joined in order, so a model built in one cell and compiled in a later one is
 one model, as it is in the kernel. A comment line separates two cells; it lets fixed text be
-split back into cells whatever the fixes did to line counts. IPython syntax (`%magic`,
-`!shell`, `obj?`) cannot be parsed: each such line is replaced by a `pass` placeholder with a
-unique comment for the analysis, and the original line is put back before anything is written.
+split back into cells whatever the fixes did to line counts. IPython syntax cannot be parsed:
+each `%magic`, `!shell` or automagic line (with its backslash continuations) is replaced by a
+`pass` placeholder with a unique comment for the analysis, and a trailing `obj?` keeps its
+statement and trades the `?` for that comment, so every column stays where it was; the
+original text is put back before anything is written.
+
+The notebook is a `sources.VirtualSource` to the engine: the virtual module, its parse units
+(one per cell) and its position map. Nothing here imports the engine.
 
 Everything here is linear in the size of the notebook: the unique comment is found in one pass
 over the cells and has a bounded length, and the original lines are put back in one pass.
@@ -13,26 +18,53 @@ over the cells and has a bounded length, and the original lines are put back in 
 
 from __future__ import annotations
 
+import ast
 import itertools
 import json
 import re
+import warnings
 from bisect import bisect_right
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
-from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic, Edit, Fix, Position
-from gradlint.files import SourceFile, UnreadableFile, read_source
 from gradlint.jsonspans import JsonSpanError, Node, scan, string_offsets
 from gradlint.nbsource import serialize_source
+from gradlint.sources import ParseUnit, SourceError
 
 NOTEBOOK_SUFFIX = ".ipynb"
 # Cell magics whose body is Python run in the kernel: the `%%` line is masked, the body checked.
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "python", "python3"})
+# Cell magics whose body is another language (or a file's content): never checked. The body
+# of any other cell magic (`%%backend tensorflow`, a project's own) is checked when it parses.
+OTHER_CELL_MAGICS = frozenset({
+    "bash", "sh", "script", "writefile", "file", "html", "javascript", "js", "latex", "markdown",
+    "perl", "ruby", "svg", "sx", "system", "python2", "pypy", "sql", "R", "octave", "julia",
+})
+# IPython's line magics and its default shell aliases: with automagic on (the default), a line
+# that starts with one of these runs it, `%` or not (`pip install transformers`, `cd data`).
+LINE_MAGICS = frozenset({
+    "alias", "alias_magic", "autoawait", "autocall", "automagic", "autosave", "bookmark", "cat",
+    "cd", "clear", "colors", "conda", "config", "cp", "cpaste", "dhist", "dirs", "doctest_mode",
+    "ed", "edit", "env", "gui", "hist", "history", "killbgscripts", "ldir", "less", "lf", "lk",
+    "ll", "load", "load_ext", "loadpy", "logoff", "logon", "logstart", "logstate", "logstop",
+    "ls", "lsmagic", "lx", "macro", "magic", "man", "mamba", "matplotlib", "micromamba",
+    "mkdir", "more", "mv", "notebook", "page", "pastebin", "pdb", "pdef", "pdoc", "pfile",
+    "pinfo", "pinfo2", "pip", "popd", "pprint", "precision", "prun", "psearch", "psource",
+    "pushd", "pwd", "pycat", "pylab", "qtconsole", "quickref", "recall", "rehashx",
+    "reload_ext", "rep", "rerun", "reset", "reset_selective", "rm", "rmdir", "run", "save",
+    "sc", "set_env", "store", "sx", "system", "tb", "tensorboard", "time", "timeit", "unalias",
+    "unload_ext", "who", "who_ls", "whos", "xdel", "xmode",
+})
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _HELP = re.compile(r"[\w.*\[\]]+\?{1,2}")  # `model.fit?`, `np.*load*??`
 _ASSIGNED_MAGIC = re.compile(r"[\w.,\[\]()*'\" ]+?(?<![=!<>])=\s*[%!](?!=)")  # `files = !ls`
+_FIRST_WORD = re.compile(r"[A-Za-z_]\w*")
+# What follows a name that makes the line Python, never a magic: assignment, call, attribute,
+# subscript, tuple, annotation (IPython's own checks before automagic).
+_PYTHON_AFTER_NAME = re.compile(r"\s*(?:=(?!=)|[(.\[,:;]|$)")
+_SHELL_FLAG = re.compile(r"\s+--?[A-Za-z]")  # `ls -la`, `pip -q install`: an option, not `a - b`
+_HELP_AT_END = re.compile(r"(?P<head>.*;\s*)(?P<name>[A-Za-z_*][\w.*\[\]]*)(?P<marks>\?{1,2})\s*")
 _LINE_REFERENCE = re.compile(r"\bline (\d+)\b")
 _PYTHON_LANGUAGES = {"python", "python2", "python3", "ipython", "ipython3"}
 # The mark of the placeholders that stand for IPython lines, and of the cell separator.
@@ -40,12 +72,8 @@ TAG = "gradlint:ipython"
 _NUMBERED_TAG = re.compile(re.escape(TAG) + r"~(\d+)~")
 
 
-class NotebookError(Exception):
+class NotebookError(SourceError):
     """Not a notebook gradlint can read (bad JSON, not nbformat 4), or one it cannot write."""
-
-    def __init__(self, message: str, row: int = 1, column: int = 1) -> None:
-        super().__init__(message)
-        self.row, self.column = row, column
 
 
 @dataclass(frozen=True)
@@ -116,10 +144,47 @@ def parse_notebook(text: str) -> Notebook:
 # --- IPython syntax -------------------------------------------------------------------------
 
 def _is_ipython_line(stripped: str) -> bool:
-    """IPython syntax at the start of a statement: magics, shell escapes, help."""
+    """IPython syntax at the start of a statement: magics, shell escapes, help, automagic."""
     return (stripped.startswith(("%", "!", "?"))
             or _HELP.fullmatch(stripped.rstrip()) is not None
-            or _ASSIGNED_MAGIC.match(stripped) is not None)
+            or _ASSIGNED_MAGIC.match(stripped) is not None
+            or _is_automagic(stripped))
+
+
+def _is_automagic(stripped: str) -> bool:
+    """A line magic written without its `%` (`pip install transformers`, `ls -la`), as IPython
+    runs it with automagic on. Python that starts with such a name (`pip = 3`, `cd(x)`,
+    `time.sleep(1)`, `ls - la`) is left alone: only a line that is not Python, or a name
+    followed by a shell option, is a magic."""
+    word = _FIRST_WORD.match(stripped)
+    if word is None or word.group() not in LINE_MAGICS:
+        return False
+    rest = stripped[word.end():]
+    if _PYTHON_AFTER_NAME.match(rest):
+        return False
+    if _SHELL_FLAG.match(rest):
+        return True
+    return not _parses(stripped.rstrip().removesuffix("\\"))
+
+
+def _parses(text: str) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def _help_at_end(body: str) -> re.Match[str] | None:
+    """`x; obj?`: a help request after a statement on the same line."""
+    match = _HELP_AT_END.fullmatch(body)
+    if match is None:
+        return None
+    scanner = _Scanner()
+    scanner.feed(match.group("head"))
+    return match if scanner.at_statement_start else None
 
 
 class _Scanner:
@@ -190,29 +255,44 @@ def _split_lines(text: str) -> list[str]:
     return lines
 
 
+def _cell_magic(lines: list[str]) -> str | None:
+    """The name of the cell magic on the first line (`%%time` → "time"), or None."""
+    first = lines[0].strip() if lines else ""
+    if not first.startswith("%%"):
+        return None
+    return first[2:].split(maxsplit=1)[0] if first[2:].strip() else ""
+
+
 def mask_cell(cell: Cell, tag: str) -> MaskedCell | None:
     """The cell ready for the parser, or None for a cell that is not Python (`%%bash`, …)."""
     lines = _split_lines(cell.source)
-    first = lines[0].strip() if lines else ""
-    if first.startswith("%%"):
-        magic = first[2:].split(maxsplit=1)[0] if first[2:].strip() else ""
-        if magic not in PYTHON_CELL_MAGICS:
-            return None
+    magic = _cell_magic(lines)
+    if magic is not None and magic in OTHER_CELL_MAGICS:
+        return None
     scanner = _Scanner()
     masks: list[tuple[str, str]] = []
     out: list[str] = []
+    continued_indent: str | None = None  # the indentation of a masked line that ends with `\`
     for line in lines:
         body = line.rstrip("\r\n")
         ending = line[len(body):]
         stripped = body.lstrip()
-        if scanner.at_statement_start and stripped and _is_ipython_line(stripped):
-            placeholder = f"{body[:len(body) - len(stripped)]}pass  # {tag}:{len(masks)}"
+        if continued_indent is not None or (scanner.at_statement_start and stripped and _is_ipython_line(stripped)):
+            indent = body[:len(body) - len(stripped)] if continued_indent is None else continued_indent
+            placeholder = f"{indent}pass  # {tag}:{len(masks)}"
             masks.append((placeholder, body))
             out.append(placeholder + ending)
+            continued_indent = indent if body.endswith("\\") else None
             continue
+        help_request = _help_at_end(body) if scanner.at_statement_start else None
+        if help_request is not None:
+            body = body[:help_request.end("name")]
+            line = f"{body}  # {tag}:{help_request.group('marks')}{help_request.string[help_request.end('marks'):]}{ending}"
         scanner.feed(body)
         out.append(line)
     text = "".join(out)
+    if magic is not None and magic not in PYTHON_CELL_MAGICS and not _parses(text):
+        return None  # an unknown cell magic whose body is not Python
     added = bool(text) and not text.endswith(("\n", "\r"))
     return MaskedCell(cell.index, text + ("\n" if added else ""), tuple(masks), added)
 
@@ -238,6 +318,20 @@ class VirtualModule:
             row += len(_NEWLINE.findall(piece)) + 1  # the piece's lines, then the separator
         return CellLayout(tuple(c.index for c in self.cells), tuple(starts))
 
+    def units(self, text: str | None = None) -> tuple[ParseUnit, ...]:
+        """The rows of each cell in `text` (default: this module's; or a fixed version of
+        it), each cell a unit that must parse on its own."""
+        text = self.text if text is None else text
+        pieces = text.split(self.separator)
+        if len(pieces) != len(self.cells):
+            raise NotebookError("a fix crossed the boundary between two cells; notebook left unchanged")
+        units, row = [], 1
+        for piece in pieces:
+            lines = len(_NEWLINE.findall(piece))
+            units.append(ParseUnit(row, row + lines))
+            row += lines + 1
+        return tuple(units)
+
     def split(self, text: str) -> dict[int, str]:
         """The source of each cell in a fixed version of the module, IPython lines restored."""
         pieces = text.split(self.separator)
@@ -245,8 +339,9 @@ class VirtualModule:
             raise NotebookError("a fix crossed the boundary between two cells; notebook left unchanged")
         sources = {}
         marker = _placeholder_marker(self.tag)
+        help_marker = re.compile(re.escape(f"  # {self.tag}:") + r"(\?\??)")
         for cell, piece in zip(self.cells, pieces):
-            piece = _restore_ipython_lines(piece, cell, marker)
+            piece = help_marker.sub(r"\1", _restore_ipython_lines(piece, cell, marker))
             if cell.added_newline and piece.endswith("\n"):
                 piece = piece[:-1]
             sources[cell.index] = piece
@@ -452,70 +547,42 @@ def changed_cells(old_text: str, new_text: str) -> list[tuple[int, str, str]]:
     return [(a.index, a.source, b.source) for a, b in zip(old.cells, new.cells) if a.source != b.source]
 
 
-# --- checking and fixing --------------------------------------------------------------------
+# --- the notebook as the engine reads it -----------------------------------------------------
 
-def _unreadable(display: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
-    from gradlint.rules.docs import url_for
+@dataclass(frozen=True)
+class NotebookSource:
+    """A notebook as a `sources.VirtualSource`: its virtual module, the cells as parse units,
+    the cell/row map, and the JSON text for fixed cells."""
 
-    position = Position(max(row, 1), max(column, 1))
-    return Diagnostic("GL002", message, display, position, position, url=url_for("GL002"))
+    notebook: Notebook
+    virtual: VirtualModule
 
+    @property
+    def module(self) -> str:
+        return self.virtual.text
 
-def check_notebook(path: Path, display: str, settings: Settings, fix: bool = False):  # -> FileResult
-    """engine.check_file for a .ipynb file: never raises for bad input."""
-    from gradlint.engine import FileResult
+    def units(self, module: str) -> tuple[ParseUnit, ...]:
+        return self.virtual.units(module)
 
-    try:
-        source = read_source(path)
-    except UnreadableFile as exc:
-        result = FileResult(display)
-        result.diagnostics.append(_unreadable(display, f"cannot read file: {exc}"))
-        return result
-    return check_notebook_source(source, display, settings, fix=fix)
-
-
-def check_notebook_source(source: SourceFile, display: str, settings: Settings, fix: bool = False):  # -> FileResult
-    from gradlint.engine import FileResult, check_source, fix_source
-    from gradlint.fixing import BrokenFix
-
-    result = FileResult(display)
-    result.original = source
-    try:
-        notebook = parse_notebook(source.text)
-    except NotebookError as exc:
-        result.diagnostics.append(_unreadable(display, str(exc), exc.row, exc.column))
-        return result
-    module = build_virtual_module(notebook)
-    if not notebook.is_python or not module.cells:
-        return result
-    layout = module.layout()
-
-    def mapped(found: list[Diagnostic], lay: CellLayout, text: str) -> list[Diagnostic]:
+    def locate(self, diagnostics: list[Diagnostic], module: str, file_text: str) -> list[Diagnostic]:
+        if not diagnostics:
+            return []
+        layout = self.virtual.layout(module)
         try:
-            locator = JsonLocator(text) if found else None
+            locator: JsonLocator | None = JsonLocator(file_text)
         except JsonSpanError:  # json.loads accepted what the span scanner did not: no file positions
             locator = None
-        return [map_diagnostic(d, lay, locator) for d in found]
+        return [map_diagnostic(d, layout, locator) for d in diagnostics]
 
-    if not fix:
-        result.diagnostics = mapped(check_source(module.text, display, settings), layout, source.text)
-        return result
-    try:
-        outcome = fix_source(module.text, display, settings)
-        result.errors.extend(f"{display}: {reason}" for reason in outcome.refused)
-        if outcome.source == module.text:
-            new_text = source.text
-        else:
-            new_text = write_sources(notebook, module.split(outcome.source))
-            final_layout = module.layout(outcome.source)
-    except (BrokenFix, NotebookError) as exc:
-        result.errors.append(f"{display}: {exc}")
-        result.diagnostics = mapped(check_source(module.text, display, settings), layout, source.text)
-        return result
-    if new_text == source.text:
-        result.diagnostics = mapped(outcome.remaining, layout, source.text)
-        return result
-    result.fixed = mapped(outcome.fixed, layout, source.text)
-    result.diagnostics = mapped(outcome.remaining, final_layout, new_text)
-    result.new_text = new_text
-    return result
+    def rebuild(self, module: str) -> str:
+        return write_sources(self.notebook, self.virtual.split(module))
+
+
+def load_notebook(text: str) -> NotebookSource | None:
+    """The notebook in `text` as a source, None when it has no Python to check (no code
+    cells, or another kernel's language); NotebookError when it is not a notebook."""
+    notebook = parse_notebook(text)
+    virtual = build_virtual_module(notebook)
+    if not notebook.is_python or not virtual.cells:
+        return None
+    return NotebookSource(notebook, virtual)

@@ -12,7 +12,14 @@ from pathlib import Path
 
 from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic, Position
-from gradlint.engine import FileResult, check_source, fix_source, record_fixes, with_bytes
+from gradlint.engine import (
+    FileResult,
+    check_notebook_source,
+    check_source,
+    fix_source,
+    record_fixes,
+    with_bytes,
+)
 from gradlint.files import SourceFile, UnreadableFile, decode_source
 
 STDIN_NAME = "-"
@@ -39,8 +46,6 @@ def check_stdin(data: bytes, filename: str | None, settings: Settings, fix: bool
     except UnreadableFile as exc:
         return _unreadable(result, f"cannot read standard input: {exc}")
     if path.suffix == ".ipynb":
-        from gradlint.notebook import check_notebook_source
-
         notebook = check_notebook_source(SourceFile(path, text, encoding, data), display, settings, fix=fix)
         return with_bytes(notebook) if fix else notebook
     source = SourceFile(path, text, encoding, data)

@@ -26,11 +26,10 @@ import gradlint.graph.source
 import gradlint.noqa
 import gradlint.notebook
 from gradlint.config import Settings
-from gradlint.engine import check_source
+from gradlint.engine import check_notebook_source, check_source
 from gradlint.files import SourceFile
 from gradlint.notebook import (
     build_virtual_module,
-    check_notebook_source,
     parse_notebook,
     unique_tag,
 )
