@@ -483,3 +483,153 @@ def test_a_cell_that_holds_the_placeholder_mark_is_split_back_exactly(decoy: str
     assert len(module.separator) < 50
     assert all(module.tag not in c for c in cells)
     assert module.split(module.text) == {1: cells[0], 2: cells[1]}
+
+
+# -- cells as parse units, on notebooks written by nbformat ------------------------------------
+
+nbformat = pytest.importorskip("nbformat")  # in the `test` extra
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook  # noqa: E402
+
+IMPORTS = "import tensorflow as tf\nfrom tensorflow import keras\nfrom tensorflow.keras import layers"
+RECURRENT_MODEL = ("model = keras.Sequential([\n    layers.LSTM(32),\n    layers.Dense(64, activation='relu'),\n"
+                   "    layers.Dense(1),\n])")
+COMPILE = "model.compile(optimizer=keras.optimizers.Adam(1e-3), loss='mse')"
+
+
+def write_nbformat(path: Path, *cells: str | tuple[str, str]) -> Path:
+    """A notebook as nbformat writes it; a cell is its code, or ("markdown", text)."""
+    made = [new_markdown_cell(c[1]) if isinstance(c, tuple) else new_code_cell(c) for c in cells]
+    nbformat.write(new_notebook(cells=made), path)
+    return path
+
+
+def findings(result) -> list[tuple[str, int, int, int]]:
+    """(code, cell, row, column) of each finding in a JSON report."""
+    return [(d["code"], d["cell"], d["location"]["row"], d["location"]["column"]) for d in json.loads(result.stdout)]
+
+
+def cell_source(path: Path, index: int) -> str:
+    return nbformat.read(path, as_version=4).cells[index - 1].source
+
+
+def test_a_cell_that_does_not_parse_hides_nothing_in_the_others(tmp_path: Path):
+    write_nbformat(tmp_path / "n.ipynb", ("markdown", "# Train"), IMPORTS, RECURRENT_MODEL,
+                   "def build(:\n    return model", COMPILE)
+    result = cli("check", "--output-format", "json", "n.ipynb", cwd=tmp_path)
+    assert result.exit_code == 2  # something could not be checked
+    assert findings(result) == [("GL101", 3, 3, 5), ("GL001", 4, 1, 11), ("GL201", 5, 1, 25)]
+    gl001 = json.loads(result.stdout)[1]
+    assert gl001["message"] == "SyntaxError: invalid syntax"
+
+
+def test_fix_write_fixes_the_good_cells_and_keeps_the_bad_cell_byte_for_byte(tmp_path: Path):
+    bad = "def build(:\n    return model  # half-written, not saved as Python"
+    path = write_nbformat(tmp_path / "n.ipynb", IMPORTS, RECURRENT_MODEL, bad, COMPILE)
+    before = path.read_text(encoding="utf-8")
+    start, end = _source_span(before, 3)
+    result = cli("fix", "--write", "--output-format", "json", "n.ipynb", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert findings(result) == [("GL001", 3, 1, 11)]
+    after = path.read_text(encoding="utf-8")
+    assert "kernel_initializer='he_normal'" in cell_source(path, 2)
+    assert cell_source(path, 4) == "model.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0), loss='mse')"
+    new_start, new_end = _source_span(after, 3)
+    assert after[new_start:new_end] == before[start:end]
+    assert cell_source(path, 3) == bad
+
+
+def test_a_half_written_last_cell_hides_no_finding(tmp_path: Path):
+    """The normal state of a notebook being worked on: the last cell is being typed."""
+    write_nbformat(tmp_path / "n.ipynb", IMPORTS, RECURRENT_MODEL, COMPILE, "model.fit(")
+    result = cli("check", "--output-format", "json", "n.ipynb", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert findings(result) == [("GL101", 2, 3, 5), ("GL201", 3, 1, 25), ("GL001", 4, 1, 10)]
+    assert "'(' was never closed" in json.loads(result.stdout)[2]["message"]
+
+
+def test_a_half_written_cell_in_a_buffer_from_an_editor(tmp_path: Path):
+    path = write_nbformat(tmp_path / "n.ipynb", IMPORTS, RECURRENT_MODEL, "model.fit(")
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        result = CliRunner().invoke(main, ["check", "--no-cache", "--output-format", "json",
+                                           "--stdin-filename", "n.ipynb", "-"], input=path.read_bytes())
+    finally:
+        os.chdir(old)
+    assert result.exit_code == 2
+    assert findings(result) == [("GL101", 2, 3, 5), ("GL001", 3, 1, 10)]
+
+
+@pytest.mark.parametrize("ipython", [
+    "!saved_model_cli show \\\n    --dir export/1 --all",
+    "!pip install -q \\\n    tensorflow \\\n    keras-tuner",
+    "pip install transformers",
+    "cd data",
+    "ls -la",
+    "run -i train.py",
+    "load_ext tensorboard",
+    "x = 1; keras.layers.Dense?",
+    "x = 1; keras.layers.Dense??",
+], ids=["shell-continued", "shell-continued-twice", "pip", "cd", "ls-flags", "run", "load_ext", "help", "help2"])
+def test_ipython_syntax_is_no_syntax_error(tmp_path: Path, ipython: str):
+    write_nbformat(tmp_path / "n.ipynb", IMPORTS, ipython + "\nlayer = layers.Dense(8, activation='relu')")
+    result = cli("check", "--output-format", "json", "n.ipynb", cwd=tmp_path)
+    rows = ipython.count("\n") + 2
+    assert (result.exit_code, findings(result)) == (1, [("GL101", 2, rows, 9)])
+
+
+@pytest.mark.parametrize("python", ["pip = 3", "cd(path)", "time.sleep(1)", "ls - la", "run = lambda: (\n    1)",
+                                    "cd, pwd = 'a', 'b'", "who: int = 3"])
+def test_python_that_starts_with_a_magic_name_is_not_masked(python: str):
+    masked = mask_cell(Cell(1, "code", python), "tag")
+    assert masked is not None and masked.masks == ()
+    assert masked.text.rstrip("\n") == python
+
+
+def test_a_help_request_after_a_statement_keeps_the_columns_and_the_text(tmp_path: Path):
+    cell = "layer = layers.Dense(8, activation='relu'); layer?\nmodel = keras.Sequential([layer]); model.fit??"
+    path = write_nbformat(tmp_path / "n.ipynb", IMPORTS, cell)
+    result = cli("check", "--output-format", "json", "n.ipynb", cwd=tmp_path)
+    assert findings(result) == [("GL101", 2, 1, 9)]
+    assert cli("fix", "--write", "n.ipynb", cwd=tmp_path).exit_code == 0
+    assert cell_source(path, 2) == cell.replace("activation='relu'", "activation='relu', kernel_initializer='he_normal'")
+
+
+def test_fix_write_puts_every_masked_ipython_line_back(tmp_path: Path):
+    cell = ("pip install transformers\n!saved_model_cli show \\\n    --dir export/1 --all\nls -la\n"
+            "layer = layers.Dense(8, activation='relu')")
+    path = write_nbformat(tmp_path / "n.ipynb", IMPORTS, cell)
+    assert cli("fix", "--write", "n.ipynb", cwd=tmp_path).exit_code == 0
+    assert cell_source(path, 2) == cell.replace("activation='relu'", "activation='relu', kernel_initializer='he_normal'")
+
+
+@pytest.mark.parametrize("magic", ["%%time", "%%capture output", "%%backend tensorflow"])
+def test_a_cell_magic_with_a_python_body_is_checked(tmp_path: Path, magic: str):
+    path = write_nbformat(tmp_path / "n.ipynb", IMPORTS, f"{magic}\nlayer = layers.Dense(8, activation='relu')")
+    result = cli("check", "--output-format", "json", "n.ipynb", cwd=tmp_path)
+    assert (result.exit_code, findings(result)) == (1, [("GL101", 2, 2, 9)])
+    assert cli("fix", "--write", "n.ipynb", cwd=tmp_path).exit_code == 0
+    assert cell_source(path, 2) == f"{magic}\nlayer = layers.Dense(8, activation='relu', kernel_initializer='he_normal')"
+
+
+@pytest.mark.parametrize("magic", ["%%bash", "%%writefile model.py", "%%html", "%%script python3"])
+def test_a_cell_of_another_language_is_skipped_even_when_it_looks_like_python(tmp_path: Path, magic: str):
+    body = "from tensorflow.keras import layers\nlayers.Dense(8, activation='relu')\nmodel.fit("
+    write_nbformat(tmp_path / "n.ipynb", IMPORTS, f"{magic}\n{body}")
+    result = cli("check", "--output-format", "json", "n.ipynb", cwd=tmp_path)
+    assert (result.exit_code, findings(result)) == (0, [])
+
+
+def test_an_unknown_cell_magic_whose_body_is_not_python_is_skipped(tmp_path: Path):
+    write_nbformat(tmp_path / "n.ipynb", IMPORTS, "%%sparql\nSELECT ?layer WHERE { ?layer a keras:Dense }")
+    assert cli("check", "n.ipynb", cwd=tmp_path).exit_code == 0
+
+
+def test_the_notebook_module_does_not_import_the_engine():
+    import ast as python_ast
+
+    for name in ("notebook", "nbsource", "jsonspans", "sources"):
+        tree = python_ast.parse((Path(__file__).resolve().parent.parent / "gradlint" / f"{name}.py").read_text())
+        imported = {n.module for n in python_ast.walk(tree) if isinstance(n, python_ast.ImportFrom)}
+        imported |= {a.name for n in python_ast.walk(tree) if isinstance(n, python_ast.Import) for a in n.names}
+        assert not {m for m in imported if m and m.startswith(("gradlint.engine", "gradlint.cli"))}, name
