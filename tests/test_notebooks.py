@@ -9,10 +9,12 @@ import re
 import shutil
 from pathlib import Path
 
+import nbformat
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from gradlint.cli import main
 from gradlint.jsonspans import scan
@@ -486,9 +488,6 @@ def test_a_cell_that_holds_the_placeholder_mark_is_split_back_exactly(decoy: str
 
 
 # -- cells as parse units, on notebooks written by nbformat ------------------------------------
-
-nbformat = pytest.importorskip("nbformat")  # in the `test` extra
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook  # noqa: E402
 
 IMPORTS = "import tensorflow as tf\nfrom tensorflow import keras\nfrom tensorflow.keras import layers"
 RECURRENT_MODEL = ("model = keras.Sequential([\n    layers.LSTM(32),\n    layers.Dense(64, activation='relu'),\n"
