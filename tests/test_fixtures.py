@@ -36,10 +36,15 @@ def test_fixture_findings_match_their_markers(path: Path):
     assert found == _expected(text)
 
 
+@pytest.mark.parametrize("unsafe_fixes", [False, True], ids=["safe", "unsafe-too"])
 @pytest.mark.parametrize("path", PY_FIXTURES, ids=lambda p: p.name)
-def test_fixing_a_fixture_leaves_nothing_fixable(path: Path):
+def test_fixing_a_fixture_leaves_nothing_fixable(path: Path, unsafe_fixes: bool):
+    """Safe fixes leave only unsafe ones (or none); with unsafe fixes, nothing fixable is left."""
     text = path.read_text(encoding="utf-8")
-    outcome = fix_source(text, str(path), Settings())
-    assert all(d.fix is None for d in outcome.remaining)
+    settings = Settings(unsafe_fixes=unsafe_fixes)
+    outcome = fix_source(text, str(path), settings)
+    assert not any(d.fixable_with(unsafe_fixes) for d in outcome.remaining)
+    if unsafe_fixes:
+        assert all(d.fix is None for d in outcome.remaining)
     compile(outcome.source, str(path), "exec")
-    assert fix_source(outcome.source, str(path), Settings()).source == outcome.source
+    assert fix_source(outcome.source, str(path), settings).source == outcome.source

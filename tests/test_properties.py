@@ -39,7 +39,9 @@ from gradlint.stdin import check_stdin, output_bytes
 from strategies import STABLE, EncodedProgram, Program, byte_lines, encoded_programs, programs, text_lines
 
 NAME = "model.py"
-SETTINGS = Settings()
+SETTINGS = Settings()  # safe fixes only, as `fix --write` applies them
+ALL_FIXES = Settings(unsafe_fixes=True)  # as `fix --write --unsafe-fixes`
+EITHER = st.sampled_from([SETTINGS, ALL_FIXES])
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,12 @@ class Pass:
     after: str
 
 
-def fix_passes(text: str) -> list[Pass]:
+def fix_passes(text: str, chosen: Settings) -> list[Pass]:
     """fix_source's rounds, replayed with the public pieces it is made of."""
     passes = []
     current = text
     for _ in range(10):
-        fixable = [d for d in check_source(current, NAME, SETTINGS) if d.fix is not None]
+        fixable = [d for d in check_source(current, NAME, chosen) if d.fixable_with(chosen.unsafe_fixes)]
         if not fixable:
             break
         result = apply_fixes(current, fixable)
@@ -92,7 +94,9 @@ def changed_rows(before: str, after: str) -> list[tuple[str, int]]:
 
 FIX_SETTINGS = st.sampled_from([
     SETTINGS,
+    ALL_FIXES,
     Settings(fix_distribution="uniform", clip="clipvalue", clip_value=0.5),
+    Settings(fix_distribution="uniform", clip="clipvalue", clip_value=0.5, unsafe_fixes=True),
     Settings(clip="global_clipnorm", clip_value=5.0),
 ])
 
@@ -103,24 +107,25 @@ def test_fixed_code_parses_is_idempotent_and_has_nothing_fixable_left(program: P
     outcome = fix_source(program.text, NAME, chosen)
     ast.parse(outcome.source)
     assert fix_source(outcome.source, NAME, chosen).source == outcome.source
-    assert [d for d in check_source(outcome.source, NAME, chosen) if d.fix is not None] == []
+    # What is left fixable is what these settings hold back: unsafe fixes, without unsafe_fixes.
+    assert [d for d in check_source(outcome.source, NAME, chosen) if d.fixable_with(chosen.unsafe_fixes)] == []
 
 
 @settings(STABLE, max_examples=150)
-@given(programs())
-def test_fixing_never_adds_a_problem(program: Program):
+@given(programs(), EITHER)
+def test_fixing_never_adds_a_problem(program: Program, chosen: Settings):
     """Every finding fixed or left over was reported before fixing (counted per code)."""
-    reported = Counter(d.code for d in check_source(program.text, NAME, SETTINGS))
-    outcome = fix_source(program.text, NAME, SETTINGS)
+    reported = Counter(d.code for d in check_source(program.text, NAME, chosen))
+    outcome = fix_source(program.text, NAME, chosen)
     assert Counter(d.code for d in [*outcome.fixed, *outcome.remaining]) <= reported
 
 
 @settings(STABLE, max_examples=150)
-@given(programs())
-def test_every_changed_line_belongs_to_a_fixed_finding(program: Program):
-    passes = fix_passes(program.text)
+@given(programs(), EITHER)
+def test_every_changed_line_belongs_to_a_fixed_finding(program: Program, chosen: Settings):
+    passes = fix_passes(program.text, chosen)
     final = passes[-1].after if passes else program.text
-    assert fix_source(program.text, NAME, SETTINGS).source == final
+    assert fix_source(program.text, NAME, chosen).source == final
     for step in passes:
         allowed = rows_a_fix_may_change(step.applied)
         for kind, row in changed_rows(step.before, step.after):
@@ -147,12 +152,12 @@ def _identifiers(tree: ast.AST) -> set[str]:
 
 
 @settings(STABLE, max_examples=150)
-@given(programs())
-def test_a_name_a_fix_imports_means_nothing_else_in_the_file(program: Program):
+@given(programs(), EITHER)
+def test_a_name_a_fix_imports_means_nothing_else_in_the_file(program: Program, chosen: Settings):
     """An import added (or extended) by a fix would shadow, or be shadowed by, any other
     use of its name: the name must be new to the file."""
     before = ast.parse(program.text)
-    after = ast.parse(fix_source(program.text, NAME, SETTINGS).source)
+    after = ast.parse(fix_source(program.text, NAME, chosen).source)
     added = _imported_names(after) - _imported_names(before)
     assert set(added) & _identifiers(before) == set()
 
@@ -170,7 +175,7 @@ def test_a_fix_imports_no_name_the_file_uses_for_something_else():
            "from tensorflow.keras.initializers import GlorotUniform\n"
            "import keras\n"
            "layer = keras.layers.Dense(64, activation='relu', kernel_initializer=GlorotUniform())\n")
-    outcome = fix_source(src, NAME, SETTINGS)
+    outcome = fix_source(src, NAME, ALL_FIXES)
     assert outcome.source == src
     assert [(d.code, d.fix) for d in outcome.remaining] == [("GL101", None)]
 

@@ -17,6 +17,12 @@ def _only(code: str) -> Settings:
     return Settings(select=(code,))
 
 
+def _fixing_all(code: str) -> Settings:
+    """Unsafe fixes too: these examples state each fix's text, whatever its safety (which
+    tests/test_fix_safety.py judges)."""
+    return Settings(select=(code,), unsafe_fixes=True)
+
+
 def test_every_rule_has_examples_both_ways():
     for rule in ALL_RULES:
         assert rule.valid and rule.invalid, rule.code
@@ -33,8 +39,8 @@ def test_invalid_examples_are_flagged_and_fixed_exactly(code, index, example):
     found = check_source(example.source, "example.py", _only(code))
     assert [d.code for d in found] == [code] * example.count
     if example.fixed is not None:
-        outcome = fix_source(example.source, "example.py", _only(code))
+        outcome = fix_source(example.source, "example.py", _fixing_all(code))
         assert outcome.source == example.fixed
         assert outcome.remaining == []
         # Fixing twice changes nothing more.
-        assert fix_source(outcome.source, "example.py", _only(code)).source == outcome.source
+        assert fix_source(outcome.source, "example.py", _fixing_all(code)).source == outcome.source
