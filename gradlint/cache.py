@@ -188,13 +188,20 @@ class ResultCache:
             del entries[key]  # damaged: recompute, and the new result replaces it
             self._changed = True
             return None
+        if not _dependencies_unchanged(entry.get("dependencies")):
+            return None  # a module it read has changed since: recompute
         if entry["day"] != self._today:
             entry["day"] = self._today  # at most one write a day to keep a used entry alive
             self._changed = True
         return found
 
-    def put(self, key: str, display: str, diagnostics: list[Diagnostic]) -> None:
-        self._load()[key] = {"path": display, "day": self._today, "diagnostics": [d.to_dict() for d in diagnostics]}
+    def put(self, key: str, display: str, diagnostics: list[Diagnostic],
+            dependencies: dict[str, str] | None = None) -> None:
+        """`dependencies`: the project's other modules the result read (path → content hash)."""
+        entry: dict[str, Any] = {"path": display, "day": self._today, "diagnostics": [d.to_dict() for d in diagnostics]}
+        if dependencies:
+            entry["dependencies"] = dict(dependencies)
+        self._load()[key] = entry
         self._seen[display] = key
         self._changed = True
 
@@ -330,6 +337,18 @@ class ResultCache:
         valid = (isinstance(data, dict) and data.get("gradlint") == "result-cache" and data.get("id") == self.id
                  and data.get("format") == _FORMAT and isinstance(data.get("entries"), dict))
         return data["entries"] if valid else {}
+
+
+def _dependencies_unchanged(dependencies: Any) -> bool:
+    """The other modules a cached result read still hold what it read (a damaged list: no)."""
+    if dependencies is None:
+        return True
+    if not isinstance(dependencies, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                     for k, v in dependencies.items()):
+        return False
+    from gradlint.graph.project import unchanged
+
+    return unchanged(dependencies)
 
 
 def _findings(entry: Any, display: str) -> list[Diagnostic] | None:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from gradlint.cache import ResultCache
+    from gradlint.graph.project import Project
     from gradlint.diagnostics import Diagnostic, Fix
     from gradlint.fixing import Lineage
     from gradlint.sources import ParseUnit, UnitFailure, VirtualSource
@@ -40,6 +41,9 @@ class FileResult:
     new_text: str | None = None  # the fixed text, when fixing changed something
     new_bytes: bytes | None = None  # what to write for new_text: the original's bytes outside the fixes
     content_key: str | None = None  # cache key of the very content checked, when asked for
+    # The project's other modules the check read (path → content hash): the cached result
+    # holds only while they are unchanged.
+    dependencies: dict[str, str] = field(default_factory=dict)
     traceback: str | None = None  # of an internal error, for `-v`
 
     @property
@@ -62,6 +66,20 @@ def _error(code: str, filename: str, message: str, row: int = 1, column: int = 1
 
     position = Position(max(row, 1), max(column, 1))
     return Diagnostic(code, message, filename, position, position, url=non_rule_url(code), severity="error")
+
+
+_PROJECTS: dict[str, Project] = {}
+
+
+def project_for(settings: Settings) -> Project:
+    """The project's modules as one process has read them, per configuration root."""
+    from gradlint.graph.project import Project
+
+    root = str(settings.root)
+    found = _PROJECTS.get(root)
+    if found is None:
+        found = _PROJECTS[root] = Project((settings.root,))
+    return found
 
 
 def check_source(text: str, filename: str, settings: Settings | None = None) -> list[Diagnostic]:
@@ -93,7 +111,9 @@ def check_source(text: str, filename: str, settings: Settings | None = None) -> 
         return [_error("GL002", filename, f"cannot be parsed: {_reason(exc)}")]
     source = SourceText(text)
     try:
-        graph = build_graph(tree, source, filename)
+        project = project_for(settings)
+        project.begin()
+        graph = build_graph(tree, source, filename, project=project)
         found = [d for rule in rules for d in rule.check(graph, settings)]
     except RecursionError:
         return [_error("GL002", filename, "expressions nested too deeply to analyse")]
@@ -354,6 +374,7 @@ def _check_with_key(path: Path, display: str, settings: Settings, fix: bool) -> 
     result = check_file(path, display, settings, fix, data)
     if data is not None:
         result.content_key = content_key(data, display)
+        result.dependencies = dict(project_for(settings).dependencies)
     return result
 
 
@@ -426,7 +447,7 @@ def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | 
     for result in results:
         if (cache is not None and result.content_key is not None and result.content_key == keys.get(result.path)
                 and not result.errors and result.new_text is None):
-            cache.put(result.content_key, result.path, result.diagnostics)
+            cache.put(result.content_key, result.path, result.diagnostics, result.dependencies)
         if result.diagnostics:  # (a run over files without Keras never loads Diagnostic)
             result.diagnostics.sort(key=lambda d: d.sort_key())
     if cache is not None:

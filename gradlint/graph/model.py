@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from gradlint.graph.dataflow import Dataflow
 from gradlint.graph.facts import ActivationFact, Layer
@@ -18,6 +19,9 @@ from gradlint.graph.source import SourceText
 from gradlint.graph.stacks import Stack, find_stacks
 from gradlint.graph.statements import Statements
 from gradlint.graph.training import Training
+
+if TYPE_CHECKING:
+    from gradlint.graph.project import Project
 
 
 @dataclass
@@ -47,7 +51,8 @@ class ModuleGraph:
         return find_stacks(self)
 
 
-def build_graph(tree: ast.Module, source: SourceText, path: str) -> ModuleGraph:
+def build_graph(tree: ast.Module, source: SourceText, path: str, project: Project | None = None) -> ModuleGraph:
+    """`project`: the project's other modules, which this one's models may come from."""
     scopes = ScopeTable(tree)
     resolver = Resolver(scopes)
     catalog = LayerCatalog(tree, scopes, resolver, source)
@@ -55,7 +60,7 @@ def build_graph(tree: ast.Module, source: SourceText, path: str) -> ModuleGraph:
     sequential = SequentialContexts(tree, scopes, resolver, catalog, statements)
     dataflow = Dataflow(tree, scopes, resolver, catalog)
     graph = ModuleGraph(path, source, tree, scopes, resolver, catalog, sequential, dataflow)
-    graph.training = Training(tree, scopes, resolver, catalog, sequential, dataflow, statements)
+    graph.training = Training(tree, scopes, resolver, catalog, sequential, dataflow, statements, project, path)
     _settle_following(graph)
     graph.shapes = infer_shapes(graph)
     return graph

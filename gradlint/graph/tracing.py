@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from gradlint.graph.dataflow import MODEL_CLASSES, Dataflow, FlowNode, _ArgumentTo, _ReturnTo, _Terminal
 from gradlint.graph.facts import ArgSource, Layer
@@ -23,6 +24,9 @@ from gradlint.graph.scopes import BindingKind, Resolver, Scope, ScopeTable
 from gradlint.graph.sequential import SEQUENTIAL, SequentialContexts
 from gradlint.graph.statements import FUNCTIONS, Statements, method_calls, position, walk_outside_gradients
 from gradlint.keras_api.layers import Role
+
+if TYPE_CHECKING:
+    from gradlint.graph.project import Project
 
 MAX_DEPTH = 8  # how far a value is followed through names, calls and wrappers
 _CLONE = frozenset({"keras.models.clone_model"})
@@ -89,7 +93,10 @@ class ModelTracer:
     """The models of one module: what an expression denotes, and which are recurrent."""
 
     def __init__(self, table: ScopeTable, resolver: Resolver, catalog: LayerCatalog,
-                 sequential: SequentialContexts, dataflow: Dataflow, statements: Statements) -> None:
+                 sequential: SequentialContexts, dataflow: Dataflow, statements: Statements,
+                 project: Project | None = None, path: str | None = None) -> None:
+        self.project = project  # the project's other modules, where a model may be built
+        self.path = path
         self.table = table
         self.resolver = resolver
         self.catalog = catalog
@@ -288,7 +295,51 @@ class ModelTracer:
         info = self.class_info(cls) if cls is not None else None
         if info is not None and info.keras:
             return [info.model]
-        return []
+        return self._imported_models(call, scope, depth)
+
+    def _imported_models(self, call: ast.Call, scope: Scope, depth: int) -> list[ModelInfo]:
+        """`build_lstm()` imported from the project's own `models.py`: the models its returns
+        build there (`from models import build_lstm`, `import models` … `models.build_lstm()`)."""
+        if self.project is None or self.path is None:
+            return []
+        found = self._import_of(call.func, scope)
+        if found is None:
+            return []
+        module, level, name = found
+        target = self.project.function(self.path, module, level, name)
+        if target is None:
+            return []
+        other, function = target
+        tracer = other.training.tracer
+        inner = other.scopes.defs.get(id(function), other.scopes.module_scope)
+        return [m for ret in tracer.returns(function)
+                for m in tracer.models_of(ret, other.scopes.scope_of(ret) if isinstance(ret, ast.Call) else inner,
+                                          depth + 1)]
+
+    def _import_of(self, func: ast.AST, scope: Scope) -> tuple[str, int, str] | None:
+        """(module, level, function name) of a called name bound by an import."""
+        if isinstance(func, ast.Name):
+            binding = self.resolver.single_binding(func.id, scope)
+            # (a relative import is bound as a name of unknown value, with its statement)
+            statement = binding.node if binding is not None and binding.kind in (BindingKind.IMPORT, BindingKind.OTHER) else None
+            if isinstance(statement, ast.ImportFrom):
+                alias = next((a for a in statement.names if (a.asname or a.name) == func.id), None)
+                if alias is not None:
+                    return statement.module or "", statement.level, alias.name
+            return None
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            binding = self.resolver.single_binding(func.value.id, scope)
+            statement = binding.node if binding is not None and binding.kind in (BindingKind.IMPORT, BindingKind.OTHER) else None
+            if isinstance(statement, ast.Import):
+                alias = next((a for a in statement.names if (a.asname or a.name.split(".")[0]) == func.value.id), None)
+                if alias is not None and (alias.asname or "." not in alias.name):
+                    return alias.name, 0, func.attr
+            if isinstance(statement, ast.ImportFrom):  # `from . import models` … models.build()
+                alias = next((a for a in statement.names if (a.asname or a.name) == func.value.id), None)
+                if alias is not None:
+                    prefix = f"{statement.module}." if statement.module else ""
+                    return f"{prefix}{alias.name}", statement.level, func.attr
+        return None
 
     def returns(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]:
         """The values a function of the module's own returns, in its own body."""

@@ -9,6 +9,7 @@ training steps).
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
 from gradlint.graph.compiles import CompileFact, Compiles
 from gradlint.graph.dataflow import Dataflow
@@ -20,18 +21,27 @@ from gradlint.graph.statements import Statements
 from gradlint.graph.steps import TrainingStep, TrainingSteps
 from gradlint.graph.tracing import ModelTracer
 
+if TYPE_CHECKING:
+    from gradlint.graph.project import Project
+
 
 class Training:
     """Models, compile() calls and custom training steps of one module."""
 
     def __init__(self, module: ast.Module, table: ScopeTable, resolver: Resolver, catalog: LayerCatalog,
-                 sequential: SequentialContexts, dataflow: Dataflow, statements: Statements | None = None) -> None:
+                 sequential: SequentialContexts, dataflow: Dataflow, statements: Statements | None = None,
+                 project: Project | None = None, path: str | None = None) -> None:
         self.table = table
         self._statements = statements or Statements(module)
-        models = ModelTracer(table, resolver, catalog, sequential, dataflow, self._statements)
+        models = ModelTracer(table, resolver, catalog, sequential, dataflow, self._statements, project, path)
         self._models = models
         self._compiles = Compiles(table, resolver, models)
         self._steps = TrainingSteps(table, resolver, self._statements, models, self._compiles)
+
+    @property
+    def tracer(self) -> ModelTracer:
+        """Which models an expression denotes: what another module asks of this one."""
+        return self._models
 
     @property
     def compiles(self) -> list[CompileFact]:

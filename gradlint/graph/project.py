@@ -1,0 +1,114 @@
+"""The project's own modules, as another file of the project sees them.
+
+An LSTM built by `build_lstm()` in `models.py` and compiled in `train.py` is one model, and
+the file that compiles it is where its clipping is judged. A first-party import is looked up
+as Python would find it for a script run from its directory or from the project's root:
+relative imports from the importing file's package, absolute ones beside the importing file,
+then under the configuration root. Nothing is imported or run: the module is parsed and its
+model graph built, once per process for each content. Every module a check reads this way is
+one of its dependencies (path and content hash), so that a cached result is used only while
+they are unchanged.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gradlint.graph.model import ModuleGraph
+
+_MAX_BYTES = 2_000_000  # a module larger than this is not read for another's sake
+_MAX_DEPTH = 3  # models built in one module from another's functions, and so on
+
+
+@dataclass
+class Project:
+    """Finds, parses and keeps the project's modules for the files checked in one process."""
+
+    roots: tuple[Path, ...]
+    _graphs: dict[tuple[str, str], ModuleGraph | None] = field(default_factory=dict)
+    dependencies: dict[str, str] = field(default_factory=dict)  # path → sha256 of what was read
+    depth: int = 0
+
+    def begin(self) -> None:
+        """A new file is checked: start its list of dependencies afresh."""
+        self.dependencies = {}
+
+    def function(self, importer: str, module: str, level: int, name: str
+                 ) -> tuple[ModuleGraph, ast.FunctionDef | ast.AsyncFunctionDef] | None:
+        """The function `name` of the module an import names, with that module's graph."""
+        if self.depth >= _MAX_DEPTH:
+            return None
+        path = self.locate(Path(importer), module, level)
+        graph = self.graph(path) if path is not None else None
+        if graph is None:
+            return None
+        for binding in graph.scopes.module_scope.bindings.get(name, []):
+            if isinstance(binding.node, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                    and len(graph.scopes.module_scope.bindings[name]) == 1:
+                return graph, binding.node
+        return None
+
+    def locate(self, importer: Path, module: str, level: int) -> Path | None:
+        """The file of a first-party module, or None (a library, or not found)."""
+        parts = [p for p in module.split(".") if p]
+        if level > 0:
+            base = importer.resolve().parent
+            for _ in range(level - 1):
+                base = base.parent
+            bases = [base]
+        else:
+            bases = [importer.resolve().parent, *self.roots]
+        for base in bases:
+            stem = base.joinpath(*parts) if parts else base
+            for candidate in (stem.with_suffix(".py") if parts else None, stem / "__init__.py"):
+                if candidate is not None and candidate.is_file():
+                    return candidate
+        return None
+
+    def graph(self, path: Path) -> ModuleGraph | None:
+        try:
+            data = path.read_bytes() if path.stat().st_size <= _MAX_BYTES else None
+        except OSError:
+            return None
+        if data is None:
+            return None
+        digest = hashlib.sha256(data).hexdigest()
+        self.dependencies[str(path)] = digest
+        key = (str(path), digest)
+        if key not in self._graphs:
+            self._graphs[key] = self._build(path, data)
+        return self._graphs[key]
+
+    def _build(self, path: Path, data: bytes) -> ModuleGraph | None:
+        from gradlint.files import UnreadableFile, decode_source
+        from gradlint.graph.model import build_graph
+        from gradlint.graph.source import SourceText
+
+        try:
+            text, _ = decode_source(data)
+            tree = ast.parse(text)
+        except (UnreadableFile, SyntaxError, ValueError, RecursionError):
+            return None
+        self.depth += 1
+        try:
+            return build_graph(tree, SourceText(text), str(path), project=self)
+        except RecursionError:
+            return None
+        finally:
+            self.depth -= 1
+
+
+def unchanged(dependencies: dict[str, str]) -> bool:
+    """Every module a cached result read still has the content it read."""
+    for path, digest in dependencies.items():
+        try:
+            if hashlib.sha256(Path(path).read_bytes()).hexdigest() != digest:
+                return False
+        except OSError:
+            return False
+    return True

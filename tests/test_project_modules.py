@@ -1,0 +1,108 @@
+"""Models built in one module of the project and trained in another: judged as one model,
+and a cached result holds only while the modules it read are unchanged."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+MODELS = textwrap.dedent('''\
+    import keras
+    from keras import layers
+
+
+    def build_lstm(vocab=10000):
+        return keras.Sequential([
+            layers.Embedding(vocab, 64),
+            layers.LSTM(64),
+            layers.Dense(1, activation="sigmoid"),
+        ])
+
+
+    def build_cnn():
+        return keras.Sequential([
+            layers.Conv1D(32, 3, activation="relu", kernel_initializer="he_normal"),
+            layers.GlobalMaxPooling1D(),
+            layers.Dense(1, activation="sigmoid"),
+        ])
+''')
+
+TRAIN = textwrap.dedent('''\
+    import keras
+    from models import build_cnn, build_lstm
+
+    model = build_lstm()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+
+    cnn = build_cnn()
+    cnn.compile(optimizer="adam", loss="binary_crossentropy")
+''')
+
+
+def gradlint(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gradlint", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[tool.gradlint]\n")
+    (tmp_path / "models.py").write_text(MODELS)
+    (tmp_path / "train.py").write_text(TRAIN)
+    return tmp_path
+
+
+def test_an_lstm_built_in_another_module_is_judged_where_it_is_compiled(project: Path):
+    result = gradlint(project, "check", "--no-cache", "--output-format", "concise", ".")
+    assert result.stdout.splitlines() == [
+        "train.py:5:25: GL201 [*] LSTM model compiled with optimizer keras.optimizers.Adam(1e-3), "
+        "which does not clip gradients; add clipnorm=1.0"]
+    fixed = gradlint(project, "fix", "--write", "--no-cache", ".")
+    assert fixed.returncode == 0, fixed.stderr
+    assert "keras.optimizers.Adam(1e-3, clipnorm=1.0)" in (project / "train.py").read_text()
+    assert (project / "models.py").read_text() == MODELS  # the other module is not touched
+
+
+@pytest.mark.parametrize("imports, call", [
+    ("import models", "models.build_lstm()"),
+    ("import models as m", "m.build_lstm()"),
+    ("from models import build_lstm as make", "make()"),
+])
+def test_every_import_form_reaches_the_module(project: Path, imports: str, call: str):
+    (project / "train.py").write_text(
+        f"import keras\n{imports}\n\nmodel = {call}\nmodel.compile(optimizer=keras.optimizers.Adam(1e-3))\n")
+    result = gradlint(project, "check", "--no-cache", "--output-format", "concise", "train.py")
+    assert result.stdout.count("GL201") == 1, result.stdout + result.stderr
+
+
+def test_a_relative_import_in_a_package(tmp_path: Path):
+    package = tmp_path / "textclf"
+    package.mkdir()
+    (tmp_path / "pyproject.toml").write_text("[tool.gradlint]\n")
+    (package / "__init__.py").write_text("")
+    (package / "models.py").write_text(MODELS)
+    (package / "train.py").write_text(TRAIN.replace("from models import", "from .models import"))
+    result = gradlint(tmp_path, "check", "--no-cache", "--output-format", "concise", ".")
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == ["textclf/train.py"]
+
+
+def test_a_library_of_the_same_name_elsewhere_is_not_read(tmp_path: Path):
+    # No models.py beside train.py or under the root: the import is not the project's.
+    (tmp_path / "pyproject.toml").write_text("[tool.gradlint]\n")
+    (tmp_path / "train.py").write_text(TRAIN)
+    result = gradlint(tmp_path, "check", "--no-cache", ".")
+    assert result.returncode == 0 and result.stdout == ""
+
+
+def test_a_cached_result_is_checked_again_when_a_module_it_read_changes(project: Path):
+    first = gradlint(project, "check", ".")
+    assert first.returncode == 1 and "GL201" in first.stdout
+    assert gradlint(project, "check", ".").stdout == first.stdout  # from the cache
+    # train.py is unchanged, but the LSTM is gone from models.py: the cached finding must go.
+    (project / "models.py").write_text(MODELS.replace("layers.LSTM(64)", "layers.GlobalAveragePooling1D()"))
+    again = gradlint(project, "check", ".")
+    assert again.returncode == 0 and again.stdout == ""
