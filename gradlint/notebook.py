@@ -40,6 +40,7 @@ PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "p
 OTHER_CELL_MAGICS = frozenset({
     "bash", "sh", "script", "writefile", "file", "html", "javascript", "js", "latex", "markdown",
     "perl", "ruby", "svg", "sx", "system", "python2", "pypy", "sql", "R", "octave", "julia",
+    "cython", "bigquery", "kql", "sparql", "dot",
 })
 # IPython's line magics and its default shell aliases: with automagic on (the default), a line
 # that starts with one of these runs it, `%` or not (`pip install transformers`, `cd data`).
@@ -160,11 +161,17 @@ def _is_automagic(stripped: str) -> bool:
     if word is None or word.group() not in LINE_MAGICS:
         return False
     rest = stripped[word.end():]
-    if _PYTHON_AFTER_NAME.match(rest):
-        return False
+    if _PYTHON_AFTER_NAME.match(rest) or _opens_a_bracket(stripped):
+        return False  # IPython runs automagic on one line only: an open bracket is Python's
     if _SHELL_FLAG.match(rest):
         return True
     return not _parses(stripped.rstrip().removesuffix("\\"))
+
+
+def _opens_a_bracket(line: str) -> bool:
+    scanner = _Scanner()
+    scanner.feed(line)
+    return scanner.depth > 0 or scanner.quote is not None
 
 
 def _parses(text: str) -> bool:

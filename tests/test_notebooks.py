@@ -578,7 +578,8 @@ def test_ipython_syntax_is_no_syntax_error(tmp_path: Path, ipython: str):
 
 
 @pytest.mark.parametrize("python", ["pip = 3", "cd(path)", "time.sleep(1)", "ls - la", "run = lambda: (\n    1)",
-                                    "cd, pwd = 'a', 'b'", "who: int = 3"])
+                                    "cd, pwd = 'a', 'b'", "who: int = 3",
+                                    "history += 1", "cat + (\n    1)", "ls \\\n    - 1"])
 def test_python_that_starts_with_a_magic_name_is_not_masked(python: str):
     masked = mask_cell(Cell(1, "code", python), "tag")
     assert masked is not None and masked.masks == ()
