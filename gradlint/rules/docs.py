@@ -25,8 +25,9 @@ _OPTION_MENTION = re.compile(r"`([a-z][a-z-]*)\s*(?:=[^`]*)?`")
 _OTHER_DOCS: dict[str, tuple[str, str]] = {
     "GL001": (
         "The file is not valid Python, so nothing in it could be checked",
-        "## What it finds\nA syntax error: the file (or, in a notebook, the code cells taken "
-        "together) does not parse.\n\n## Why it matters\ngradlint reads the model from the "
+        "## What it finds\nA syntax error: the file (or, in a notebook, a code cell) does not "
+        "parse. In a notebook the other cells are still checked and fixed, as if that cell were "
+        "absent.\n\n## Why it matters\ngradlint reads the model from the "
         "code; code that does not parse cannot be checked, so the run exits with code 2.\n\n"
         "## Fix\nFix the syntax error; the message gives Python's reason and the position.",
     ),
