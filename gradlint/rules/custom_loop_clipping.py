@@ -11,7 +11,7 @@ from gradlint.diagnostics import SAFE, UNSAFE, Diagnostic, Edit
 from gradlint.edits import insert_line_after
 from gradlint.graph.model import ModuleGraph
 from gradlint.graph.steps import TrainingStep
-from gradlint.rules.base import Invalid, Rule
+from gradlint.rules.base import FixSafety, Invalid, Rule
 from gradlint.rules.rnn_clipping import (
     clip_applicability,
     clip_argument,
@@ -29,6 +29,17 @@ class RnnCustomLoopWithoutClipping(Rule):
     name = "rnn-custom-loop-without-clipping"
     summary = "Custom training step of a recurrent model applies gradients without clipping them"
     fixable = True
+    fix_safety = (
+        FixSafety("adds `grads, _ = tf.clip_by_global_norm(grads, 1.0)` after the gradients are "
+                  "computed, with `import tensorflow as tf` if the file has no name for it", "safe",
+                  "one line is added between the gradients and their use; nothing the author "
+                  "wrote changes"),
+        FixSafety("adds `clipnorm=1.0` to the constructor of the optimizer `minimize()` uses", "safe",
+                  "the optimizer and its arguments stay the author's; clipping only caps the rare "
+                  "oversized step"),
+        FixSafety("writes the clip value over a `clipnorm=None` that optimizer is given", "unsafe",
+                  "the author wrote in so many words that this optimizer does not clip"),
+    )
     doc = """\
 ## What it finds
 A custom training step — `optimizer.apply_gradients(zip(grads, variables))`, or Keras 3's

@@ -75,6 +75,13 @@ class CodeDoc:
     body: str  # markdown with `##` sections: What it finds, Why it matters, Example, Fix
     fixable: bool
     options: tuple[str, ...] = ()
+    fix_safety: tuple = ()  # (FixSafety, …): each kind of fix, safe or unsafe, and why
+
+    @property
+    def fix_levels(self) -> tuple[str, ...]:
+        """The applicabilities of its fixes, safe first: ("safe",), ("unsafe",) or both."""
+        levels = {f.applicability for f in self.fix_safety}
+        return tuple(level for level in ("safe", "unsafe") if level in levels)
 
     @property
     def anchor(self) -> str:
@@ -100,7 +107,7 @@ def _config_keys() -> dict[str, str]:
 
 # Keys about which files and codes are checked: every rule has them, none is a rule's option.
 _GENERAL_KEYS = {"select", "ignore", "exclude", "extend-exclude", "per-file-ignores", "respect-gitignore",
-                 "extensions", "runtime", "cache-dir"}
+                 "extensions", "runtime", "cache-dir", "unsafe-fixes"}
 
 
 def _options(rule: object) -> tuple[str, ...]:
@@ -114,7 +121,8 @@ def _options(rule: object) -> tuple[str, ...]:
 
 def code_docs() -> list[CodeDoc]:
     """Every documented code, in code order."""
-    docs = [CodeDoc(r.code, r.name, r.summary.rstrip("."), r.doc.strip(), r.fixable, _options(r)) for r in ALL_RULES]
+    docs = [CodeDoc(r.code, r.name, r.summary.rstrip("."), r.doc.strip(), r.fixable, _options(r), r.fix_safety)
+            for r in ALL_RULES]
     names = {**ERROR_CODES, **RUNTIME_CODES}
     for code, name in names.items():
         summary, body = _OTHER_DOCS.get(code, (name.replace("-", " ").capitalize(), ""))
@@ -158,11 +166,12 @@ def _default(key: str) -> str:
 def render_doc(doc: CodeDoc, level: int = 1) -> str:
     """One code's documentation as markdown, its title at heading `level`."""
     hashes = "#" * level
-    fix = ("Fix available with `gradlint fix`." if doc.fixable
-           else "No automatic fix." if doc.kind == "rule" else "")
+    fix = _fix_availability(doc) if doc.fixable else "No automatic fix." if doc.kind == "rule" else ""
     parts = [f"{hashes} {doc.code} {doc.name}", f"{doc.summary}." + (f" {fix}" if fix else "")]
     if doc.body:
         parts.append(_demote(doc.body, level - 1))
+    if doc.fix_safety:
+        parts.append(_fix_safety_section(doc, hashes))
     if doc.options:
         lines = [f"- `{key}` (default `{_default(key)}`)" for key in doc.options]
         parts.append(f"{hashes}# Options\nIn `[tool.gradlint]`:\n" + "\n".join(lines))
@@ -174,6 +183,24 @@ def render_doc(doc: CodeDoc, level: int = 1) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def _fix_availability(doc: CodeDoc) -> str:
+    """One sentence: which command fixes it, by the safety of its fixes."""
+    levels = doc.fix_levels
+    if levels == ("unsafe",):
+        return "Fix available with `gradlint fix --unsafe-fixes` (an unsafe fix)."
+    if levels == ("safe", "unsafe"):
+        return "Fix available with `gradlint fix`: safe or unsafe by case (see Fix safety)."
+    return "Fix available with `gradlint fix` (a safe fix)."
+
+
+def _fix_safety_section(doc: CodeDoc, hashes: str) -> str:
+    """Each kind of fix the rule makes, whether `fix --write` applies it, and why."""
+    lines = [f"- **{f.applicability}**: {f.what}. {f.why[:1].upper()}{f.why[1:]}." for f in doc.fix_safety]
+    return (f"{hashes}# Fix safety\n`gradlint fix --write` applies safe fixes; unsafe ones, which replace "
+            "something the author wrote, only with `--unsafe-fixes` (or `unsafe-fixes = true` in "
+            "`[tool.gradlint]`).\n\n" + "\n".join(lines))
+
+
 def _escape_cell(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -183,7 +210,7 @@ def rules_table(link_prefix: str = "docs/rules.md", kinds: tuple[str, ...] = ("r
     rows = ["| code | name | fix | what it finds |", "|---|---|---|---|"]
     for doc in code_docs():
         if doc.kind in kinds:
-            mark = "yes" if doc.fixable else ""
+            mark = (", ".join(doc.fix_levels) or "safe") if doc.fixable else ""
             rows.append(f"| [{doc.code}]({link_prefix}#{doc.anchor}) | {doc.name} | {mark} | {_escape_cell(doc.summary)} |")
     return "\n".join(rows) + "\n"
 

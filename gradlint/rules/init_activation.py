@@ -12,7 +12,7 @@ from gradlint.graph.model import ModuleGraph
 from gradlint.graph.weights import family_kernel
 from gradlint.keras_api.activations import Family, family_of
 from gradlint.keras_api.layers import Role
-from gradlint.rules.base import Invalid, Rule
+from gradlint.rules.base import FixSafety, Invalid, Rule
 from gradlint.rules.initializer_fix import plan_initializer_fix, suggested_text
 from gradlint.signal.effects import LayerEffect, layer_effect, times
 from gradlint.signal.from_graph import signal_of
@@ -23,6 +23,15 @@ class InitActivationMismatch(Rule):
     name = "init-activation-mismatch"
     summary = "Kernel initializer does not fit the layer's activation (He for ReLU, Glorot for tanh/sigmoid/linear, LeCun for SELU)"
     fixable = True
+    fix_safety = (
+        FixSafety("adds `kernel_initializer=` (the family's initializer) to a layer that gives none", "safe",
+                  "the layer had Keras' default, which nobody chose; the textbook initializer is added "
+                  "and nothing the author wrote changes"),
+        FixSafety("rewrites an initializer the layer is given: a string, a class call, a VarianceScaling "
+                  "call, a config dict's class_name, or (for this layer alone) a shared variable", "unsafe",
+                  "the author wrote that initializer, perhaps on purpose (a paper reproduced, a tuned "
+                  "scale, a seed kept); review the change before applying it"),
+    )
     doc = """\
 ## What it finds
 Dense, EinsumDense and convolution layers whose kernel initializer belongs to a different
@@ -61,7 +70,9 @@ model = keras.Sequential([
 ```
 
 ## Fix
-`gradlint fix --write` adds or rewrites the initializer in the form already there:
+`gradlint fix --write` adds the initializer where the layer gives none (a safe fix), and
+`gradlint fix --write --unsafe-fixes` also rewrites one the author wrote, in the form already
+there (an unsafe fix):
 ```python
     layers.Dense(256, activation="relu", kernel_initializer="he_normal"),
 ```

@@ -20,7 +20,7 @@ from gradlint.keras_api.scales import (
     STDDEV_LIMITS,
     WeightScale,
 )
-from gradlint.rules.base import Invalid, Rule
+from gradlint.rules.base import FixSafety, Invalid, Rule
 from gradlint.rules.initializer_fix import plan_initializer_fix, suggested_text
 from gradlint.signal.effects import ERROR, WARNING, layer_effect, times
 from gradlint.signal.from_graph import SignalModel, signal_of
@@ -38,6 +38,12 @@ class InitScale(Rule):
     name = "init-scale"
     summary = "Kernel initializer of a fixed scale (RandomNormal, RandomUniform, Zeros, Constant, …) that shrinks or grows the signal at every layer"
     fixable = True
+    fix_safety = (
+        FixSafety("writes the activation family's initializer over the fixed-scale one (only a seed "
+                  "carries over)", "unsafe",
+                  "the scale is one the author wrote; a small or constant start can be deliberate in "
+                  "ways the model graph cannot see, and its stddev or limits are dropped"),
+    )
     doc = """\
 ## What it finds
 Dense, EinsumDense and convolution layers whose kernel initializer has a fixed scale rather
@@ -76,7 +82,8 @@ x = layers.Dense(256, activation="relu", kernel_initializer=init)(inputs)  # GL1
 ```
 
 ## Fix
-`gradlint fix --write` writes the initializer of the activation's family, as GL101 would:
+`gradlint fix --write --unsafe-fixes` writes the initializer of the activation's family, as
+GL101 would (an unsafe fix: it replaces the initializer the author wrote):
 `RandomNormal(stddev=1e-4, seed=7)` → `HeNormal(seed=7)` for ReLU (only the seed carries over),
 `"random_uniform"` → `"glorot_uniform"` for tanh, `Zeros()` → `GlorotNormal()` for a linear
 layer. A normal distribution stays normal and a uniform one uniform. A layer whose activation

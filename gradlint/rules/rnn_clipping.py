@@ -16,7 +16,7 @@ from gradlint.graph.model import ModuleGraph
 from gradlint.graph.scopes import BindingKind, Scope
 from gradlint.keras_api.names import canonical
 from gradlint.keras_api.optimizers import DEFAULT_OPTIMIZER_STRING
-from gradlint.rules.base import Invalid, Rule
+from gradlint.rules.base import FixSafety, Invalid, Rule
 from gradlint.rules.names_in_fixes import OTHER_LIBRARY, keras_root_in_use, namespace_rank
 
 # How a name found in the file reaches `keras.optimizers.<Class>`, best first.
@@ -200,6 +200,22 @@ class RnnOptimizerWithoutClipping(Rule):
     name = "rnn-optimizer-without-clipping"
     summary = "Recurrent model compiled with an optimizer that does not clip gradients"
     fixable = True
+    fix_safety = (
+        FixSafety("adds `clipnorm=1.0` (the configured `clip` and `clip-value`) to the optimizer's "
+                  "constructor", "safe",
+                  "the optimizer and its arguments stay the author's; clipping only caps the rare "
+                  "oversized step"),
+        FixSafety("adds `optimizer=RMSprop(clipnorm=1.0)` to a compile() that gives no optimizer, with an "
+                  "import if the file has no name for it", "safe",
+                  "Keras' default optimizer is RMSprop, which the author did not choose; the fix "
+                  "writes that same optimizer, clipped"),
+        FixSafety("writes the clip value over a `clipnorm=None` the constructor is given", "unsafe",
+                  "the author wrote in so many words that this optimizer does not clip"),
+        FixSafety("turns a string optimizer (`\"adam\"`) into a clipped class call, with an import if "
+                  "the file has no name for it", "unsafe",
+                  "it replaces what the author wrote in compile() with a constructor call they did "
+                  "not write"),
+    )
     doc = """\
 ## What it finds
 `model.compile(...)` of a recurrent model — one whose layers include SimpleRNN, LSTM, GRU,
@@ -254,7 +270,8 @@ model.compile(optimizer="adam", loss="binary_crossentropy")   # GL201
 ```
 
 ## Fix
-`gradlint fix --write` makes the optimizer clip:
+`gradlint fix --write` makes the optimizer clip (with `--unsafe-fixes` where the fix replaces
+what the author wrote, as a string optimizer):
 ```python
 model.compile(optimizer=keras.optimizers.Adam(clipnorm=1.0), loss="binary_crossentropy")
 ```

@@ -12,7 +12,7 @@ from gradlint.graph.facts import Layer
 from gradlint.graph.model import ModuleGraph
 from gradlint.graph.scopes import BindingKind
 from gradlint.keras_api.layers import ALPHA_DROPOUT, PLAIN_DROPOUT
-from gradlint.rules.base import Invalid, Rule
+from gradlint.rules.base import FixSafety, Invalid, Rule
 
 SELU = "selu"
 
@@ -22,6 +22,11 @@ class SeluWithDropout(Rule):
     name = "selu-with-dropout"
     summary = "Plain Dropout in a SELU (self-normalizing) network, where AlphaDropout keeps mean and variance"
     fixable = True
+    fix_safety = (
+        FixSafety("replaces `Dropout` with `AlphaDropout`, keeping the module path and arguments", "unsafe",
+                  "it changes a layer class the author wrote, and AlphaDropout at the same rate "
+                  "regularizes differently: review the rate"),
+    )
     doc = """\
 ## What it finds
 A `Dropout` layer placed after a layer whose activation is SELU, in a Sequential model or a
@@ -45,7 +50,8 @@ model = keras.Sequential([
 ```
 
 ## Fix
-`gradlint fix --write` replaces it with AlphaDropout, keeping the module path and arguments:
+`gradlint fix --write --unsafe-fixes` replaces it with AlphaDropout, keeping the module path
+and arguments (an unsafe fix: it changes a layer the author wrote):
 ```python
     layers.AlphaDropout(0.2),
 ```
