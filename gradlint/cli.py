@@ -579,7 +579,7 @@ def _fix_confirm(target: str, settings: Settings, write: bool, output_format: st
     written = not (write and result.changed) or _write_confirmed(result, settings)
     if not written:
         fixed, remaining = [], [*fixed, *remaining]
-    _show_confirmed(result, fixed, remaining, write, output_format, color, quiet)
+    _show_confirmed(result, fixed, remaining, write, output_format, color, quiet, settings)
     if outcome.refused or not written:
         sys.exit(EXIT_ERROR)
     found = [*remaining, *result.after.findings] if write else fixed
@@ -608,7 +608,7 @@ def _write_confirmed(result: Any, settings: Settings) -> bool:
 
 
 def _show_confirmed(result: Any, fixed: list[Diagnostic], remaining: list[Diagnostic], write: bool,
-                    output_format: str, color: bool, quiet: bool) -> None:
+                    output_format: str, color: bool, quiet: bool, settings: Settings | None = None) -> None:
     """What `fix` shows (the diff, or the remaining findings after --write; its summary line),
     with the probe's verdict before the summary; the runtime findings left after the fixes
     count among the remaining ones. JSON: one object, the fixed and remaining findings beside
@@ -631,11 +631,13 @@ def _show_confirmed(result: Any, fixed: list[Diagnostic], remaining: list[Diagno
     click.echo(render_confirm_text(result, color), nl=False, err=output_format in ("github", "sarif"))
     if output_format != "text" or quiet:
         return
+    held_back = _held_back_note(left, settings or Settings())
     if write and (fixed or left):
-        click.echo(f"Found {plural(len(fixed) + len(left), 'problem')} ({len(fixed)} fixed, {len(left)} remaining).")
+        click.echo(f"Found {plural(len(fixed) + len(left), 'problem')} ({len(fixed)} fixed, {len(left)} remaining"
+                   f"{held_back}).")
     elif not write and fixed:
-        click.echo(f"Would fix {plural(len(fixed), 'problem')} ({len(left)} remaining); "
-                   "run 'gradlint fix --write' to apply.")
+        click.echo(f"Would fix {plural(len(fixed), 'problem')} ({len(left)} remaining{held_back}); "
+                   f"run '{_write_command(fixed)}' to apply.")
 
 
 def _fix_stdin(stdin_filename: str | None, settings: Settings, force_exclude: bool,
@@ -749,7 +751,9 @@ def rule_command(code: str, output_format: str) -> None:
     if output_format == "json":
         import json
 
+        fix_safety = [{"fix": f.what, "applicability": f.applicability, "why": f.why} for f in doc.fix_safety]
         click.echo(json.dumps({"code": doc.code, "name": doc.name, "summary": doc.summary, "fixable": doc.fixable,
-                               "options": list(doc.options), "url": doc.url, "explanation": render_doc(doc)}, indent=2))
+                               "fix_safety": fix_safety, "options": list(doc.options), "url": doc.url,
+                               "explanation": render_doc(doc)}, indent=2))
         return
     click.echo(render_doc(doc), nl=False)
