@@ -25,6 +25,7 @@ static side could not predict the ones it did not.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import platform
@@ -53,6 +54,7 @@ ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "ta
 # Rarely chosen: they overflow or saturate so fast that most draws would only test float32.
 _RARE = {"exponential": 0.2, "hard_sigmoid": 0.5, "relu6": 0.5}
 
+MIN_WIDTH = 8
 STRING_INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal",
                        "lecun_uniform", None)  # None: Keras' default (glorot_uniform)
 FAMILIES = ("string", "variance_scaling", "random_normal", "truncated_normal", "random_uniform", "orthogonal")
@@ -104,7 +106,7 @@ class Generator:
         return math.exp(self.rng.uniform(math.log(low), math.log(high)))
 
     def width(self, family: str) -> int:
-        low, high = {"dense": (8, 1024), "einsum": (16, 256), "conv1d": (8, 96), "conv2d": (4, 40)}[family]
+        low, high = {"dense": (8, 1024), "einsum": (16, 256), "conv1d": (8, 96), "conv2d": (8, 48)}[family]
         return round(self.log_uniform(low, high))
 
     def model(self, index: int) -> ModelSpec:
@@ -183,7 +185,10 @@ class Generator:
     def block(self, family: str, style: _Style, trunk: int, layers_left: int,
               labels: set[str]) -> tuple[Block, int]:
         r = self.rng
-        if style.residual and layers_left >= 1 and r.random() < 0.5:
+        if trunk < MIN_WIDTH:  # the input's few channels: widen first
+            width = self.width(family)
+            return Block([self.layer(family, style, width, trunk)]), width
+        if style.residual and r.random() < 0.5:
             size = min(layers_left, r.choice((1, 2, 2)))
             inner = self.width(family) if size == 2 else trunk
             widths = [inner, trunk][-size:]
@@ -336,7 +341,7 @@ def _widths(spec: ModelSpec) -> list[int]:
 
 
 KNOWN_LIMITS = frozenset({"LN over few features", "BN after sigmoid-like", "activation after add", "small maps",
-                          "deep BN", "narrow"})
+                          "deep BN", "narrow", "exponential", "dropout on narrow layers"})
 # Activations whose output has a mean far from 0 next to its spread.
 MEAN_SHIFTED = frozenset({"sigmoid", "hard_sigmoid", "softplus", "exponential"})
 
@@ -344,17 +349,23 @@ MEAN_SHIFTED = frozenset({"sigmoid", "hard_sigmoid", "softplus", "exponential"})
 def known_limits(spec: ModelSpec) -> set[str]:
     """Structures the mean-field recurrence is known to simplify, so that their errors can be
     told apart: LayerNormalization over few features (Σ 1/features ≥ 0.25: its 1/σ̂ is noisy, and
-    the noise biases the backward factor up by about 2/features per layer), batch normalization
+    the noise biases the backward factor up by about 2/features per layer), dropout on narrow
+    layers (Σ rate / (1 − rate) / width ≥ 0.05: the masks the forward and the backward pass share
+    bias the ratio up, ×1.85 for ten Dropout(0.37) at width 52, ×1.08 at width 1024), batch normalization
     of a mean-shifted activation, an activation applied to a residual sum, convolutions with
     zero padding on small maps, and deep batch-normalized stacks."""
     found: set[str] = set()
     norms = 0
     few = 0.0  # Σ 1/features over LayerNormalizations: E[1/σ̂²] ≈ (1 + 2/n)/σ² each
+    dropped = 0.0  # Σ (p / (1 − p)) / width over dropouts
     for block in spec.blocks:
         for layer in block.layers:
             width = _width_of(layer.ops[0])
             previous = _activation_in(layer.ops[0])
             for op in layer.ops[1:]:
+                rate = re.match(r"layers\.Dropout\(([\d.]+)\)", op)
+                if rate:
+                    dropped += block.repeat * float(rate.group(1)) / (1 - float(rate.group(1))) / width
                 if "LayerNormalization" in op:
                     few += block.repeat / width
                 if "BatchNormalization" in op:
@@ -366,8 +377,12 @@ def known_limits(spec: ModelSpec) -> set[str]:
             found.add("activation after add")
     if few >= 0.25:
         found.add("LN over few features")
+    if dropped >= 0.05:
+        found.add("dropout on narrow layers")
     if norms >= 10 and not any(b.residual for b in spec.blocks):
         found.add("deep BN")
+    if any("exponential" in op for op in _all_ops(spec)):
+        found.add("exponential")
     small = {"conv1d": 16, "conv2d": 8}.get(spec.family)
     if small and spec.input_shape[0] <= small and spec.depth >= 8:
         found.add("small maps")
@@ -517,14 +532,22 @@ def _subclassed(spec: ModelSpec) -> str:
 @dataclass
 class Result:
     spec: ModelSpec
-    measured: float | None = None  # kernel layers' first/last hidden backward ratio
+    # The probe's summary (rows: every weighted layer, normalizations included) …
+    measured: float | None = None
     measured_growth: float | None = None
-    runtime: float | None = None  # the runtime front-end's prediction of the same
+    # … and the runtime front-end's prediction of the same numbers.
+    runtime: float | None = None
     runtime_growth: float | None = None
+    # The static prediction, and the measurement over the rows the static side reports.
     static: float | None = None
     static_growth: float | None = None
+    static_measured: float | None = None
+    static_measured_growth: float | None = None
     static_status: str = "?"
     static_notes: list[str] = field(default_factory=list)
+    static_models: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)  # the probe's hidden rows, measured
+    heads: list[str] = field(default_factory=list)  # the probe's output rows (their types)
     runtime_notes: list[str] = field(default_factory=list)
     non_finite: bool = False
     measured_other_seed: float | None = None  # --noise-floor: the same model from other weights
@@ -533,21 +556,19 @@ class Result:
     error: str | None = None
 
 
-def kernel_rows(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [layer for layer in layers if layer["type"] in KERNEL_TYPES and not layer["head"]]
-
-
-def ratio_of(rows: list[dict[str, Any]], key: str) -> float | None:
+def ratio_of(rows: list[dict[str, Any]]) -> float | None:
+    """First / last row's backward signal, as the probe defines its ratio."""
     if len(rows) < 2:
         return None
-    first, last = rows[0][key], rows[-1][key]
+    first, last = rows[0]["backward"], rows[-1]["backward"]
     if first is None or last is None or not math.isfinite(first) or not math.isfinite(last) or last == 0:
         return None
     return first / last
 
 
-def growth_of(rows: list[dict[str, Any]], key: str) -> float | None:
-    values = [row[key] for row in rows]
+def growth_of(rows: list[dict[str, Any]]) -> float | None:
+    """Largest forward RMS after the first row over the first's, as the probe defines it."""
+    values = [row["forward"] for row in rows]
     if len(values) < 2 or any(v is None or not math.isfinite(v) for v in values) or not values[0]:
         return None
     return max(values[1:]) / values[0]
@@ -575,71 +596,102 @@ def measure(results: list[Result], folder: Path, batch_size: int, repeats: int, 
         except ProbeError as exc:
             result.error = str(exc)
             continue
-        result.probe_seconds = report.timings.get("build", 0.0) + report.timings.get("probe", 0.0) \
-            + report.timings.get("prediction", 0.0)
-        layers = [layer.to_dict() | {"raw_backward": layer.backward_signal, "raw_forward": layer.forward_rms}
-                  for layer in report.layers]
-        rows = kernel_rows(layers)
-        result.non_finite = report.loss_non_finite or any(layer.non_finite for layer in report.layers)
-        result.measured = ratio_of(rows, "raw_backward")
-        result.measured_growth = growth_of(rows, "raw_forward")
-        result.runtime = ratio_of(rows, "predicted_backward_signal")
-        result.runtime_growth = growth_of(rows, "predicted_forward_rms")
+        timings = report.timings
+        result.probe_seconds = timings.get("build", 0.0) + timings.get("probe", 0.0) + timings.get("prediction", 0.0)
+        result.rows = [{"type": la.type, "backward": la.backward_signal, "forward": la.forward_rms}
+                       for la in report.hidden()]
+        result.heads = [la.type for la in report.layers if la.head]
+        result.non_finite = report.loss_non_finite or any(la.non_finite for la in report.layers)
+        result.measured = report.backward_ratio()
+        growth = report.forward_growth()
+        result.measured_growth = growth[0] if growth else None
+        result.runtime, result.runtime_growth = report.predicted_backward_ratio, report.predicted_forward_growth
         result.runtime_notes = [n for n in report.notes if "signal model" in n]
         if noise_floor:
             try:
                 other = probe_target(f"{path}:build_model", replace(options, seed=options.seed + 1))
             except ProbeError:
                 continue
-            other_layers = [{"type": la.type, "head": la.head, "raw_backward": la.backward_signal}
-                            for la in other.layers]
-            result.measured_other_seed = ratio_of(kernel_rows(other_layers), "raw_backward")
+            result.measured_other_seed = other.backward_ratio()
     return import_seconds
 
 
-def predict_statically(results: list[Result], folder: Path) -> float:
-    """`gradlint signal DIR --output-format json` once, then each file in-process for its time;
-    returns the command's wall time."""
+def predict_statically(results: list[Result], folder: Path) -> tuple[float, str | None]:
+    """`gradlint signal DIR --output-format json` once over the directory (its wall time, and its
+    error if it failed), and each file in-process as the command reads it (each file's time and
+    models: one file that breaks the command must not hide the others)."""
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "gradlint", "signal", str(folder), "--output-format", "json"],
                           capture_output=True, text=True, cwd=folder, check=False)
     command_seconds = time.perf_counter() - started
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"gradlint signal failed ({done.returncode}): {done.stderr}")
-    by_file: dict[str, list[dict[str, Any]]] = {}
-    for model in json.loads(done.stdout):
-        by_file.setdefault(Path(model["filename"]).name, []).append(model)
+    failure = None if done.returncode == 0 else f"exit {done.returncode}: {done.stderr.strip()[:300]}"
     from gradlint.signal.cli import models_in
+    from gradlint.signal.report import to_json
 
-    models_in(folder / f"{results[0].spec.name}.py", "warm-up")  # imports, outside the timing
+    with contextlib.suppress(Exception):
+        models_in(folder / f"{results[0].spec.name}.py", "warm-up")  # imports, outside the timing
     for result in results:
         path = folder / f"{result.spec.name}.py"
         t0 = time.perf_counter()
-        models_in(path, str(path))
+        try:
+            models = json.loads(to_json(models_in(path, str(path))))
+        except Exception as exc:  # noqa: BLE001 - what the command reports as an internal error
+            result.static_seconds = time.perf_counter() - t0
+            result.static_status = f"crashed ({type(exc).__name__}: {exc})"
+            continue
         result.static_seconds = time.perf_counter() - t0
-        judge_static(result, by_file.get(path.name, []))
-    return command_seconds
+        result.static_models = models
+        result.static_notes = sorted({_generic(n) for m in models for n in m["unknown"]})
+    return command_seconds, failure
 
 
-def judge_static(result: Result, models: list[dict[str, Any]]) -> None:
-    """Find the static model that covers every kernel layer, and why there is none if so."""
-    expected = result.spec.depth
-    result.static_notes = sorted({_generic(n) for m in models for n in m["unknown"]})
+def judge_static(result: Result) -> None:
+    """Find the static model whose rows cover the whole measured model, and read the
+    measurement over the same rows; or say why there is none."""
+    if result.static_status.startswith("crashed") or not result.rows:
+        return
+    models = result.static_models
     if not models:
         result.static_status = "no model found"
         return
-    covering = [m for m in models if len([lp for lp in m["layers"] if not lp["head"]]) == expected]
-    if len(covering) != 1:
-        counts = sorted(len([lp for lp in m["layers"] if not lp["head"]]) for m in models)
-        result.static_status = f"split or partial (stacks of {counts} hidden layers, expected {expected})"
+    kernels = sum(row["type"] in KERNEL_TYPES for row in result.rows)
+    for model in models:
+        hidden = [layer["name"].split(" (")[0] for layer in model["layers"] if not layer["head"]]
+        matched = _align(hidden, [row["type"] for row in result.rows])
+        if matched is None or sum(result.rows[i]["type"] in KERNEL_TYPES for i in matched) != kernels:
+            continue
+        if model["backward_ratio"] is None:
+            result.static_status = "no ratio"
+            return
+        rows = [result.rows[i] for i in matched]
+        result.static_status = "predicted"
+        result.static, result.static_growth = model["backward_ratio"], model["forward_growth"]
+        result.static_measured, result.static_measured_growth = ratio_of(rows), growth_of(rows)
         return
-    model = covering[0]
-    if model["backward_ratio"] is None:
-        result.static_status = "no ratio"
-        return
-    result.static_status = "predicted"
-    result.static = model["backward_ratio"]
-    result.static_growth = model["forward_growth"]
+    probe_types = [row["type"] for row in result.rows] + result.heads
+    for model in models:
+        hidden = [layer["name"].split(" (")[0] for layer in model["layers"] if not layer["head"]]
+        matched = _align(hidden, probe_types)
+        if matched is not None and matched[-1] >= len(result.rows) and sum(
+                probe_types[i] in KERNEL_TYPES for i in matched) == kernels + len(result.heads):
+            result.static_status = "output head taken for a hidden layer"
+            return
+    counts = sorted(len([la for la in m["layers"] if not la["head"]]) for m in models)
+    result.static_status = f"split or partial (models of {counts} hidden rows; the probe has {len(result.rows)})"
+
+
+def _align(static: list[str], probe: list[str]) -> list[int] | None:
+    """Indices of the probe rows the static rows stand for, in order (None: they do not fit)."""
+    found: list[int] = []
+    position = 0
+    for name in static:
+        while position < len(probe) and probe[position] != name:
+            position += 1
+        if position == len(probe):
+            return None
+        found.append(position)
+        position += 1
+    return found
 
 
 def _generic(note: str) -> str:
@@ -671,29 +723,49 @@ def spread(values: list[float]) -> str:
             f"p95 {quantile(values, 0.95):.3f}  max {max(values):.3f}")
 
 
+def predicted(result: Result, side: str, growth: bool = False) -> float | None:
+    return getattr(result, f"{side}_growth" if growth else side)
+
+
+def measured_for(result: Result, side: str, growth: bool = False) -> float | None:
+    """What `side`'s prediction is compared with: the probe's summary for the runtime front-end,
+    the same rows as the static model's for the static one."""
+    if side == "static":
+        return result.static_measured_growth if growth else result.static_measured
+    return result.measured_growth if growth else result.measured
+
+
+def error(result: Result, side: str, growth: bool = False) -> float | None:
+    return decades(predicted(result, side, growth), measured_for(result, side, growth))
+
+
 def _both_seeds(result: Result) -> float | None:
     if not result.measured or not result.measured_other_seed:
         return None
     return math.sqrt(result.measured * result.measured_other_seed)
 
 
-def measured_verdict(result: Result) -> str:
-    if result.non_finite and result.measured is None:
+def measured_verdict(result: Result, side: str) -> str:
+    ratio, growth = measured_for(result, side), measured_for(result, side, growth=True)
+    if result.non_finite and ratio is None:
         return "exploding"  # overflow to Inf/NaN
-    if result.measured == 0:
+    if ratio == 0:
         return "vanishing"
-    return verdict_of(result.measured, result.measured_growth)
+    return verdict_of(ratio, growth)
 
 
 def agreement(results: list[Result], side: str) -> tuple[int, int]:
-    pairs = [(verdict_of(getattr(r, side), getattr(r, f"{side}_growth")), measured_verdict(r)) for r in results
-             if getattr(r, side) is not None]
+    pairs = [(verdict_of(predicted(r, side), predicted(r, side, True)), measured_verdict(r, side)) for r in results
+             if predicted(r, side) is not None]
     pairs = [(p, m) for p, m in pairs if p != "unknown" and m != "unknown"]
     return sum(p == m for p, m in pairs), len(pairs)
 
 
+SIDES = (("static", "static (gradlint signal)"), ("runtime", "runtime front-end"))
+
+
 def report(results: list[Result], args: argparse.Namespace, import_seconds: float, command_seconds: float,
-           total_seconds: float) -> None:
+           command_failure: str | None, total_seconds: float) -> None:
     import keras
     import tensorflow as tf
 
@@ -716,46 +788,34 @@ def report(results: list[Result], args: argparse.Namespace, import_seconds: floa
     print(f"measured ratio not finite or zero: {len(no_measure)} "
           f"({sum(r.non_finite for r in no_measure)} with Inf/NaN in the pass)")
     print()
-    print("|log10(predicted / measured)|, backward ratio of the kernel layers (first / last hidden):")
-    for side, label in (("static", "static (gradlint signal)"), ("runtime", "runtime front-end")):
-        values = [d for r in measured if (d := decades(getattr(r, side), r.measured)) is not None]
+    print("|log10(predicted / measured)| of the backward ratio (first / last hidden row, as the probe's summary;")
+    print("the static side against the measurement over the rows it reports):")
+    for side, label in SIDES:
+        values = [d for r in measured if (d := error(r, side)) is not None]
         good, total = agreement(measured, side)
         print(f"  {label:<26} {spread(values)}   verdicts {good}/{total} = {_percent(good, total)}")
     noise = [d for r in measured if (d := decades(r.measured_other_seed, r.measured)) is not None]
     if noise:
         print(f"  {'two seeds, same model':<26} {spread(noise)}   (measurement against measurement)")
-        for side, label in (("static", "static vs both seeds"), ("runtime", "runtime vs both seeds")):
-            values = [d for r in measured if (d := decades(getattr(r, side), _both_seeds(r))) is not None]
-            print(f"  {label:<26} {spread(values)}   (against the geometric mean of the two)")
+        values = [d for r in measured if (d := decades(r.runtime, _both_seeds(r))) is not None]
+        print(f"  {'runtime vs both seeds':<26} {spread(values)}   (against the geometric mean of the two)")
+        values = [d for r in measured if r.static_measured == r.measured
+                  and (d := decades(r.static, _both_seeds(r))) is not None]
+        print(f"  {'static vs both seeds':<26} {spread(values)}")
     print("forward growth:")
-    for side, label in (("static", "static (gradlint signal)"), ("runtime", "runtime front-end")):
-        values = [d for r in measured if (d := decades(getattr(r, f"{side}_growth"), r.measured_growth)) is not None]
+    for side, label in SIDES:
+        values = [d for r in measured if (d := error(r, side, growth=True)) is not None]
         print(f"  {label:<26} {spread(values)}")
     print()
     print("by structure (a model counts in each of its labels):")
-    labels = ("plain", "BN", "LN", "residual", "conv1d", "conv2d", "einsum", "dense", "sequential", "functional",
-              "subclassed", "narrow", "LN over few features", "BN after sigmoid-like", "activation after add",
-              "small maps", "deep BN", "none of the known limits")
-    for label in labels:
+    for label in LABELS:
         group = [r for r in measured if label in _labels(r)]
-        if not group:
-            continue
-        s_values = [d for r in group if (d := decades(r.static, r.measured)) is not None]
-        r_values = [d for r in group if (d := decades(r.runtime, r.measured)) is not None]
-        s_good, s_total = agreement(group, "static")
-        r_good, r_total = agreement(group, "runtime")
-        n_values = [d for r in group if (d := decades(r.measured_other_seed, r.measured)) is not None]
-        print(f"  {label:<24} n={len(group):3d}  static: {_short(s_values)} verdicts {_percent(s_good, s_total)}"
-              f"  | runtime: {_short(r_values)} verdicts {_percent(r_good, r_total)}"
-              + (f"  | two seeds: {_short(n_values)}" if n_values else ""))
+        if group:
+            print(f"  {label:<24} n={len(group):3d}  {_breakdown(group)}")
     print("by depth / effective width (harmonic mean of the hidden widths):")
     for low, high in ((0, 0.1), (0.1, 0.3), (0.3, 1.0), (1.0, math.inf)):
         group = [r for r in measured if low <= r.spec.depth / effective_width(r.spec) < high]
-        s_values = [d for r in group if (d := decades(r.static, r.measured)) is not None]
-        r_values = [d for r in group if (d := decades(r.runtime, r.measured)) is not None]
-        n_values = [d for r in group if (d := decades(r.measured_other_seed, r.measured)) is not None]
-        print(f"  {f'{low:g}–{high:g}':<8} n={len(group):3d}  static: {_short(s_values)}"
-              f"  | runtime: {_short(r_values)}" + (f"  | two seeds: {_short(n_values)}" if n_values else ""))
+        print(f"  {f'{low:g}–{high:g}':<24} n={len(group):3d}  {_breakdown(group)}")
     print()
     static_times = [r.static_seconds for r in results if r.static_seconds is not None]
     probe_times = [r.probe_seconds for r in measured if r.probe_seconds is not None]
@@ -765,10 +825,29 @@ def report(results: list[Result], args: argparse.Namespace, import_seconds: floa
     print(f"               probe (build + measure + predict) median {statistics.median(probe_times):.2f} s "
           f"(mean {statistics.mean(probe_times):.2f} s); TensorFlow import {import_seconds:.1f} s once; "
           f"probe / static {statistics.median(probe_times) / statistics.median(static_times):.0f}×")
+    if command_failure:
+        print(f"`gradlint signal` over the directory failed ({command_failure}); files taken one by one")
     print(f"total {total_seconds:.0f} s")
     print()
     print_static_failures(results)
     print_outliers(measured)
+
+
+LABELS = ("plain", "BN", "LN", "residual", "conv1d", "conv2d", "einsum", "dense", "sequential", "functional",
+          "subclassed", "narrow", "LN over few features", "BN after sigmoid-like", "activation after add",
+          "small maps", "deep BN", "exponential", "dropout on narrow layers", "none of the known limits")
+
+
+def _breakdown(group: list[Result]) -> str:
+    parts = []
+    for side, _ in SIDES:
+        good, total = agreement(group, side)
+        parts.append(f"{side}: {_short([d for r in group if (d := error(r, side)) is not None])} "
+                     f"verdicts {_percent(good, total):>7}")
+    noise = [d for r in group if (d := decades(r.measured_other_seed, r.measured)) is not None]
+    if noise:
+        parts.append(f"two seeds: {_short(noise)}")
+    return "  | ".join(parts)
 
 
 def _labels(result: Result) -> set[str]:
@@ -817,18 +896,12 @@ def _status_kind(status: str) -> str:
 
 
 def print_outliers(results: list[Result], count: int = 12) -> None:
-    scored = [(d, r) for r in results if (d := decades(r.runtime, r.measured)) is not None]
-    scored.sort(key=lambda item: -item[0])
-    print("largest runtime-front-end errors (decades; measured, runtime, static; labels):")
-    for d, r in scored[:count]:
-        print(f"  {r.spec.name} {d:.2f}  measured {_g(r.measured)}  runtime {_g(r.runtime)}  static {_g(r.static)}  "
-              f"depth {r.spec.depth}  {','.join(sorted(_labels(r)))}")
-    scored = [(d, r) for r in results if (d := decades(r.static, r.measured)) is not None]
-    scored.sort(key=lambda item: -item[0])
-    print("largest static errors:")
-    for d, r in scored[:count]:
-        print(f"  {r.spec.name} {d:.2f}  measured {_g(r.measured)}  runtime {_g(r.runtime)}  static {_g(r.static)}  "
-              f"depth {r.spec.depth}  {','.join(sorted(_labels(r)))}")
+    for side, label in SIDES:
+        scored = sorted(((d, r) for r in results if (d := error(r, side)) is not None), key=lambda item: -item[0])
+        print(f"largest errors, {label} (decades; measured, predicted; depth; labels):")
+        for d, r in scored[:count]:
+            print(f"  {r.spec.name} {d:.2f}  measured {_g(measured_for(r, side))}  predicted {_g(predicted(r, side))}"
+                  f"  depth {r.spec.depth}  {', '.join(sorted(_labels(r)))}")
 
 
 def _g(value: float | None) -> str:
@@ -861,10 +934,12 @@ def main() -> None:
         folder = args.keep or Path(temporary)
         write_models(specs, folder)
         results = [Result(spec) for spec in specs]
-        command_seconds = predict_statically(results, folder)
+        command_seconds, command_failure = predict_statically(results, folder)
         import_seconds = measure(results, folder, args.batch_size, args.repeats, args.noise_floor, _progress)
+        for result in results:
+            judge_static(result)
     _progress("")
-    report(results, args, import_seconds, command_seconds, time.perf_counter() - started)
+    report(results, args, import_seconds, command_seconds, command_failure, time.perf_counter() - started)
     if args.json:
         args.json.write_text(json.dumps([_record(r) for r in results], indent=1) + "\n", encoding="utf-8")
 
