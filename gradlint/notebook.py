@@ -186,6 +186,8 @@ def _parses(text: str) -> bool:
 
 def _help_at_end(body: str) -> re.Match[str] | None:
     """`x; obj?`: a help request after a statement on the same line."""
+    if not body.rstrip().endswith("?"):
+        return None
     match = _HELP_AT_END.fullmatch(body)
     if match is None:
         return None
