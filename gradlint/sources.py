@@ -54,7 +54,8 @@ class ParseUnit:
 class VirtualSource(Protocol):
     """What the engine reads a notebook (or any file that is not plain Python) through."""
 
-    module: str
+    @property
+    def module(self) -> str: ...
 
     def units(self, module: str) -> Sequence[ParseUnit]: ...
 

@@ -633,3 +633,17 @@ def test_the_notebook_module_does_not_import_the_engine():
         imported = {n.module for n in python_ast.walk(tree) if isinstance(n, python_ast.ImportFrom)}
         imported |= {a.name for n in python_ast.walk(tree) if isinstance(n, python_ast.Import) for a in n.names}
         assert not {m for m in imported if m and m.startswith(("gradlint.engine", "gradlint.cli"))}, name
+
+
+def test_a_dropped_unit_keeps_every_other_position_and_comes_back_exactly():
+    from gradlint.sources import ParseUnit, SourceError, drop_failing_units, restore_units
+
+    module = "a = 1\r\n#sep\nmodel.fit(\n  x,\n#sep\nb = 2\n"
+    units = (ParseUnit(1, 2), ParseUnit(3, 5), ParseUnit(6, 7))
+    dropped = drop_failing_units(module, units)
+    assert dropped.text == "a = 1\r\n#sep\n\n\n#sep\nb = 2\n"
+    assert [(f.index, f.row, f.column) for f in dropped.failures] == [(1, 3, 10)]
+    fixed = dropped.text.replace("b = 2", "b = 3")
+    assert restore_units(fixed, units, module, units, dropped.failures) == module.replace("b = 2", "b = 3")
+    with pytest.raises(SourceError, match="does not parse"):
+        restore_units(dropped.text.replace("\n\n\n", "\nc = 1\n\n"), units, module, units, dropped.failures)
