@@ -40,6 +40,7 @@ class Settings:
     min_severity: str = "warning"  # report findings of this severity and above ("error": what breaks training)
     clip: str = "clipnorm"  # the optimizer argument GL201's fix adds: clipnorm | clipvalue | global_clipnorm
     clip_value: float = 1.0  # its value, and the norm GL202's fix clips gradients to
+    line_length: int = 88  # fixes keep lines within it ([tool.ruff] or [tool.black] line-length, else 88)
     unsafe_fixes: bool = False  # `fix` applies unsafe fixes too (those that replace what the author wrote)
     runtime: Mapping[str, Any] = field(default_factory=dict)
     cache_dir: Path | None = None  # absolute once loaded; default: .gradlint_cache beside the configuration
@@ -117,6 +118,7 @@ _KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "unsafe-fixes": ("unsafe_fixes", _bool),
     "runtime": ("runtime", _table),
     "cache-dir": ("cache_dir", lambda v: _path_string(v)),
+    "line-length": ("line_length", lambda v: _int_at_least(v, 1)),
 }
 
 
@@ -262,7 +264,23 @@ def load_settings(config: Path | None, start: Path) -> Settings:
     table = data["tool"]["gradlint"] if nested else ({} if path.name == "pyproject.toml" else data)
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.gradlint] must be a table")
-    return settings_from_table(table, path)
+    settings = settings_from_table(table, path)
+    if "line-length" not in table and nested:
+        formatter_length = formatters_line_length(data["tool"])
+        if formatter_length is not None:
+            settings = replace(settings, line_length=formatter_length)
+    return settings
+
+
+def formatters_line_length(tool: Mapping[str, Any]) -> int | None:
+    """`line-length` of [tool.ruff], else of [tool.black]: the lines the project's formatter
+    keeps, which fixes keep too. A value those tools would not take is theirs to report."""
+    for name in ("ruff", "black"):
+        table = tool.get(name)
+        value = table.get("line-length") if isinstance(table, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return value
+    return None
 
 
 def settings_from_table(table: Mapping[str, Any], path: Path | None) -> Settings:

@@ -92,6 +92,7 @@ def check_source(text: str, filename: str, settings: Settings | None = None) -> 
     import ast
 
     from gradlint.diagnostics import Diagnostic
+    from gradlint.edits import fit_line_length
     from gradlint.fixing import withhold_fixes_in_fstrings
     from gradlint.graph.model import build_graph
     from gradlint.graph.source import SourceText
@@ -120,6 +121,7 @@ def check_source(text: str, filename: str, settings: Settings | None = None) -> 
     kept = [d for d in found if not is_suppressed(source.line(d.location.row), d.code)
             and (settings.min_severity != "error" or d.severity == "error")]
     kept = withhold_fixes_in_fstrings(kept, tree, source)
+    kept = fit_line_length(kept, tree, source, settings.line_length)
     return sorted(_dedupe(kept), key=Diagnostic.sort_key)
 
 

@@ -345,7 +345,11 @@ model = keras.Sequential([
     layers.LSTM(64),
     layers.Dense(1, activation="sigmoid"),
 ])
-model.compile(optimizer=keras.optimizers.Adam(clipnorm=1.0), loss="binary_crossentropy", metrics=["accuracy"])
+model.compile(
+    optimizer=keras.optimizers.Adam(clipnorm=1.0),
+    loss="binary_crossentropy",
+    metrics=["accuracy"],
+)
 """,
         ),
         Invalid(
