@@ -342,12 +342,12 @@ def _fit(block: str, changed: list[tuple[int, int]], limit: int, newline: str) -
     edited = [(s, e) for s, e in changed if long_row[0] <= s <= long_row[1]]
     if not edited:
         return None
-    node = _innermost(brackets, *edited[0])
-    if node is None:
-        node = _last_on_row(brackets, long_row)
-    if node is None:
-        return None
-    new = _split_row(text, long_row, node, brackets, newline)
+    new = None
+    # The bracket the edit is in; else (an edit to a callee's name, a line added whole) the
+    # one that closes last on the line, where black splits it.
+    for node in (_innermost(brackets, *edited[0]), _last_on_row(brackets, long_row)):
+        if node is not None and new is None:
+            new = _split_row(text, long_row, node, brackets, newline)
     if new is None or any(end - start > limit for start, end in _rows(new)):
         return None  # still too long: black would lay it out its own way
     try:
