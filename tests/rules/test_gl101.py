@@ -9,7 +9,8 @@ import pytest
 from gradlint.config import Settings
 from gradlint.engine import check_source, fix_source
 
-GL101 = Settings(select=("GL101",))
+# Unsafe fixes too: these tests state each fix's text, safe or unsafe (test_fix_safety.py judges which).
+GL101 = Settings(select=("GL101",), unsafe_fixes=True)
 
 
 def findings(src: str, settings: Settings = GL101) -> list[tuple[int, str]]:

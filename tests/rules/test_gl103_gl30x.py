@@ -14,7 +14,8 @@ from gradlint.errors import ConfigError
 
 
 def only(code: str, **kw) -> Settings:
-    return Settings(select=(code,), **kw)
+    # Unsafe fixes too: these tests state each fix's text, safe or unsafe (test_fix_safety.py judges which).
+    return Settings(select=(code,), unsafe_fixes=True, **kw)
 
 
 def findings(src: str, code: str, **kw) -> list[tuple[int, str]]:

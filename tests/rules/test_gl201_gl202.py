@@ -13,9 +13,10 @@ from gradlint.engine import check_source, fix_source
 from gradlint.errors import ConfigError
 from gradlint.rules import rule_by_code
 
-GL201 = Settings(select=("GL201",))
-GL202 = Settings(select=("GL202",))
-BOTH = Settings(select=("GL201", "GL202"))
+# Unsafe fixes too: these tests state each fix's text, safe or unsafe (test_fix_safety.py judges which).
+GL201 = Settings(select=("GL201",), unsafe_fixes=True)
+GL202 = Settings(select=("GL202",), unsafe_fixes=True)
+BOTH = Settings(select=("GL201", "GL202"), unsafe_fixes=True)
 
 
 def findings(src: str, settings: Settings = GL201) -> list[tuple[int, str]]:
