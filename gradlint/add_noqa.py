@@ -102,9 +102,13 @@ def _block_string(lines: _Lines, start_row: int, end_row: int) -> None:
         lines.blocked[row] = "it ends inside a multi-line string"
 
 
-def add_noqa(text: str, diagnostics: Iterable[Diagnostic]) -> NoqaText:
+def add_noqa(text: str, diagnostics: Iterable[Diagnostic], line_length: int | None = None) -> NoqaText:
     """`text` with `# noqa: CODES` on the row of each finding (rows as the findings give
-    them: a file's, or a notebook cell's)."""
+    them: a file's, or a notebook cell's).
+
+    With `line_length`, a line the comment would make too long is laid out first, as fixes
+    lay out lines, so that the finding starts a line with room for it: black would
+    otherwise move the comment to the statement's last line."""
     wanted: dict[int, list[Diagnostic]] = {}
     for d in diagnostics:
         if d.code not in UNSUPPRESSIBLE:
@@ -121,18 +125,48 @@ def add_noqa(text: str, diagnostics: Iterable[Diagnostic]) -> NoqaText:
         if reason is not None:
             skipped.extend(Skipped(d, reason) for d in found)
             continue
-        edit = _row_edit(lines.bodies[row - 1], lines.comments.get(row), [d.code for d in found])
+        body = lines.bodies[row - 1]
+        edit = _row_edit(body, lines.comments.get(row), [d.code for d in found])
         if edit is None:
             continue
         column, content = edit
-        at = lines.starts[row - 1] + column
-        parts += [(cursor, at), content]
-        cursor = at
+        start = lines.starts[row - 1]
+        laid_out = None
+        if line_length is not None and len(body) + len(content) > line_length and row not in lines.comments:
+            laid_out = _laid_out_with_comment(text, start, body, found, content.strip(), line_length)
+        if laid_out is not None:
+            parts += [(cursor, start), laid_out]
+            cursor = start + len(body)
+        else:
+            at = start + column
+            parts += [(cursor, at), content]
+            cursor = at
         added += 1
     parts.append((cursor, len(text)))
     kept = tuple(p for p in parts if isinstance(p, str) or p[0] < p[1])
     new_text = "".join(p if isinstance(p, str) else text[p[0]:p[1]] for p in kept)
     return NoqaText(new_text, kept, added, tuple(skipped))
+
+
+def _laid_out_with_comment(text: str, start: int, body: str, found: list[Diagnostic], comment: str,
+                           line_length: int) -> str | None:
+    """The line `body` laid out with `comment` on the row where its finding now starts;
+    None when that cannot be done (findings at several places on the line, or no layout
+    that fits)."""
+    from gradlint.edits import split_line_at
+
+    columns = {d.location.column for d in found}
+    if len(columns) != 1:
+        return None
+    ending = _NEWLINE.match(text, start + len(body))
+    newline = ending.group() if ending else ("\r\n" if "\r\n" in text else "\n")
+    split = split_line_at(body, columns.pop() - 1, line_length, newline, reserve=len(comment) + 2)
+    if split is None:
+        return None
+    new, row = split
+    rows = new.split(newline)
+    rows[row] = f"{rows[row]}  {comment}"
+    return newline.join(rows)
 
 
 def _row_edit(body: str, comment: int | None, codes: Sequence[str]) -> tuple[int, str] | None:
@@ -169,19 +203,19 @@ class NoqaResult:
     skipped: tuple[Skipped, ...]
 
 
-def add_noqa_to_file(source: SourceFile, diagnostics: list[Diagnostic]) -> NoqaResult:
+def add_noqa_to_file(source: SourceFile, diagnostics: list[Diagnostic], line_length: int | None = None) -> NoqaResult:
     """The bytes of `source` with noqa comments for `diagnostics`; raises WriteRefused
     (files.py) when they cannot be written without changing other bytes."""
     from gradlint.files import fixed_bytes
 
     if source.path.suffix == ".ipynb":
-        return _add_noqa_to_notebook(source, diagnostics)
-    result = add_noqa(source.text, diagnostics)
+        return _add_noqa_to_notebook(source, diagnostics, line_length)
+    result = add_noqa(source.text, diagnostics, line_length)
     data = fixed_bytes(source, result.text, result.parts) if result.added else None
     return NoqaResult(source, data, result.added, result.skipped)
 
 
-def _add_noqa_to_notebook(source: SourceFile, diagnostics: list[Diagnostic]) -> NoqaResult:
+def _add_noqa_to_notebook(source: SourceFile, diagnostics: list[Diagnostic], line_length: int | None) -> NoqaResult:
     """Each cell's findings get their comments in that cell's source; the notebook writer
     puts the sources back, keeping every other byte of the JSON."""
     from gradlint.files import fixed_bytes
@@ -195,7 +229,7 @@ def _add_noqa_to_notebook(source: SourceFile, diagnostics: list[Diagnostic]) -> 
     sources: dict[int, str] = {}
     added, skipped = 0, []
     for index, found in sorted(by_cell.items()):
-        result = add_noqa(notebook.cells[index - 1].source, found)
+        result = add_noqa(notebook.cells[index - 1].source, found, line_length)
         added += result.added
         skipped.extend(result.skipped)
         if result.added:

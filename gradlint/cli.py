@@ -427,7 +427,7 @@ def _add_noqa(files: list, settings: Settings, quiet: bool) -> None:
         _report_unchecked(result.diagnostics)
         failed = failed or result.failed
         try:
-            outcome = add_noqa_to_file(source, result.diagnostics)
+            outcome = add_noqa_to_file(source, result.diagnostics, settings.line_length)
             if outcome.data is not None:
                 write_atomic(source, outcome.data)
         except (WriteRefused, NotebookError, OSError) as exc:

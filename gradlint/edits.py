@@ -560,3 +560,51 @@ def _code_part(line: str) -> str:
     except (tokenize.TokenError, SyntaxError):
         return line
     return line
+
+
+def split_line_at(line: str, column: int, limit: int, newline: str, reserve: int = 0) -> tuple[str, int] | None:
+    """`line` (one whole line of code, without comment) laid out as a fix would lay it out,
+    so that what starts at `column` (0-based: a call or a constant) begins a row with
+    `reserve` characters to spare; with that row's index in the new text. None when no such
+    layout keeps every row within `limit`.
+
+    For `check --add-noqa`: black moves a comment that makes its line too long to the
+    call's last line, away from the line gradlint reads it on."""
+    indent = _BLANKS.match(line).group()  # type: ignore[union-attr]
+    if "\f" in indent or _code_part(line) != line:
+        return None
+    code = line[len(indent):]
+    tree = _parsed(code)
+    if tree is None:
+        return None
+    snippet = SourceText(code)
+    order = list(ast.walk(tree))
+    found = next((i for i, n in enumerate(order) if isinstance(n, (ast.Call, ast.Constant))
+                  and snippet.start(n) == column - len(indent)), None)
+    if found is None:
+        return None
+    brackets = _brackets(tree, snippet, len(indent))
+    own = None
+    if isinstance(order[found], ast.Call):
+        opening = _call_opening(line, len(indent) + snippet.end(order[found].func))  # type: ignore[attr-defined]
+        own = next((i for i, b in enumerate(brackets) if b.open == opening), None)
+    for index in (_innermost(brackets, column, column + 1), own):
+        if index is None:
+            continue
+        new = _split_row(line, (0, len(line)), index, brackets, newline)
+        new_tree = None if new is None else _parsed(new[len(indent):])
+        if new is None or new_tree is None or ast.dump(new_tree) != ast.dump(tree):
+            continue
+        row = list(ast.walk(new_tree))[found].lineno - 1  # type: ignore[attr-defined]
+        rows = list(_rows(new))
+        if all(end - start <= limit for start, end in rows) and rows[row][1] - rows[row][0] + reserve <= limit:
+            return new, row
+    return None
+
+
+def _parsed(code: str) -> ast.Module | None:
+    try:
+        with _quiet_warnings():
+            return ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None

@@ -44,7 +44,8 @@ def check(path: Path):
 
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
-    (tmp_path / "pyproject.toml").write_text("[tool.gradlint]\n")
+    """A project whose lines may be 120 long: the comments fit on LEGACY's lines."""
+    (tmp_path / "pyproject.toml").write_text("[tool.gradlint]\nline-length = 120\n")
     return tmp_path
 
 
@@ -244,3 +245,36 @@ def test_a_file_that_does_not_parse_is_reported_and_the_others_still_get_comment
 def test_add_noqa_does_not_take_standard_input():
     result = CliRunner().invoke(main, ["check", "--add-noqa", "-"], input=b"import keras\n")
     assert result.exit_code == 2
+
+
+TOO_LONG_WITH_A_COMMENT = textwrap.dedent("""\
+    import keras
+    from keras import layers
+
+
+    def build() -> keras.Model:
+        model = keras.Sequential()
+        model.add(layers.Dense(64, activation="relu", kernel_initializer="glorot_uniform"))
+        model.add(layers.LSTM(32))
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        return model
+""")
+
+
+def test_a_comment_that_would_make_the_line_too_long_goes_where_black_keeps_it(tmp_path: Path):
+    """Appended, the comments would pass 88 characters, and black would move them to each
+    call's last line, away from the line gradlint reads them on: the line is laid out as a
+    fix lays it out, and the comment goes on the line where the finding now starts."""
+    (tmp_path / "pyproject.toml").write_text("[tool.gradlint]\n")
+    path = tmp_path / "model.py"
+    path.write_text(TOO_LONG_WITH_A_COMMENT)
+    assert _black_check(path).returncode == 0
+    assert "Added 2 noqa directives." in add_noqa(path).stderr
+    text = path.read_text()
+    assert "        layers.Dense(  # noqa: GL101\n            64,\n" in text
+    assert '        optimizer="adam",  # noqa: GL201\n' in text
+    assert max(len(line) for line in text.splitlines()) <= 88
+    black = _black_check(path)
+    assert black.returncode == 0, black.stdout
+    assert check(path).exit_code == 0
+    assert "Added 0 noqa directives." in add_noqa(path).stderr
