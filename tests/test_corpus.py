@@ -23,6 +23,7 @@ from gradlint.diagnostics import Diagnostic
 from gradlint.engine import check_source, fix_source
 
 SETTINGS = Settings()
+ALL_FIXES = Settings(unsafe_fixes=True)  # every fix, unsafe ones too: each must give code that parses
 
 
 def keras_sources() -> list[Path]:
@@ -64,15 +65,19 @@ def test_fixing_gives_code_that_parses_once_and_for_all(corpus: list[Checked]):
     problems = []
     for c in to_fix:
         try:
-            outcome = fix_source(c.text, str(c.path), SETTINGS)
+            outcome = fix_source(c.text, str(c.path), ALL_FIXES)
             ast.parse(outcome.source)
             if not outcome.fixed:
                 problems.append((c.path, "nothing was fixed"))
-            if fix_source(outcome.source, str(c.path), SETTINGS).source != outcome.source:
+            if fix_source(outcome.source, str(c.path), ALL_FIXES).source != outcome.source:
                 problems.append((c.path, "a second fix changed the code again"))
             left = [d for d in outcome.remaining if d.fix is not None]
             if left:
                 problems.append((c.path, f"still fixable: {left[0].code} at line {left[0].location.row}"))
+            safe = fix_source(c.text, str(c.path), SETTINGS)  # what `fix --write` does
+            ast.parse(safe.source)
+            if any(d.fixable_with(False) for d in safe.remaining):
+                problems.append((c.path, "a safe fix was left after fixing with safe fixes"))
         except Exception as exc:  # noqa: BLE001
             problems.append((c.path, f"{type(exc).__name__}: {exc}"))
     assert problems == []
