@@ -44,6 +44,10 @@ def signal(paths: tuple[Path, ...], output_format: str, config: Path | None) -> 
         except _Unreadable as exc:
             click.echo(f"error: {found.display}: {exc}", err=True)
             failed = True
+        except (RecursionError, MemoryError, ArithmeticError, ValueError) as exc:
+            # One file the model cannot handle must not cost the others their predictions.
+            click.echo(f"error: internal error while predicting {found.display}: {type(exc).__name__}: {exc}", err=True)
+            failed = True
     click.echo((to_json if output_format == "json" else to_text)(models), nl=False)
     sys.exit(2 if failed else 0)
 

@@ -191,7 +191,7 @@ def _activate(activation: str | None, slope: float | None, state: _State, record
         return None
     found = moments(activation, state.m, slope)
     state.m = found.second
-    state.batch_common = state.example_common = found.mean ** 2
+    state.batch_common = state.example_common = found.mean * found.mean
     return _log(found.slope2)
 
 

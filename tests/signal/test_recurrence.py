@@ -118,3 +118,9 @@ def test_a_long_run_is_predicted_once_for_all_its_findings(monkeypatch):
     found = check_source(textwrap.dedent(src), "m.py", Settings(select=("GL101",)))
     assert len(found) == 200
     assert len(calls) == 2
+
+
+def test_an_exploding_exponential_stack_is_predicted_as_such_not_a_crash():
+    steps = tuple(Weighted(f"d{i}", 2.0, 2.0, "exponential") for i in range(4))
+    found = predict(ModelDescription((*steps, Weighted("head", 1.0, 1.0, head=True))))
+    assert found.verdict == "exploding" and found.forward_growth == math.inf
