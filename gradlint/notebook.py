@@ -19,6 +19,7 @@ over the cells and has a bounded length, and the original lines are put back in 
 from __future__ import annotations
 
 import ast
+import copy
 import itertools
 import json
 import re
@@ -184,16 +185,17 @@ def _parses(text: str) -> bool:
     return True
 
 
-def _help_at_end(body: str) -> re.Match[str] | None:
-    """`x; obj?`: a help request after a statement on the same line."""
+def _help_at_end(body: str, scanner: _Scanner) -> re.Match[str] | None:
+    """`x; obj?`: a help request after a statement that ends on this line (`scanner` is the
+    state before it: the statement may have begun on an earlier line)."""
     if not body.rstrip().endswith("?"):
         return None
     match = _HELP_AT_END.fullmatch(body)
     if match is None:
         return None
-    scanner = _Scanner()
-    scanner.feed(match.group("head"))
-    return match if scanner.at_statement_start else None
+    after_head = copy.copy(scanner)
+    after_head.feed(match.group("head"))
+    return match if after_head.at_statement_start else None
 
 
 class _Scanner:
@@ -293,7 +295,7 @@ def mask_cell(cell: Cell, tag: str) -> MaskedCell | None:
             out.append(placeholder + ending)
             continued_indent = indent if body.endswith("\\") else None
             continue
-        help_request = _help_at_end(body) if scanner.at_statement_start else None
+        help_request = _help_at_end(body, scanner)
         if help_request is not None:
             body = body[:help_request.end("name")]
             line = f"{body}  # {tag}:{help_request.group('marks')}{help_request.string[help_request.end('marks'):]}{ending}"

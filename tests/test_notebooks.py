@@ -578,7 +578,9 @@ def test_a_half_written_cell_in_a_buffer_from_an_editor(tmp_path: Path):
     "load_ext tensorboard",
     "x = 1; keras.layers.Dense?",
     "x = 1; keras.layers.Dense??",
-], ids=["shell-continued", "shell-continued-twice", "pip", "cd", "ls-flags", "run", "load_ext", "help", "help2"])
+    "shape = (\n    28, 28); shape?",
+], ids=["shell-continued", "shell-continued-twice", "pip", "cd", "ls-flags", "run", "load_ext", "help", "help2",
+        "help-after-a-continued-statement"])
 def test_ipython_syntax_is_no_syntax_error(tmp_path: Path, ipython: str):
     write_nbformat(tmp_path / "n.ipynb", IMPORTS, ipython + "\nlayer = layers.Dense(8, activation='relu')")
     result = cli("check", "--output-format", "json", "n.ipynb", cwd=tmp_path)
