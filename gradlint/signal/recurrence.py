@@ -258,14 +258,30 @@ def _backward(plan: _Plan, log_g: float | None, anchor: _Tap | None) -> float | 
             tap.log_g = log_g
             log_g = None if log_g is None or log_chi is None else log_g + log_chi
         elif item[0] == "residual":
+            if (log_g is None or not math.isfinite(log_g)) and anchor is not None:
+                # What follows the block is not known (an opaque head), but the last hidden layer
+                # is inside it: set the block's output gradient so that the anchor reads 1, and
+                # both paths carry it back.
+                for path in (item[1], item[3]):
+                    if _contains(path, anchor):
+                        _backward(path, 0.0, None)
+                        if anchor.log_g is not None and math.isfinite(anchor.log_g):
+                            log_g = -anchor.log_g
             _backward(item[3], log_g, anchor)
-            inner = _backward(item[1], log_g, anchor)
+            _backward(item[1], log_g, anchor)
             log_g = None if log_g is None or item[2] is None else log_g + item[2]
-            if log_g is None and inner is not None:
-                log_g = inner  # the anchor was inside the branch: the skip's share is not known
         else:
             log_g = None if log_g is None or item[1] is None else log_g + item[1]
     return log_g
+
+
+def _contains(plan: _Plan, tap: _Tap) -> bool:
+    for item in plan:
+        if item[0] == "weighted" and item[1] is tap:
+            return True
+        if item[0] == "residual" and (_contains(item[1], tap) or _contains(item[3], tap)):
+            return True
+    return False
 
 
 def _summarise(record: _Pass) -> Prediction:

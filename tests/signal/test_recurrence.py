@@ -124,3 +124,12 @@ def test_an_exploding_exponential_stack_is_predicted_as_such_not_a_crash():
     steps = tuple(Weighted(f"d{i}", 2.0, 2.0, "exponential") for i in range(4))
     found = predict(ModelDescription((*steps, Weighted("head", 1.0, 1.0, head=True))))
     assert found.verdict == "exploding" and found.forward_growth == math.inf
+
+
+def test_a_model_whose_last_hidden_layer_ends_a_residual_branch_keeps_the_skip():
+    # 8 × [x + LN(Dense(silu)(x))] → Dense(10, softmax): the probe measures 3.59. The softmax
+    # head is opaque to the recurrence; the skip path must still carry the gradient back.
+    steps = [Residual((Weighted(f"d{i}", 1.0, 1.0, "silu", elements=128), Normalize("layer"),
+                       Weighted(f"ln{i}", 1.0, 1.0, "linear", elements=128))) for i in range(8)]
+    found = predict(ModelDescription((*steps, Weighted("head", 1.0, 1.0, "softmax", head=True, elements=10))))
+    assert abs(math.log10(found.backward_ratio / 3.59)) < 0.2
