@@ -200,7 +200,7 @@ class FlowLinks:
             return [OUTPUT if consumer.kind == "output" else UNKNOWN]
         if isinstance(consumer, _ReturnTo):
             results = list(self.flow.results.get(id(consumer.function), []))
-            if not results and self._is_model_call(consumer.function):
+            if not results and self.is_model_call(consumer.function):
                 return [OUTPUT]  # what a Model subclass's call() returns is the model's output
             return results or [UNKNOWN]
         if isinstance(consumer, _ArgumentTo):
@@ -208,7 +208,7 @@ class FlowLinks:
             return [param] if param is not None else [UNKNOWN]
         return [UNKNOWN]
 
-    def _is_model_call(self, function: ast.AST) -> bool:
+    def is_model_call(self, function: ast.AST) -> bool:
         """`def call(self, …)` of a class that subclasses keras.Model."""
         if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) or function.name != "call":
             return False

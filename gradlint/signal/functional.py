@@ -68,9 +68,7 @@ def functional_models(graph: ModuleGraph) -> list[FunctionalModel]:
         return []
     walker = _Walker(graph, links)
     models = []
-    for node in links.nodes:
-        if node.kind != "input":
-            continue
+    for node, owner in _starts(graph, links):
         try:
             pieces, end = walker.series(node)
         except _CannotWalk:
@@ -80,13 +78,30 @@ def functional_models(graph: ModuleGraph) -> list[FunctionalModel]:
         if end != OUTPUT or not any(isinstance(p.step, Weighted) for p in pieces):
             continue
         steps = _mark_head(_repeat(pieces, links))
-        syntax = links.syntax_of(node)
+        syntax = owner or links.syntax_of(node)
         line = graph.source.position(graph.source.start(syntax)).row if syntax is not None else 1
-        description = ModelDescription(tuple(steps), _function_name(graph, syntax), tuple(walker.unknown))
+        name = owner.name if isinstance(owner, ast.ClassDef) else _function_name(graph, syntax)
+        description = ModelDescription(tuple(steps), name, tuple(walker.unknown))
         models.append(FunctionalModel(description, node, line, set(walker.seen)))
         walker.unknown.clear()
         walker.seen.clear()
     return models
+
+
+def _starts(graph: ModuleGraph, links: FlowLinks) -> list[tuple[FlowNode, ast.ClassDef | None]]:
+    """Where models begin: each `Input(...)`, and the input of a keras.Model subclass's call()
+    (its first parameter after self), with the class."""
+    starts: list[tuple[FlowNode, ast.ClassDef | None]] = [(n, None) for n in links.nodes if n.kind == "input"]
+    table = graph.scopes
+    for (function_id, param), node in graph.dataflow.params.items():
+        function = links.syntax_of(node)
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) or not links.is_model_call(function):
+            continue
+        names = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
+        if len(names) >= 2 and param == names[1]:
+            owner = table.class_of(table.defs.get(id(function), table.module_scope))
+            starts.append((node, owner))
+    return starts
 
 
 class _Walker:

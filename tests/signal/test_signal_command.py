@@ -197,3 +197,30 @@ def test_text_output_marks_the_errors_only(models: Path):
     assert sum(": GL301 error: 6 hidden layers" in line for line in lines) == 1
     [lone] = [line for line in lines if "error:" not in line]
     assert ": GL101 [*] Dense with activation 'relu' uses glorot_uniform" in lone
+
+
+def test_a_subclassed_residual_model_is_walked_from_its_call_input(tmp_path: Path):
+    path = tmp_path / "res.py"
+    path.write_text(textwrap.dedent('''\
+        import keras
+        from keras import layers
+
+
+        class ResMLP(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.stem = layers.Dense(64, activation="relu", kernel_initializer="he_normal")
+                self.d1 = layers.Dense(64, activation="relu", kernel_initializer="he_normal")
+                self.d2 = layers.Dense(64, activation="relu", kernel_initializer="he_normal")
+                self.head = layers.Dense(10)
+
+            def call(self, x):
+                x = self.stem(x)
+                x = x + self.d1(x)
+                x = x + self.d2(x)
+                return self.head(x)
+    '''))
+    [model] = json.loads(CliRunner().invoke(main, ["signal", "--output-format", "json", str(path)]).output)
+    assert model["function"] == "ResMLP" and len(model["layers"]) == 4
+    # Two residual blocks with He: (1 + 1) per block in variance, √4 = 2 in norm.
+    assert model["backward_ratio"] == pytest.approx(2.0, rel=0.01)
