@@ -176,8 +176,10 @@ class _Walker:
                 raise _CannotWalk(f"{layer.class_name}: a layer whose kernel is not modelled")
             kernel = kernel_scale(self.graph, layer)
             line = self.graph.source.position(self.graph.source.start(layer.call)).row
-            if kernel.unknown and kernel.unknown not in self.unknown:
-                self.unknown.append(f"line {line}: {kernel.unknown}")
+            note = (kernel.unknown if kernel.unknown else
+                    f"{layer.class_name}'s fan-in is not visible; equal widths assumed" if kernel.assumed_equal_widths else None)
+            if note is not None and f"line {line}: {note}" not in self.unknown:
+                self.unknown.append(f"line {line}: {note}")
             activation, slope = own_activation(self.graph, layer)
             step = Weighted(f"{layer.class_name} (line {line})", kernel.gain, kernel.back_gain, activation, slope,
                             layer_elements(self.graph, layer), line=line,

@@ -83,7 +83,7 @@ def test_text_shows_a_table_per_model_and_the_verdict(models: Path):
     assert result.exit_code == 0
     blocks = result.output.strip().split("\n\n")
     assert [b.splitlines()[0] for b in blocks] == [
-        f"{models}:8: sequential_relu", f"{models}:14: functional_he", f"{models}:24: SigmoidMLP"]
+        f"{models}:8: sequential_relu", f"{models}:14: functional_he", f"{models}:21: SigmoidMLP"]
     header = blocks[0].splitlines()[1].split()
     assert header[:3] == ["layer", "activation", "initializer"]
     assert "predicted backward ratio first/last: 4.32e-05; forward growth: 0.707; verdict: vanishing" in blocks[0]
