@@ -176,8 +176,8 @@ def _entry_steps(graph: ModuleGraph, entry: StackEntry, head: bool, scale: Kerne
             notes.append(f"line {line}: what {name} does to the signal is not modelled")
             continue
         after.append(found)
-        if measured and isinstance(found, Normalize) and isinstance(item, Layer):
-            after.append(normalization_row(graph, item))
+        if measured and isinstance(item, Layer) and (isinstance(found, Normalize) or item.class_name == "PReLU"):
+            after.append(normalization_row(graph, item))  # a layer with weights: a row of the probe's table
     following = layer.following
     if (layer.activation_arg is None and following is not None and following.source == "layer"
             and not any(isinstance(a, Activation) for a in after)):
@@ -186,7 +186,7 @@ def _entry_steps(graph: ModuleGraph, entry: StackEntry, head: bool, scale: Kerne
         after.append(Activation(following.name))
     steps: list[Step] = []
     weighted: list[Weighted] = []
-    for turn, fan_in in enumerate(_turn_fan_ins(layer, repeat)):
+    for turn, fan_in in enumerate(turn_fan_ins(layer, repeat)):
         kernel = scale or kernel_scale(graph, layer, fan_in)
         if turn == 0:
             if kernel.unknown:
@@ -201,13 +201,14 @@ def _entry_steps(graph: ModuleGraph, entry: StackEntry, head: bool, scale: Kerne
     return steps, weighted, notes
 
 
-def _turn_fan_ins(layer: Layer, repeat: int) -> list[int | None]:
+def turn_fan_ins(layer: Layer, repeat: int) -> list[int | None]:
     """The fan-in of each turn: a loop's first turn sees what came before it, the others the
     layer's own width."""
     choices = layer.fan_in_choices
     if layer.fan_in is not None or len(choices) != 2 or layer.fan_out is None:
         return [None] * repeat
-    own = layer.fan_out if layer.class_name == "Dense" else None
+    # A Dense's own width is its units; a convolution's, its kernel area × filters (its fan-out).
+    own = layer.fan_out
     if own not in choices:
         return [None] * repeat
     other = choices[0] if choices[1] == own else choices[1]
@@ -232,9 +233,11 @@ def own_activation(graph: ModuleGraph, layer: Layer) -> tuple[str | None, float 
 
 
 def normalization_row(graph: ModuleGraph, layer: Layer) -> Weighted:
-    """A normalization layer's learned scale γ (ones at first) as the row the probe measures."""
+    """A layer without a kernel but with weights (a normalization's learned scale γ, ones at
+    first; PReLU's slopes) as the row the probe measures after it: it changes nothing."""
     line = graph.source.position(graph.source.start(layer.call)).row
-    return Weighted(f"{layer.class_name} (line {line})", 1.0, 1.0, "linear", line=line, initializer="γ = 1")
+    start = "γ = 1" if layer.class_name != "PReLU" else "α = 0"
+    return Weighted(f"{layer.class_name} (line {line})", 1.0, 1.0, "linear", line=line, initializer=start)
 
 
 def after_step(graph: ModuleGraph, item: Layer | ActivationFact) -> Step | None:

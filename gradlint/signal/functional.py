@@ -25,6 +25,7 @@ from gradlint.signal.from_graph import (
     layer_elements,
     normalization_row,
     own_activation,
+    turn_fan_ins,
 )
 from gradlint.signal.model import (
     Activation,
@@ -51,6 +52,7 @@ class _Piece:
 
     step: Step
     loops: tuple[int, ...]
+    first: Step | None = None  # a loop's first turn, where the layer sees another fan-in
 
 
 @dataclass
@@ -174,7 +176,8 @@ class _Walker:
         if role is Role.WEIGHTED:
             if layer.spec.initializer_param is None:
                 raise _CannotWalk(f"{layer.class_name}: a layer whose kernel is not modelled")
-            kernel = kernel_scale(self.graph, layer)
+            turns = turn_fan_ins(layer, 2)
+            kernel = kernel_scale(self.graph, layer, turns[-1])
             line = self.graph.source.position(self.graph.source.start(layer.call)).row
             note = (kernel.unknown if kernel.unknown else
                     f"{layer.class_name}'s fan-in is not visible; equal widths assumed" if kernel.assumed_equal_widths else None)
@@ -184,7 +187,12 @@ class _Walker:
             step = Weighted(f"{layer.class_name} (line {line})", kernel.gain, kernel.back_gain, activation, slope,
                             layer_elements(self.graph, layer), line=line,
                             initializer=layer.initializer.display if layer.initializer is not None else None)
-            return [_Piece(step, loops)]
+            first = None
+            if turns[0] is not None and turns[0] != turns[-1]:
+                entry = kernel_scale(self.graph, layer, turns[0])
+                first = Weighted(step.name, entry.gain, entry.back_gain, activation, slope, step.elements,
+                                 line=line, initializer=step.initializer)
+            return [_Piece(step, loops, first)]
         if role in (Role.ACTIVATION, Role.TRANSPARENT):
             found = after_step(self.graph, layer)
             if found is None:
@@ -228,7 +236,8 @@ def _repeat(pieces: list[_Piece], links: FlowLinks) -> list[Step]:
         for loop in loops:
             count = counts.get(loop)
             times *= count if count is not None else 1
-        steps.extend(body * max(times, 1))
+        steps.extend(p.first or p.step for p in pieces[index:end])  # the first turn
+        steps.extend(body * (max(times, 1) - 1))
         index = end
     return steps
 
