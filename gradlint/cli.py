@@ -510,7 +510,7 @@ def fix(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[s
                 click.echo(f"Would fix {plural(fixed, 'problem')} ({len(remaining)} remaining{held_back}); "
                            f"run '{_write_command(written)}' to apply.")
             elif held_back:
-                click.echo(f"No fixes to apply without --unsafe-fixes ({held_back.lstrip('; ')}).")
+                click.echo(f"No fixes to apply without --unsafe-fixes ({held_back.removeprefix('; ')}).")
         if failed:
             sys.exit(EXIT_ERROR)
         sys.exit(EXIT_FINDINGS if fixed and not exit_zero else EXIT_CLEAN)
