@@ -296,9 +296,9 @@ def _block_layout(source: SourceText, group: tuple[int, int, list[Span]], limit:
     """One edit that writes the block with its edits, laid out to fit; None when it fits
     already, was too long before, or cannot be laid out safely."""
     block_start, block_end, spans = group
-    original = source.text[block_start:block_end]
-    if any(len(line) > limit for line in _NEWLINE_SPLIT.split(original)):
-        return None  # too long before the fix: not the fix's doing
+    first, last = source.position(block_start).row, source.position(block_end).row
+    if block_end > block_start and any(len(source.line(row)) > limit for row in range(first, last + 1)):
+        return None  # too long before the fix: not the fix's doing (rows are read once, not per fix)
     pieces, cursor, changed = [], block_start, []
     for start, end, content in spans:
         if start < block_start or end > block_end or start < cursor:
