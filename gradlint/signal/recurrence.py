@@ -55,9 +55,15 @@ class Prediction:
     forward_growth: float | None
     unknown: tuple[str, ...] = ()
 
+    approximate: tuple[str, ...] = ()  # structures the recurrence predicts only roughly
+
     @property
     def verdict(self) -> str:
-        """"vanishing", "exploding", "healthy" or "unknown", by the probe's thresholds."""
+        """"vanishing", "exploding", "healthy" or "unknown", by the probe's thresholds. A model
+        with a structure the recurrence predicts only roughly is "unknown" unless its ratio is
+        far past the thresholds: not wrong, but not claimed."""
+        if self.approximate and self.backward_ratio is not None and 1e-5 <= self.backward_ratio <= 1e5:
+            return "unknown"
         return verdict_of(self.backward_ratio, self.forward_growth)
 
 
@@ -80,6 +86,11 @@ class _State:
     m: float | None = 1.0
     batch_common: float = 0.0
     example_common: float = 0.0
+    # Most of the second moment is a mean that differs from unit to unit (after a sigmoid-like
+    # activation): what batch normalization subtracts then depends on more than E[φ]², which
+    # is all the recurrence keeps.
+    mean_heavy: bool = False
+    width: int | None = None  # values per example at this point, where known
 
 
 @dataclass
@@ -104,6 +115,11 @@ class _Pass:
 
     taps: list[_Tap] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    approximate: list[str] = field(default_factory=list)
+
+    def caveat(self, note: str) -> None:
+        if note not in self.approximate:
+            self.approximate.append(note)
 
 
 def predict(model: ModelDescription) -> Prediction:
@@ -138,8 +154,10 @@ def _forward(steps: tuple[Step, ...], state: _State, record: _Pass) -> _Plan:
             if tap is not None:
                 tap.log_after = None if factor is None or tap.log_after is None else tap.log_after + factor
         elif isinstance(step, Normalize):
-            plan.append(("factor", _normalize(step, state), "norm"))
+            plan.append(("factor", _normalize(step, state, record), "norm"))
         elif isinstance(step, Dropout):
+            if state.width is not None and state.width < 64 and step.rate > 0:
+                record.caveat(f"dropout on {state.width} units: the recurrence's 1/(1 − rate) holds for wide layers")
             keep = 1.0 - step.rate
             if state.m is not None:
                 state.m /= keep
@@ -165,6 +183,7 @@ def _open_tap(plan: _Plan) -> _Tap | None:
 def _weighted(step: Weighted, state: _State, record: _Pass) -> _Plan:
     q = None if state.m is None or step.gain is None else step.gain * state.m
     state.m = q
+    state.width = step.elements
     state.batch_common = (step.gain or 0.0) * state.batch_common
     state.example_common = 0.0  # a zero-mean kernel's outputs average to ~0 across units
     log_slope = _activate(step.activation, step.slope, state, record)
@@ -192,10 +211,18 @@ def _activate(activation: str | None, slope: float | None, state: _State, record
     found = moments(activation, state.m, slope)
     state.m = found.second
     state.batch_common = state.example_common = found.mean * found.mean
+    if found.second > 0 and found.mean * found.mean > 0.5 * found.second:
+        state.mean_heavy = True
     return _log(found.slope2)
 
 
-def _normalize(step: Normalize, state: _State) -> float | None:
+def _normalize(step: Normalize, state: _State, record: _Pass) -> float | None:
+    if step.kind == "batch" and state.mean_heavy:
+        record.caveat("batch normalization of a sigmoid-like activation's output: the recurrence keeps only "
+                      "its mean, and the probe has measured up to 2 decades apart")
+    if step.kind == "layer" and state.width is not None and state.width <= 16:
+        record.caveat(f"layer normalization over {state.width} values: the recurrence assumes many")
+    state.mean_heavy = False
     if state.m is None:
         state.m, state.batch_common, state.example_common = 1.0, 0.0, 0.0
         return None
@@ -305,7 +332,9 @@ def _summarise(record: _Pass) -> Prediction:
         rms = [layers[taps.index(t)].forward_rms for t in hidden]
         if all(r is not None for r in rms) and rms[0]:
             growth = max(rms[1:]) / rms[0]  # type: ignore[type-var, operator]
-    return Prediction(tuple(layers), ratio, growth, tuple(record.unknown))
+    approximate = tuple(record.approximate)
+    return Prediction(tuple(layers), ratio, growth, tuple(record.unknown) + tuple(f"approximate: {a}" for a in approximate),
+                      approximate)
 
 
 def _width_ratio(layer: Weighted, last: Weighted) -> float:
