@@ -278,3 +278,17 @@ def test_a_comment_that_would_make_the_line_too_long_goes_where_black_keeps_it(t
     assert black.returncode == 0, black.stdout
     assert check(path).exit_code == 0
     assert "Added 0 noqa directives." in add_noqa(path).stderr
+
+
+def test_a_notebook_with_a_half_written_cell_gets_comments_in_its_other_cells(project: Path):
+    path = project / "train.ipynb"
+    nbformat.write(_notebook("import keras\nmodel = keras.Sequential([keras.layers.LSTM(8), keras.layers.Dense(1)])",
+                             "model.compile(optimizer='adam', loss='mse')",
+                             "model.fit("), path)
+    result = add_noqa(path)
+    assert result.exit_code == 2  # one cell could not be checked: said, as check says it
+    assert "GL001" in result.stderr
+    assert "Added 1 noqa directive." in result.stderr
+    cells = nbformat.read(path, as_version=4).cells
+    assert cells[2].source == "model.compile(optimizer='adam', loss='mse')  # noqa: GL201"
+    assert cells[3].source == "model.fit("
