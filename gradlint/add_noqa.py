@@ -12,7 +12,6 @@ Bytes outside the added text never change: a .py file is spliced and written thr
 
 from __future__ import annotations
 
-import io
 import re
 import tokenize
 from collections.abc import Iterable, Sequence
