@@ -263,7 +263,8 @@ def _fitted_edits(source: SourceText, statements: _StatementIndex, edits: tuple[
 def _by_block(source: SourceText, statements: _StatementIndex,
               spans: list[Span]) -> list[tuple[int, int, list[Span]]]:
     """The edits grouped by the lines they are in: (block start, block end, edits), a block
-    being the whole lines of one statement, or a line that an edit inserts whole."""
+    being the whole lines of one simple statement, or a line that an edit inserts whole;
+    (-1, -1, [edit]) for an edit in no simple statement."""
     groups: list[tuple[int, int, list[Span]]] = []
     for span in spans:
         start, end, content = span
@@ -271,8 +272,8 @@ def _by_block(source: SourceText, statements: _StatementIndex,
             groups.append((start, start, [span]))  # a new line of its own
             continue
         statement = statements.containing(start, end)
-        if statement is None:
-            groups.append((start, end, [span]))
+        if statement is None:  # in a compound statement's header: kept as it is
+            groups.append((-1, -1, [span]))
             continue
         first = source.position(statement[0]).row
         block = (source.line_starts[first - 1], _row_end(source, source.position(statement[1]).row))
@@ -296,6 +297,8 @@ def _block_layout(source: SourceText, group: tuple[int, int, list[Span]], limit:
     """One edit that writes the block with its edits, laid out to fit; None when it fits
     already, was too long before, or cannot be laid out safely."""
     block_start, block_end, spans = group
+    if block_start < 0:
+        return None
     first, last = source.position(block_start).row, source.position(block_end).row
     if block_end > block_start and any(len(source.line(row)) > limit for row in range(first, last + 1)):
         return None  # too long before the fix: not the fix's doing (rows are read once, not per fix)
