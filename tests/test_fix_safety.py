@@ -58,6 +58,13 @@ FIX_KINDS = [
      + 'Conv = partial(keras.layers.Conv2D, kernel_size=3, activation="relu")\n'
        "model = keras.Sequential([Conv(filters=64), keras.layers.Flatten(), keras.layers.Dense(1)])\n", "safe"),
     ("GL101", "rewrites an explicit string initializer", _dense('"glorot_uniform"'), "unsafe"),
+    # Past 88 columns the edited call is laid out again, one argument per line: still only adding.
+    ("GL101", "adds one to a call laid out again",
+     HEADER + 'layer = keras.layers.Dense(64, activation="relu", use_bias=True, name="a_name")\n',
+     "safe"),
+    ("GL101", "rewrites one in a call laid out again",
+     HEADER + 'd = keras.layers.Dense(64, activation="tanh", kernel_initializer="he_normal", name="x")\n',
+     "unsafe"),
     ("GL101", "rewrites an explicit class call", _dense("keras.initializers.GlorotUniform(seed=42)"), "unsafe"),
     ("GL101", "rewrites a VarianceScaling call",
      _dense('keras.initializers.VarianceScaling(scale=1.0, mode="fan_avg")'), "unsafe"),
