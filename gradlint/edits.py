@@ -120,7 +120,8 @@ def insert_argument(source: SourceText, call: ast.Call, text: str, after: ast.AS
         at = _line_end(source, comma_row)
         return (_edit(source, at, at, f"{indent}{text},{source.newline_at(comma_row)}"),)
     # The anchor is the last argument, without a trailing comma.
-    if source.position(nxt).row == anchor_row:
+    if source.position(nxt).row == anchor_row or _arguments_on_one_inner_row(source, call, arguments):
+        # (and black's `f(\n    a, b\n)`: one more argument on that row, laid out if too long)
         return (_edit(source, anchor_end, anchor_end, f", {text}"),)
     indent = _argument_indent(source, anchor_start, starts_line, anchor_row, opening_row)
     at = _line_end(source, anchor_row)
@@ -128,6 +129,21 @@ def insert_argument(source: SourceText, call: ast.Call, text: str, after: ast.AS
         _edit(source, anchor_end, anchor_end, ","),
         _edit(source, at, at, f"{indent}{text}{newline}"),
     )
+
+
+def _arguments_on_one_inner_row(source: SourceText, call: ast.Call, arguments: list[ast.expr | ast.keyword]) -> bool:
+    """Whether the call is laid out as black lays out a call too long for one line whose
+    arguments fit on one: `f(` / every argument on one row, without a trailing comma / `)`."""
+    first = min(arguments, key=lambda a: (a.lineno, a.col_offset))
+    last = max(arguments, key=lambda a: (a.end_lineno, a.end_col_offset))
+    if first.lineno != last.end_lineno or not source.starts_line(source.start(first)):
+        return False
+    opening = _call_opening(source.text, source.end(call.func))
+    closing = source.end(call) - 1
+    after = _skip_trivia(source.text, source.end(last), closing + 1, closing)
+    return (opening is not None and source.position(opening).row < first.lineno
+            and after == closing and source.position(closing).row > first.lineno
+            and not _code_follows(source.text, opening + 1))
 
 
 def _code_follows(text: str, index: int) -> bool:
@@ -168,7 +184,8 @@ def insert_first_argument(source: SourceText, call: ast.Call, text: str) -> tupl
     start = source.start(first)
     row = source.position(start).row
     line_start = source.line_starts[row - 1]
-    if source.starts_line(start):  # one argument per line: a line of its own above the first
+    if source.starts_line(start) and not _arguments_on_one_inner_row(source, call, arguments):
+        # One argument per line: a line of its own above the first.
         indent = _visual_indent(source.text[line_start:start])
         return (_edit(source, line_start, line_start, f"{indent}{text},{source.newline_at(row)}"),)
     return (_edit(source, start, start, f"{text}, "),)
@@ -462,7 +479,34 @@ def _split_row(text: str, row: tuple[int, int], index: int, brackets: list[_Brac
     rendered = _render(text, outer, brackets, path, index, indent, step, newline)
     if rendered is None:
         return None
+    parent = brackets[outer].parent
+    if parent is not None and brackets[parent].open < row_start and brackets[parent].close >= row_end:
+        # The row is the one row of arguments of a split call (`f(\n    a, g(…)\n)`): with one
+        # of them on several lines, black puts each on a line of its own.
+        return _one_element_per_row(text, row, brackets[outer], rendered, newline)
     return text[:brackets[outer].open] + rendered + text[brackets[outer].close + 1:]
+
+
+def _one_element_per_row(text: str, row: tuple[int, int], split: _Bracket, rendered: str, newline: str) -> str | None:
+    """`row` (the elements of a split bracket) one element per line, each with its comma,
+    the element holding `split` written with `rendered` in its place."""
+    row_start, row_end = row
+    blanks = _BLANKS.match(text, row_start).group()  # type: ignore[union-attr]
+    body_start = row_start + len(blanks)
+    code = _code_part(text[body_start:row_end])
+    elements = _elements(code)
+    if elements is not None and len(elements) == 1:
+        return text[:split.open] + rendered + text[split.close + 1:]
+    if elements is None or body_start + len(code) != row_end:
+        return None  # a comment after several elements has no one line to go to
+    lines = []
+    for s, e in elements:
+        s, e = s + body_start, e + body_start
+        element = text[s:e]
+        if s <= split.open and split.close < e:
+            element = text[s:split.open] + rendered + text[split.close + 1:e]
+        lines.append(f"{_visual_indent(blanks)}{element},")
+    return text[:row_start] + newline.join(lines) + text[row_end:]
 
 
 _TRAILERS = re.compile(r"(?:\((?:[^()]|\([^()]*\))*\)|\[[^\[\]]*\]|\.\w+)*,?")

@@ -90,6 +90,34 @@ CASES = {
             ]
         )
         """),
+    "GL201 optimizer added before the one row of arguments": ("GL201", """\
+        import keras
+        from keras import layers
+
+        char_gru = keras.Sequential([layers.Embedding(96, 64), layers.GRU(256)])
+        char_gru.compile(
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["acc"]
+        )  # the row of arguments, as black writes a call too long for one line
+        """),
+    "GL101 in the one row of arguments, with a nested call": ("GL101", """\
+        import keras
+        from keras import initializers
+
+        e = keras.layers.Dense(
+            8, activation="tanh", kernel_initializer=initializers.VarianceScaling(2.0, "fan_in")
+        )
+        """),
+    "GL101 on a line with a comment": ("GL101", """\
+        import keras
+
+        model = keras.Sequential(
+            [
+                keras.layers.Flatten(input_shape=(28, 28)),
+                keras.layers.Dense(512, activation="relu"),  # the first hidden layer, 512 wide
+                keras.layers.Dense(10),
+            ]
+        )
+        """),
     "GL101 on a functional call": ("GL101", """\
         import keras
         from keras import layers
