@@ -357,6 +357,8 @@ def _fit(block: str, changed: list[tuple[int, int]], limit: int, newline: str) -
             tree = ast.parse(text[len(indent):])
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+    if len(tree.body) != 1:
+        return None  # `a = 1; b = f(...)`: black would first give each statement its line
     snippet = SourceText(text[len(indent):])
     brackets = _brackets(tree, snippet, len(indent))
     edited = [(s, e) for s, e in changed if long_row[0] <= s <= long_row[1]]
