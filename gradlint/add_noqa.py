@@ -131,8 +131,10 @@ def add_noqa(text: str, diagnostics: Iterable[Diagnostic], line_length: int | No
         column, content = edit
         start = lines.starts[row - 1]
         laid_out = None
-        if line_length is not None and len(body) + len(content) > line_length and row not in lines.comments:
-            laid_out = _laid_out_with_comment(text, start, body, found, content.strip(), line_length)
+        if line_length is not None and len(body) + len(content) > line_length and "fmt:" not in body[column:]:
+            code = body[:lines.comments[row]].rstrip() if row in lines.comments else body
+            comment = (body[:column] + content + body[column:])[len(code):].strip()
+            laid_out = _laid_out_with_comment(text, start, body, code, found, comment, line_length)
         if laid_out is not None:
             parts += [(cursor, start), laid_out]
             cursor = start + len(body)
@@ -147,11 +149,11 @@ def add_noqa(text: str, diagnostics: Iterable[Diagnostic], line_length: int | No
     return NoqaText(new_text, kept, added, tuple(skipped))
 
 
-def _laid_out_with_comment(text: str, start: int, body: str, found: list[Diagnostic], comment: str,
+def _laid_out_with_comment(text: str, start: int, body: str, code: str, found: list[Diagnostic], comment: str,
                            line_length: int) -> str | None:
-    """The line `body` laid out with `comment` on the row where its finding now starts;
-    None when that cannot be done (findings at several places on the line, or no layout
-    that fits)."""
+    """The line `body` (`code`, then its comment if it has one) laid out with `comment` (its
+    comment with the noqa codes) on the row where its finding now starts; None when that
+    cannot be done (findings at several places on the line, or no layout that fits)."""
     from gradlint.edits import split_line_at
 
     columns = {d.location.column for d in found}
@@ -159,7 +161,7 @@ def _laid_out_with_comment(text: str, start: int, body: str, found: list[Diagnos
         return None
     ending = _NEWLINE.match(text, start + len(body))
     newline = ending.group() if ending else ("\r\n" if "\r\n" in text else "\n")
-    split = split_line_at(body, columns.pop() - 1, line_length, newline, reserve=len(comment) + 2)
+    split = split_line_at(code, columns.pop() - 1, line_length, newline, reserve=len(comment) + 2)
     if split is None:
         return None
     new, row = split

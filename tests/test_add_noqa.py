@@ -292,3 +292,25 @@ def test_a_notebook_with_a_half_written_cell_gets_comments_in_its_other_cells(pr
     cells = nbformat.read(path, as_version=4).cells
     assert cells[2].source == "model.compile(optimizer='adam', loss='mse')  # noqa: GL201"
     assert cells[3].source == "model.fit("
+
+
+def test_a_line_with_a_comment_too_long_for_the_directive_keeps_both_on_the_first_line(tmp_path: Path):
+    (tmp_path / "pyproject.toml").write_text("[tool.gradlint]\n")
+    path = tmp_path / "model.py"
+    path.write_text(textwrap.dedent("""\
+        import tensorflow as tf
+
+        model = tf.keras.Sequential(
+            [
+                tf.keras.layers.Flatten(),
+                tf.keras.layers.Dense(units=64, activation="relu"),  # the hidden layer
+                tf.keras.layers.Dense(units=10, activation="softmax"),
+            ]
+        )
+    """))
+    assert _black_check(path).returncode == 0
+    add_noqa(path)
+    assert ("        tf.keras.layers.Dense(  # the hidden layer  # noqa: GL101\n"
+            "            units=64,\n") in path.read_text()
+    assert _black_check(path).returncode == 0
+    assert check(path).exit_code == 0
