@@ -794,6 +794,13 @@ def report(results: list[Result], args: argparse.Namespace, import_seconds: floa
         values = [d for r in measured if (d := error(r, side)) is not None]
         good, total = agreement(measured, side)
         print(f"  {label:<26} {spread(values)}   verdicts {good}/{total} = {_percent(good, total)}")
+    # What `gradlint signal` claims: the models in which it names no approximate structure
+    # (those get the verdict "unknown" unless far past the thresholds).
+    claimed = [r for r in measured if not any(n.startswith("approximate:") for n in (r.static_notes or []))]
+    values = [d for r in claimed if (d := error(r, "static")) is not None]
+    good, total = agreement(claimed, "static")
+    print(f"  {'static, claimed':<26} {spread(values)}   verdicts {good}/{total} = {_percent(good, total)}"
+          f"   ({len(measured) - len(claimed)} models named approximate)")
     noise = [d for r in measured if (d := decades(r.measured_other_seed, r.measured)) is not None]
     if noise:
         print(f"  {'two seeds, same model':<26} {spread(noise)}   (measurement against measurement)")
