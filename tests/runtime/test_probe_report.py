@@ -46,7 +46,7 @@ def test_text_report_has_a_row_per_layer_then_findings_in_check_format():
     assert [row.split()[1] for row in rows] == ["dense_0", "dense_1", "dense_2", "dense_3"]
     assert "(output)" in rows[-1]
     assert "backward signal dense_0/dense_2: 1.0e-06" in text
-    assert "models/mlp.py:5:1: GR101 vanishing gradients" in text
+    assert "models/mlp.py:5:1: GR101 error: vanishing gradients" in text
     assert lines[-1] == "Found 1 problem (GR101)."
 
 
