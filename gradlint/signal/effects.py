@@ -16,7 +16,7 @@ from gradlint.graph.facts import Layer
 from gradlint.graph.stacks import StackEntry
 from gradlint.graph.weights import KernelScale
 from gradlint.signal.from_graph import SignalModel, _entry_steps
-from gradlint.signal.model import ModelDescription, Step, Weighted
+from gradlint.signal.model import ModelDescription, Step
 from gradlint.signal.recurrence import EXPLODING_RATIO, VANISHING_RATIO, predict
 
 if TYPE_CHECKING:

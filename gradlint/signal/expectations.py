@@ -161,3 +161,41 @@ def _integrated(activation: str, q: float, a: float) -> Moments:
         # (h/3 and the Gaussian normalization are applied once, below)
     norm = (_SPAN / _INTERVALS) / 3.0 / math.sqrt(2.0 * math.pi)
     return Moments(mean * norm, second * norm, slope2 * norm)
+
+
+@lru_cache(maxsize=4096)
+def _between(activation: str, between: float, within: float, a: float) -> float:
+    f, _ = _FUNCTIONS[activation] if activation in _FUNCTIONS else (None, None)
+    outer, inner = 40, 80  # Simpson intervals: the unit's mean offset, then its own noise
+    sd_a, sd_w = math.sqrt(between), math.sqrt(within)
+    total = 0.0
+    for i in range(outer + 1):
+        u = -6.0 + 12.0 * i / outer
+        weight_u = 1 if i in (0, outer) else (4 if i % 2 else 2)
+        offset = sd_a * u
+        mean = 0.0
+        for j in range(inner + 1):
+            v = -8.0 + 16.0 * j / inner
+            weight_v = 1 if j in (0, inner) else (4 if j % 2 else 2)
+            x = offset + sd_w * v
+            value = f(x, a) if f is not None else _homogeneous(activation, x, a)
+            mean += weight_v * math.exp(-0.5 * v * v) * value
+        mean *= (16.0 / inner) / 3.0 / math.sqrt(2.0 * math.pi)
+        total += weight_u * math.exp(-0.5 * u * u) * mean * mean
+    return total * (12.0 / outer) / 3.0 / math.sqrt(2.0 * math.pi)
+
+
+def _homogeneous(activation: str, x: float, a: float) -> float:
+    if activation == "linear":
+        return x
+    slope = 0.0 if activation == "relu" else a
+    return x if x > 0 else slope * x
+
+
+def unit_mean_square(activation: str, between: float, within: float, slope: float | None = None) -> float:
+    """E_a[μ(a)²] where a unit's input is a + noise, a ~ N(0, between) across units and the
+    noise N(0, within) across the batch, and μ(a) the unit's mean output over the batch: the
+    part of E[φ²] that batch normalization subtracts. Units whose inputs are offset differently
+    (after a layer fed by a sigmoid's mean of 0.5) have different means, and this part grows."""
+    s = DEFAULT_SLOPE.get(activation, 0.0) if slope is None else slope
+    return _between(activation, _round(between), _round(within), s)

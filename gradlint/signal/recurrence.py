@@ -16,9 +16,10 @@ hidden layer's forward RMS over the first's.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gradlint.signal.expectations import known, moments
+from gradlint.signal.expectations import known, moments, unit_mean_square
 from gradlint.signal.model import (
     Activation,
     Dropout,
@@ -84,12 +85,10 @@ class _State:
     units of one example (what layer normalization subtracts)."""
 
     m: float | None = 1.0
-    batch_common: float = 0.0
+    # What batch normalization would subtract, worked out only if one does: a 2-D integral
+    # per activation, which a model without batch normalization never pays for.
+    batch_common_of: Callable[[], float] = field(default=lambda: 0.0)
     example_common: float = 0.0
-    # Most of the second moment is a mean that differs from unit to unit (after a sigmoid-like
-    # activation): what batch normalization subtracts then depends on more than E[φ]², which
-    # is all the recurrence keeps.
-    mean_heavy: bool = False
     width: int | None = None  # values per example at this point, where known
 
 
@@ -184,7 +183,8 @@ def _weighted(step: Weighted, state: _State, record: _Pass) -> _Plan:
     q = None if state.m is None or step.gain is None else step.gain * state.m
     state.m = q
     state.width = step.elements
-    state.batch_common = (step.gain or 0.0) * state.batch_common
+    before, gain = state.batch_common_of, step.gain or 0.0
+    state.batch_common_of = _once(lambda: gain * before())
     state.example_common = 0.0  # a zero-mean kernel's outputs average to ~0 across units
     log_slope = _activate(step.activation, step.slope, state, record)
     log_back = _log(step.back_gain)
@@ -209,46 +209,67 @@ def _activate(activation: str | None, slope: float | None, state: _State, record
     if state.m is None:
         return None
     found = moments(activation, state.m, slope)
+    before, q = state.batch_common_of, state.m
+
+    def batch_common() -> float:
+        between = before()
+        within = q - between
+        if between > 1e-3 * q and within > 0 and activation != "exponential":
+            # Units whose inputs have different batch means have different output means.
+            return min(unit_mean_square(activation, between, within, slope), found.second)  # type: ignore[arg-type]
+        return found.mean * found.mean
+
     state.m = found.second
-    state.batch_common = state.example_common = found.mean * found.mean
-    if found.second > 0 and found.mean * found.mean > 0.5 * found.second:
-        state.mean_heavy = True
+    state.batch_common_of = _once(batch_common)
+    state.example_common = found.mean * found.mean
     return _log(found.slope2)
 
 
 def _normalize(step: Normalize, state: _State, record: _Pass) -> float | None:
-    if step.kind == "batch" and state.mean_heavy:
-        record.caveat("batch normalization of a sigmoid-like activation's output: the recurrence keeps only "
-                      "its mean, and the probe has measured up to 2 decades apart")
     if step.kind == "layer" and state.width is not None and state.width <= 16:
         record.caveat(f"layer normalization over {state.width} values: the recurrence assumes many")
-    state.mean_heavy = False
     if state.m is None:
-        state.m, state.batch_common, state.example_common = 1.0, 0.0, 0.0
+        state.m, state.batch_common_of, state.example_common = 1.0, _ZERO, 0.0
         return None
     if step.kind == "batch":
-        variance = max(state.m - state.batch_common, 0.0)
+        variance = max(state.m - state.batch_common_of(), 0.0)
     elif step.kind == "layer":
         variance = max(state.m - state.example_common, 0.0)
     else:  # RMS and unit normalization divide by the root mean square, mean included
         variance = state.m
     scale = variance + step.epsilon
     state.m = variance / scale if step.kind != "rms" else state.m / scale
-    state.batch_common = state.example_common = 0.0
+    state.batch_common_of, state.example_common = _ZERO, 0.0
     return -math.log(scale)
+
+
+def _ZERO() -> float:
+    return 0.0
+
+
+def _once(compute: Callable[[], float]) -> Callable[[], float]:
+    """`compute`, evaluated at most once."""
+    cache: list[float] = []
+
+    def value() -> float:
+        if not cache:
+            cache.append(compute())
+        return cache[0]
+    return value
 
 
 def _residual(step: Residual, state: _State, record: _Pass) -> tuple:
     """y = skip(x) + branch(x): second moments add forward; backward, the two paths' factors
     add (1 + χ_branch for an identity skip)."""
-    shortcut = _State(state.m, state.batch_common, state.example_common)
+    shortcut = _State(state.m, state.batch_common_of, state.example_common)
     skip = _forward(step.skip, shortcut, record)
     branch = _forward(step.branch, state, record)
     if state.m is None or shortcut.m is None:
         state.m = None
     else:
         state.m += shortcut.m
-        state.batch_common += shortcut.batch_common
+        branch_common, skip_common = state.batch_common_of, shortcut.batch_common_of
+        state.batch_common_of = _once(lambda: branch_common() + skip_common())
         state.example_common += shortcut.example_common
     log_branch, log_skip = _product(branch), _product(skip)
     through = None if log_branch is None or log_skip is None else _log_add(log_skip, log_branch)

@@ -135,16 +135,26 @@ def test_a_model_whose_last_hidden_layer_ends_a_residual_branch_keeps_the_skip()
     assert abs(math.log10(found.backward_ratio / 3.59)) < 0.2
 
 
-def test_structures_predicted_only_roughly_are_unknown_not_wrong():
-    # 6 × [Dense(sigmoid) → Dense(sigmoid) → BN]: the probe measures 3.6, the recurrence (which
-    # keeps only E[φ]² of what BN subtracts) says 0.015. Named, and no verdict claimed.
+def test_batch_normalization_subtracts_each_unit_s_own_mean():
+    # 6 × [Dense(sigmoid) → Dense(sigmoid) → BN]: the probe measures 3.6. The second Dense is fed
+    # the first's outputs, whose mean of 0.5 gives each unit its own offset; BN subtracts each
+    # unit's mean, far more than E[φ]² (which alone predicted 0.015).
     steps = []
     for i in range(6):
         steps += [Weighted(f"a{i}", 1.0, 1.0, "sigmoid", elements=64), Weighted(f"b{i}", 1.0, 1.0, "sigmoid", elements=64),
-                  Normalize("batch")]
+                  Normalize("batch"), Weighted(f"bn{i}", 1.0, 1.0, "linear", elements=64)]
+    found = predict(ModelDescription((*steps, Weighted("head", 1.0, 1.0, head=True))))
+    assert abs(math.log10(found.backward_ratio / 3.6)) < 0.2
+
+
+def test_structures_predicted_only_roughly_are_unknown_not_wrong():
+    # 12 × [Dense(8) → LN]: the probe measures 31 and the recurrence, which assumes many values
+    # per normalization, says 14. Named, and no verdict claimed.
+    steps = []
+    for i in range(12):
+        steps += [Weighted(f"d{i}", 2.0, 2.0, "relu", elements=8), Normalize("layer")]
     found = predict(ModelDescription((*steps, Weighted("head", 1.0, 1.0, head=True))))
     assert found.verdict == "unknown"
-    assert any(note.startswith("approximate: batch normalization of a sigmoid-like") for note in found.unknown)
-    # The same stack with ReLU is predicted within the probe's spread: a verdict is given.
-    relu = [s if not isinstance(s, Weighted) else Weighted(s.name, 2.0, 2.0, "relu", elements=64) for s in steps]
-    assert predict(ModelDescription((*relu, Weighted("head", 1.0, 1.0, head=True)))).verdict != "unknown"
+    assert any(note.startswith("approximate: layer normalization over 8 values") for note in found.unknown)
+    wide = [s if not isinstance(s, Weighted) else Weighted(s.name, 2.0, 2.0, "relu", elements=256) for s in steps]
+    assert predict(ModelDescription((*wide, Weighted("head", 1.0, 1.0, head=True)))).verdict != "unknown"
