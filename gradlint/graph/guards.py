@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING
 
 from gradlint.graph.dataflow import FlowNode, _ArgumentTo, _ReturnTo, _Terminal
 from gradlint.graph.facts import Layer
+from gradlint.keras_api.activations import HOMOGENEOUS_ACTIVATIONS
 from gradlint.keras_api.layers import NORMALIZATION_LAYERS, Role
 
 if TYPE_CHECKING:
     from gradlint.graph.model import ModuleGraph
 
-# Positively homogeneous activations: φ(c·x) = c·φ(x) for c > 0.
-HOMOGENEOUS_ACTIVATIONS = frozenset({"linear", "relu", "leaky_relu", "prelu"})
 # Layers without weights that scale with their input (no offset, no added noise).
 _HOMOGENEOUS_LAYERS = frozenset(
     "Dropout SpatialDropout1D SpatialDropout2D SpatialDropout3D GaussianDropout ActivityRegularization "

@@ -24,7 +24,7 @@ from gradlint.graph.facts import (
 from gradlint.graph.scopes import Resolver, Scope, ScopeTable
 from gradlint.graph.source import SourceText
 from gradlint.graph.splats import RAISES, SplatReader
-from gradlint.graph.values import UNKNOWN, constant_value
+from gradlint.graph.values import UNKNOWN, constant_value, range_length
 from gradlint.keras_api.activations import (
     ACTIVATION_LAYERS,
     LINEAR,
@@ -210,18 +210,10 @@ class LayerCatalog:
             layer = self.layer_of(value.elt, where)
             if layer is None:
                 return None
-            return layer, self._range_count(value.generators[0].iter, where)
+            return layer, range_length(value.generators[0].iter, where, self.resolver)
         if isinstance(value, (ast.List, ast.Tuple)) and len(value.elts) == 1:
             layer = self.layer_of(value.elts[0], where)
             return (layer, 1) if layer is not None else None
-        return None
-
-    def _range_count(self, expr: ast.expr, scope: Scope) -> int | None:
-        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "range" \
-                and scope.lookup("range") is None and not expr.keywords and expr.args:
-            args = [constant_value(a, scope, self.resolver) for a in expr.args]
-            if len(args) <= 3 and all(isinstance(a, int) and not isinstance(a, bool) for a in args) and args[-1] != 0:
-                return len(range(*args))
         return None
 
     # -- wrappers ----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from gradlint.graph.dataflow import (
 )
 from gradlint.graph.facts import ActivationFact, Layer
 from gradlint.graph.scopes import Resolver, Scope, ScopeTable
-from gradlint.graph.values import constant_value
+from gradlint.graph.values import constant_value, range_length
 from gradlint.keras_api.layers import NORMALIZATION_LAYERS, Role
 
 if TYPE_CHECKING:
@@ -119,12 +119,9 @@ class Loops:
         return total
 
     def _iterations(self, expr: ast.expr, scope: Scope) -> int | None:
-        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "range" \
-                and scope.lookup("range") is None and not expr.keywords:
-            args = [constant_value(a, scope, self.resolver) for a in expr.args]
-            if not args or len(args) > 3 or not all(isinstance(a, int) and not isinstance(a, bool) for a in args):
-                return None
-            return len(range(*args)) if args[-1] != 0 or len(args) < 3 else None
+        counted = range_length(expr, scope, self.resolver)
+        if counted is not None:
+            return counted
         value = constant_value(expr, scope, self.resolver)
         if isinstance(value, (tuple, dict, str)):
             return len(value)

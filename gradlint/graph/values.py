@@ -77,3 +77,15 @@ def call_argument(call: ast.Call, name: str, position: int | None) -> ast.expr |
 def has_splat(call: ast.Call) -> bool:
     """`*args` or `**kwargs`: any parameter not named explicitly could be in them."""
     return any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords)
+
+
+def range_length(expr: ast.expr, scope: Scope, resolver: Resolver) -> int | None:
+    """How many values `range(...)` of constants yields (the builtin, not a rebinding of it);
+    None for anything else."""
+    if not (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "range"
+            and scope.lookup("range") is None and not expr.keywords):
+        return None
+    args = [constant_value(a, scope, resolver) for a in expr.args]
+    if not args or len(args) > 3 or not all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+        return None
+    return len(range(*args)) if args[-1] != 0 or len(args) < 3 else None

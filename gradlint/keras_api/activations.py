@@ -28,6 +28,11 @@ class Family(Enum):
 
 LINEAR = "linear"
 
+# Positively homogeneous: φ(c·x) = c·φ(x) for c > 0, so the scale of what they receive passes
+# through them unchanged (what lets a normalization after them cancel a kernel's scale).
+# PReLU starts with a slope of 0, as ReLU.
+HOMOGENEOUS_ACTIVATIONS = frozenset({LINEAR, "relu", "leaky_relu", "prelu"})
+
 ACTIVATION_FAMILY: dict[str, Family | None] = {
     **{a: Family.HE for a in (
         "relu relu6 leaky_relu elu celu gelu silu swish hard_silu hard_swish mish softplus "

@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from gradlint.keras_api.activations import Family
-
 # Parameters in positional order, per class of initializer.
 FIXED_SCALE_PARAMS: dict[str, tuple[str, ...]] = {
     "RandomNormal": ("mean", "stddev", "seed"),
@@ -99,21 +97,6 @@ def weight_scale(class_name: str, config: dict[str, object]) -> WeightScale:
         return WeightScale(class_name, number("value"), 0.0)
     return WeightScale(class_name, None, None)
 
-
-def family_target(family: Family, fan_in: int | None, fan_out: int | None) -> float | None:
-    """The weight variance a family sets: He 2/fan_in, LeCun 1/fan_in, Glorot 2/(fan_in+fan_out)."""
-    if not fan_in:
-        return None
-    if family is Family.HE:
-        return 2.0 / fan_in
-    if family is Family.LECUN:
-        return 1.0 / fan_in
-    if not fan_out:
-        return None
-    return 2.0 / (fan_in + fan_out)
-
-
-TARGET_FORMULA = {Family.HE: "2/fan_in", Family.LECUN: "1/fan_in", Family.GLOROT: "2/(fan_in+fan_out)"}
 
 # Gains of weight variance per layer beyond which the signal shrinks or grows about tenfold.
 GAIN_LIMITS = (0.1, 10.0)

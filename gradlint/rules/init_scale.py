@@ -349,14 +349,3 @@ def _span(values: list | tuple) -> str:
     shown = sorted({_num(v) if isinstance(v, float) or v is None else str(v) for v in values},
                    key=lambda t: float(t) if t != "?" else math.inf)
     return shown[0] if len(shown) == 1 else f"{shown[0]} to {shown[-1]}"
-
-
-def _power(log10_value: float) -> str:
-    """10**x written like 2.6e-24, without overflowing for very deep stacks."""
-    exponent = math.floor(log10_value)
-    mantissa = 10 ** (log10_value - exponent)
-    if round(mantissa, 1) >= 10:
-        mantissa, exponent = mantissa / 10, exponent + 1
-    if -3 <= exponent <= 3:
-        return f"{10 ** log10_value:.2g}"
-    return f"{mantissa:.1f}e{exponent:+d}"

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from gradlint.keras_api.activations import HOMOGENEOUS_ACTIVATIONS
+
 _SQRT2 = math.sqrt(2.0)
 _INTERVALS = 200  # per half-line; the integrands are smooth away from 0
 _SPAN = 10.0  # standard deviations each side
@@ -80,9 +82,8 @@ _FUNCTIONS: dict[str, tuple[Callable[[float, float], float], Callable[[float, fl
 # The slope parameter each takes when none is given (Keras 3's defaults).
 DEFAULT_SLOPE = {"leaky_relu": 0.2, "elu": 1.0, "celu": 1.0, "thresholded_relu": 1.0, "prelu": 0.0}
 
-# Activations that are positively homogeneous: φ(c·x) = c·φ(x) for c > 0, so the scale of what
-# they receive passes through them unchanged (what makes a normalization after them cancel it).
-HOMOGENEOUS = frozenset({"linear", "relu", "leaky_relu", "prelu"})
+# (φ(c·x) = c·φ(x): the closed forms below cover exactly these)
+HOMOGENEOUS = HOMOGENEOUS_ACTIVATIONS
 
 
 def _gelu_tanh_slope(x: float) -> float:
