@@ -36,6 +36,20 @@ class LayerStats:
     # The signal model's prediction; the backward one anchored at the last hidden layer's measurement.
     predicted_forward_rms: float | None = None
     predicted_backward_signal: float | None = None
+    # Units of the output never positive on any batch (a ReLU-family unit that is dead), of `units`.
+    dead_units: int | None = None
+    units: int | None = None
+    # Where the layer was constructed in the target's file: (first row, last row) of the call.
+    source_rows: tuple[int, int] | None = None
+
+    @property
+    def measured(self) -> bool:
+        """Anything was measured for this layer (a subclassed model's layer may have nothing)."""
+        return any(v is not None for v in (self.forward_rms, self.backward_signal, self.weight_grad_norm))
+
+    @property
+    def all_dead(self) -> bool:
+        return self.units is not None and self.units > 0 and self.dead_units == self.units
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +67,56 @@ class LayerStats:
             "trainable": self.trainable,
             "head": self.head,
             "non_finite": list(self.non_finite),
+            "dead_units": self.dead_units,
+            "units": self.units,
+            "source_rows": list(self.source_rows) if self.source_rows else None,
+        }
+
+
+@dataclass(frozen=True)
+class SeedFinding:
+    """One finding (code and criterion) across the probed seeds."""
+
+    code: str
+    criterion: str
+    headline: str  # "dead ReLU stack"
+    seeds: tuple[int, ...]  # the seeds that show it
+    where: tuple[str, ...]  # per showing seed: "layers dense_7…dense_16, width 5" ("" if nothing to add)
+
+    def line(self, of: int) -> str:
+        """`GR104 dead ReLU stack in 2 of 5 seeds (layers dense_7…dense_16, width 5)`."""
+        places = list(dict.fromkeys(w for w in self.where if w))
+        if len(places) > 1:
+            detail = "; ".join(f"seed {s}: {w}" for s, w in zip(self.seeds, self.where) if w)
+        else:
+            detail = places[0] if places else ""
+        seeds = f"seed{'s' if len(self.seeds) != 1 else ''} {', '.join(str(s) for s in self.seeds)}"
+        return (f"{self.code} {self.headline} in {len(self.seeds)} of {of} seeds ({seeds}"
+                + (f"; {detail}" if detail else "") + ")")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "criterion": self.criterion, "headline": self.headline,
+                "seeds": list(self.seeds), "count": len(self.seeds), "where": list(self.where)}
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    """Which seeds were probed, why that many, and which findings each seed shows."""
+
+    seeds: tuple[int, ...]
+    reason: str  # "3 seeds: 145 parameters ≤ 100,000" / "--seeds 5"
+    findings: tuple[SeedFinding, ...]
+    per_seed: tuple[tuple[int, tuple[str, ...]], ...]  # (seed, its finding codes)
+
+    def lines(self) -> list[str]:
+        return [f.line(len(self.seeds)) for f in self.findings]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seeds": list(self.seeds),
+            "reason": self.reason,
+            "findings": [f.to_dict() for f in self.findings],
+            "per_seed": [{"seed": seed, "findings": list(codes)} for seed, codes in self.per_seed],
         }
 
 
@@ -77,12 +141,30 @@ class ProbeReport:
     # What the signal model predicts for the two summary numbers (None: not predictable).
     predicted_backward_ratio: float | None = None
     predicted_forward_growth: float | None = None
+    parameters: int | None = None  # the model's parameter count
+    seed_summary: SeedSummary | None = None  # set when several seeds were probed
     timings: dict[str, float] = field(default_factory=dict, compare=False)
     findings: tuple[Diagnostic, ...] = ()
 
     @property
     def per_layer(self) -> bool:
-        return self.model_kind != "subclassed"
+        """Whether the backward signal was measured per layer, which the first/last ratio and
+        the forward growth need."""
+        return any(layer.backward_signal is not None for layer in self.layers) or (
+            self.model_kind != "subclassed" and not self.layers)
+
+    def measured_kinds(self) -> list[str]:
+        """What was measured per layer, in words: ["forward RMS of 7 of 7 layers", …]."""
+        kinds = []
+        for label, attr in (("forward RMS", "forward_rms"), ("backward signal", "backward_signal"),
+                            ("weight gradients", "weight_grad_norm")):
+            count = sum(getattr(layer, attr) is not None for layer in self.layers)
+            if count:
+                kinds.append(f"{label} of {count} of {len(self.layers)} layers")
+        return kinds
+
+    def unmeasured_layers(self) -> list[LayerStats]:
+        return [layer for layer in self.layers if not layer.measured]
 
     # --- the summary numbers the verdicts and the confirm table share -----------------------
 
@@ -148,6 +230,8 @@ class ProbeReport:
             },
             "layers": [layer.to_dict() for layer in self.layers],
             "findings": [_jsonable(d.to_dict()) for d in self.findings],
+            "parameters": self.parameters,
+            "seeds": self.seed_summary.to_dict() if self.seed_summary else None,
             "notes": list(self.notes),
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }

@@ -14,6 +14,7 @@ from gradlint.errors import GradlintError
 from gradlint.runtime import explain
 from gradlint.runtime.backend import load, quiet_python_warnings
 from gradlint.runtime.errors import ProbeError, RuntimeMissing, reason
+from gradlint.runtime.origins import recording
 from gradlint.runtime.probe import probe_model
 from gradlint.runtime.progress import NoProgress, Progress
 from gradlint.runtime.results import ProbeReport
@@ -45,7 +46,8 @@ def probe_target(
         keras.backend.clear_session()  # fresh layer names: before/after tables line up
         keras.utils.set_random_seed(options.seed)  # same initial weights for the same code
         try:
-            loaded = load_model(parsed, backend, source=source)
+            with recording(keras) as origins:  # each layer's construction rows, for attribution
+                loaded = load_model(parsed, backend, source=source)
         except GradlintError:
             raise
         except Exception as exc:
@@ -58,6 +60,7 @@ def probe_target(
             raise ProbeError(f"{target}: {exc}") from exc.__cause__
         except Exception as exc:
             raise ProbeError(f"{target}: probing failed: {reason(exc)}") from exc
+    report = origins.attach(report, loaded.source_path)
     static: list[Diagnostic] = []
     if options.explain and loaded.source is not None:
         static = explain.static_findings(loaded.source, loaded.filename)

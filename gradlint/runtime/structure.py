@@ -76,7 +76,8 @@ def describe(model: Any, backend: Backend) -> Structure:
         _graph_layers(model, backend, layers, seen=set())
     # In a subclassed model a user-defined container's sublayers have rows of their own.
     rows = tuple(
-        _row(layer, own_only=kind == SUBCLASSED and (layer is model or not is_builtin(layer)))
+        _row(layer, own_only=kind == SUBCLASSED and (layer is model or not is_builtin(layer)),
+             keras=None if kind == SUBCLASSED else backend.keras)
         for layer in layers
     )
     heads = _heads(model, kind, rows)
@@ -132,7 +133,12 @@ def _own_variables(layer: Any) -> list[Any]:
     return [v for v in layer.weights if id(v) not in inner]
 
 
-def _row(layer: Any, own_only: bool = False) -> Row:
+def _row(layer: Any, own_only: bool = False, keras: Any = None) -> Row:
+    """`keras`: given for a graph model, whose layers' consumers are known, so that a linear
+    layer is labelled with the activation layer that follows it."""
+    activation = activation_name(layer)
+    if keras is not None and activation in (None, "linear"):
+        activation = following_activation(layer, keras) or activation
     if own_only:
         variables = tuple(v for v in _own_variables(layer) if v.trainable)
     else:
@@ -141,7 +147,7 @@ def _row(layer: Any, own_only: bool = False) -> Row:
         layer=layer,
         name=layer.name,
         type=type(layer).__name__,
-        activation=activation_name(layer),
+        activation=activation,
         initializer=initializer_name(layer),
         variables=variables,
     )
@@ -217,6 +223,52 @@ def activation_name(layer: Any) -> str | None:
     if name is None:  # a layer or other callable object used as activation
         name = _snake(type(act).__name__)
     return name
+
+
+# Layers that pass their input's sign through unchanged: an activation after them still acts on
+# the weighted layer's own output.
+_SIGN_KEEPING = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "AlphaDropout",
+                 "Flatten", "Reshape", "Permute", "Identity", "ActivityRegularization")
+
+
+def following_activation(layer: Any, keras: Any) -> str | None:
+    """The activation layer that `layer`'s output meets in the model graph (through dropout and
+    reshapes), e.g. "relu" for Dense → ReLU(); None when it meets something else, or several."""
+    current = layer
+    for _ in range(8):  # a short chain of sign-keeping layers, never a loop
+        consumers = {id(op): op for op in _consumers(current)}
+        if len(consumers) != 1:
+            return None
+        (current,) = consumers.values()
+        name = activation_layer_name(current, keras)
+        if name is not None:
+            return name
+        if type(current).__name__ not in _SIGN_KEEPING:
+            return None
+    return None
+
+
+def _consumers(layer: Any) -> list[Any]:
+    nodes = getattr(layer, "_outbound_nodes", None) or []
+    return [node.operation for node in nodes if getattr(node, "operation", None) is not None]
+
+
+def activation_layer_name(layer: Any, keras: Any) -> str | None:
+    """The activation a weightless activation layer applies: Activation("relu") → "relu",
+    ReLU() → "relu", ReLU(max_value=6) → "relu6", LeakyReLU → "leaky_relu"; None otherwise."""
+    k = keras.layers
+    if isinstance(layer, k.Activation):
+        return activation_name(layer)
+    if isinstance(layer, k.ReLU):
+        if float(layer.negative_slope or 0.0):
+            return "leaky_relu"
+        if layer.max_value is not None:
+            return "relu6" if float(layer.max_value) == 6.0 else "relu (capped)"
+        return "relu"
+    for cls, name in ((k.LeakyReLU, "leaky_relu"), (k.ELU, "elu"), (k.Softmax, "softmax"), (k.PReLU, "prelu")):
+        if isinstance(layer, cls):
+            return name
+    return None
 
 
 _INITIALIZER_ATTRS = (

@@ -7,6 +7,7 @@ real models produce such numbers.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from gradlint.diagnostics import Diagnostic, Position
 from gradlint.runtime.results import BACKWARD, FORWARD, WEIGHTS, LayerStats, ProbeReport
@@ -133,23 +134,34 @@ def test_non_finite_values_are_gr103_and_say_where():
     assert "weight gradients of dense_1" in message
 
 
-def test_a_static_finding_on_the_file_is_named_as_the_explanation():
+def test_a_static_finding_on_a_layer_of_the_span_is_named_as_the_explanation():
     static = [
         Diagnostic("GL101", "relu with glorot_uniform", "models/mlp.py", Position(9, 20), Position(9, 40)),
         Diagnostic("GL101", "relu with glorot_uniform", "models/mlp.py", Position(8, 20), Position(8, 40)),
         Diagnostic("GL001", "syntax error", "models/mlp.py", Position(1, 1), Position(1, 1)),
     ]
-    findings = judge(report(stack([1e-6, 1.0])), ProbeOptions(), static=static)
+    layers = stack([1e-6, 1.0])
+    layers = [replace(layers[0], source_rows=(8, 8)), replace(layers[1], source_rows=(9, 9)), layers[2]]
+    findings = judge(report(layers), ProbeOptions(), static=static)
     assert findings[0].message.endswith("(explained by GL101 at lines 8, 9)")
     assert findings[0].extra["explained_by"] == [{"code": "GL101", "row": 9}, {"code": "GL101", "row": 8}]
 
 
-def test_clipping_findings_explain_explosions_but_not_vanishing():
+def test_a_static_finding_off_the_span_is_related_but_explains_nothing():
+    # No construction rows (a saved model) or a finding elsewhere: never "explained by".
+    static = [Diagnostic("GL101", "head initializer", "models/mlp.py", Position(44, 1), Position(44, 1))]
+    findings = judge(report(stack([1e-6, 1.0])), ProbeOptions(), static=static)
+    assert "explained by" not in findings[0].message
+    assert findings[0].extra["related"] == [{"code": "GL101", "row": 44}]
+
+
+def test_clipping_findings_are_related_to_explosions_only_and_explain_none():
     static = [Diagnostic("GL201", "no clipping", "models/mlp.py", Position(30, 1), Position(30, 1))]
     vanishing = judge(report(stack([1e-6, 1.0])), ProbeOptions(), static=static)
     exploding = judge(report(stack([1e6, 1.0])), ProbeOptions(), static=static)
-    assert "explained by" not in vanishing[0].message
-    assert exploding[0].message.endswith("(explained by GL201 at line 30)")
+    assert "explained by" not in vanishing[0].message and vanishing[0].extra["related"] == []
+    assert "explained by" not in exploding[0].message  # the compile call is no layer of the span
+    assert exploding[0].extra["related"] == [{"code": "GL201", "row": 30}]
 
 
 def test_numbers_are_shown_compactly():
