@@ -18,6 +18,7 @@ RUNTIME_CODES = {
     "GR101": "vanishing-gradients",
     "GR102": "exploding-gradients",
     "GR103": "non-finite-values",
+    "GR104": "dead-units",
 }
 
 

@@ -62,6 +62,20 @@ _OTHER_DOCS: dict[str, tuple[str, str]] = {
         "pass.\n\n## Why it matters\nOne NaN spreads to every weight at the next update.\n\n"
         "## Fix\nLook at the layer the message names; fix the static findings it lists.",
     ),
+    "GR104": (
+        "Measured on the real model: every unit of a ReLU layer outputs zero for the whole batch",
+        "## What it finds\n`gradlint probe` counts, for each ReLU-family layer (`relu`, `relu6`, "
+        "as its own activation or as an activation layer right after it), the units whose output "
+        "is zero for every sample of a batch. The stack is dead when some layer has all its units "
+        "dead: the message names the first such layer, the dead run after it and the width. "
+        "With `--seeds N` it says in how many seeds the stack is dead.\n\n## Why it matters\n"
+        "A dead unit passes no gradient back; when a whole layer is dead, nothing below it "
+        "learns, and gradient descent cannot revive it. Narrow ReLU stacks (a few units per "
+        "layer, many layers) die with a probability that grows with depth, so one seed may be "
+        "healthy and the next dead.\n\n## Fix\nWiden the layers, use fewer of them, or an "
+        "activation without a zero region (`leaky_relu`, `elu`, `gelu`); a residual connection or "
+        "normalization before the activation also keeps units alive.",
+    ),
 }
 
 
