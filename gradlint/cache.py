@@ -1,4 +1,5 @@
-"""Results per file, keyed by content, gradlint version and the settings that shape them.
+"""Results per file, keyed by content, gradlint version and the settings that shape them
+(each file's own: files under different configurations go to different results files).
 
 A warm run re-parses nothing that has not changed. The cache touches only what is provably
 its own:
@@ -79,7 +80,11 @@ def cache_directory(settings: Settings) -> Path:
 
 
 def settings_fingerprint(settings: Settings) -> str:
+    """What of the settings shapes a file's findings, and the directory its patterns
+    (`per-file-ignores`) and project modules are read from: two sub-projects with the same
+    table still differ by where they are."""
     data = {k: v for k, v in asdict(settings).items() if k not in _NOT_IN_KEY}
+    data["root"] = str(settings.root)
     return json.dumps(data, sort_keys=True, default=str)
 
 

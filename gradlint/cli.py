@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gradlint import __version__
-from gradlint.config import Settings, command_line_cache_dir, load_settings
+from gradlint.config import Settings, command_line_cache_dir
 from gradlint.errors import GradlintError
 from gradlint.report import OUTPUT_FORMATS, renderer
 from gradlint.report.text import check_summary, plural
 
 if TYPE_CHECKING:
     from gradlint.diagnostics import Diagnostic
+    from gradlint.settings_tree import SettingsTree
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 # What --statistics can be printed as; with github or sarif it is a usage error (exit 2).
@@ -197,8 +198,11 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _settings(config: Path | None, paths: tuple[Path, ...], select: tuple[str, ...],
-              extend_select: tuple[str, ...], ignore: tuple[str, ...],
-              extension: tuple[str, ...] = ()) -> Settings:
+              extend_select: tuple[str, ...], ignore: tuple[str, ...], extension: tuple[str, ...] = (),
+              cache_dir: Path | None = None, no_cache: bool = False) -> tuple[SettingsTree, Settings]:
+    """The run's settings per directory (each file's nearest configuration, or `--config`'s
+    for all, with the command line's options on top), and those of the first path: what the
+    run's own choices (the summary, `--runtime`, standard input) follow."""
     for flag, values in (("--select", select), ("--extend-select", extend_select), ("--ignore", ignore)):
         if not values:
             continue
@@ -215,18 +219,31 @@ def _settings(config: Path | None, paths: tuple[Path, ...], select: tuple[str, .
             chosen_extensions = extensions(_split(extension))
         except TypeError as exc:
             raise GradlintError(f"--extension must be {exc}") from None
+    from gradlint.settings_tree import Overrides, SettingsTree
+
+    meta = click.get_current_context().meta
+    tree = SettingsTree(config, Overrides(
+        select=_codes(select), extend_select=_codes(extend_select), ignore=_codes(ignore),
+        extensions=chosen_extensions, min_severity=meta.get("gradlint.min_severity"),
+        unsafe_fixes=meta.get("gradlint.unsafe_fixes"), cache_dir=cache_dir, use_cache=False if no_cache else None))
     start = paths[0] if paths else Path.cwd()
     # The nearest existing directory: an editor's buffer may name a file not saved yet.
     start = next((p for p in (start, *start.absolute().parents) if p.exists()), Path.cwd())
-    settings = load_settings(config, start)
-    chosen = _codes(select) or settings.select
-    return settings.with_overrides(
-        select=(*chosen, *_codes(extend_select)),
-        ignore=(*settings.ignore, *_codes(ignore)),
-        extensions=chosen_extensions,
-        min_severity=click.get_current_context().meta.get("gradlint.min_severity"),
-        unsafe_fixes=click.get_current_context().meta.get("gradlint.unsafe_fixes"),
-    )
+    return tree, tree.for_path(start)
+
+
+def _show_settings(tree: SettingsTree, paths: tuple[Path, ...], stdin: bool) -> None:
+    """`check --show-settings PATH ...`: for each path, the configuration file its settings
+    come from and the settings themselves; exit 0, or 2 naming a path that does not exist."""
+    from gradlint.report.show import render_settings
+
+    if not stdin:
+        for path in paths:
+            if not os.path.lexists(path):
+                _fail(f"{path}: no such file or directory")
+    blocks = [render_settings(tree.for_path(p), str(p), tree.is_single) for p in paths or (Path("."),)]
+    click.echo("\n".join(blocks), nl=False)
+    sys.exit(EXIT_CLEAN)
 
 
 def _remember_unsafe_fixes(ctx: click.Context, param: click.Parameter, value: bool | None) -> None:
@@ -283,9 +300,11 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
-def _discover(paths: tuple[Path, ...], settings: Settings, force_exclude: bool = False, quiet: bool = False) -> list:
-    """The files to check; a path that cannot be checked (one that does not exist) comes as a
-    file with a problem, reported as GL002 beside the findings of the others."""
+def _discover(paths: tuple[Path, ...], settings: SettingsTree, force_exclude: bool = False,
+              quiet: bool = False) -> list:
+    """The files to check, each with its settings; a path that cannot be checked (one that
+    does not exist) comes as a file with a problem, reported as GL002 beside the findings of
+    the others."""
     from gradlint.discovery import discover
 
     paths = paths or (Path("."),)
@@ -354,23 +373,20 @@ def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple
     stdin = _reads_stdin(paths, stdin_filename)
     settings_paths = _settings_paths(paths, stdin, stdin_filename)
     try:
-        settings = _settings(config, settings_paths, select, extend_select, ignore, extension)
+        tree, settings = _settings(config, settings_paths, select, extend_select, ignore, extension, cache_dir,
+                                   no_cache)
+        if show_settings:
+            _show_settings(tree, settings_paths, stdin)
     except GradlintError as exc:
         _fail(str(exc))
-    settings = settings.with_overrides(cache_dir=cache_dir, use_cache=False if no_cache else None)
-    if show_settings:
-        from gradlint.report.show import render_settings
-
-        click.echo(render_settings(settings, str(settings_paths[0] if settings_paths else Path("."))), nl=False)
-        sys.exit(EXIT_CLEAN)
     if add_noqa:
         if stdin or runtime:
             raise click.UsageError("--add-noqa edits files: it takes neither standard input nor --runtime")
-        _add_noqa(_discover(paths, settings, force_exclude, quiet), settings, quiet)
+        _add_noqa(_discover(paths, tree, force_exclude, quiet), settings, quiet)
     if stdin:
         results, _ = _run_stdin(stdin_filename, settings, force_exclude, fix=False)
     else:
-        files = _discover(paths, settings, force_exclude, quiet)
+        files = _discover(paths, tree, force_exclude, quiet)
         if show_files:
             from gradlint.report.show import render_files
 
@@ -422,12 +438,13 @@ def _add_noqa(files: list, settings: Settings, quiet: bool) -> None:
             click.echo(f"error: {f.display}: cannot read file: {exc}", err=True)
             failed = True
             continue
-        result = check_file(f.path, f.display, settings, data=source.raw)
+        own = f.settings or settings
+        result = check_file(f.path, f.display, own, data=source.raw)
         _report_errors([result])
         _report_unchecked(result.diagnostics)
         failed = failed or result.failed
         try:
-            outcome = add_noqa_to_file(source, result.diagnostics, settings.line_length)
+            outcome = add_noqa_to_file(source, result.diagnostics, own.line_length)
             if outcome.data is not None:
                 write_atomic(source, outcome.data)
         except (WriteRefused, NotebookError, OSError) as exc:
@@ -482,15 +499,17 @@ def fix(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[s
     stdin = _reads_stdin(paths, stdin_filename)
     settings_paths = _settings_paths(paths, stdin, stdin_filename)
     try:
-        settings = _settings(config, settings_paths, select, extend_select, ignore, extension)
+        tree, settings = _settings(config, settings_paths, select, extend_select, ignore, extension, cache_dir,
+                                   no_cache)
+        if confirm_target is not None:  # the settings of the target's file
+            settings = tree.for_path(Path(confirm_target.rpartition(":")[0] or confirm_target))
     except GradlintError as exc:
         _fail(str(exc))
-    settings = settings.with_overrides(cache_dir=cache_dir, use_cache=False if no_cache else None)
     if confirm_target is not None:
         _fix_confirm(confirm_target, settings, write, output_format, _use_color(no_color), quiet, exit_zero)
     if stdin:
         _fix_stdin(stdin_filename, settings, force_exclude, output_format, exit_zero)
-    results = check_files(_discover(paths, settings, force_exclude, quiet), settings, fix=True, jobs=jobs)
+    results = check_files(_discover(paths, tree, force_exclude, quiet), settings, fix=True, jobs=jobs)
     color = _use_color(no_color)
     failed = any(r.failed for r in results)
     fixed = sum(len(r.fixed) for r in results)

@@ -1,4 +1,5 @@
-"""`[tool.gradlint]` in pyproject.toml → one frozen Settings object.
+"""A configuration file (`[tool.gradlint]` in pyproject.toml, or a gradlint.toml) → one frozen
+Settings object. Which file applies to which checked file is `settings_tree.py`'s job.
 
 Every key is declared once in `_KEYS` with its type; anything else is an error that names the
 file and the key, because a silently ignored setting is worse than none.
@@ -9,13 +10,16 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from gradlint.errors import ConfigError
 from gradlint.regular_files import NotRegularFile, read_regular_file
+
+# How a configuration file is parsed: a run passes one that parses each file once.
+TomlReader = Callable[[Path], dict[str, Any]]
 
 DEFAULT_EXCLUDES = (
     ".git", ".hg", ".svn", ".venv", "venv", "env", ".env", "__pycache__", "build", "dist",
@@ -45,7 +49,7 @@ class Settings:
     runtime: Mapping[str, Any] = field(default_factory=dict)
     cache_dir: Path | None = None  # absolute once loaded; default: .gradlint_cache beside the configuration
     use_cache: bool = True
-    config_path: Path | None = None  # the pyproject.toml the settings came from
+    config_path: Path | None = None  # the configuration file the settings came from (resolved)
 
     @property
     def root(self) -> Path:
@@ -180,8 +184,13 @@ def command_line_cache_dir(option: str | None, environ: Mapping[str, str]) -> Pa
         return Path(value).absolute()
 
 
+CONFIG_FILE = "gradlint.toml"  # settings at its top level; in one directory it wins over pyproject.toml
+PYPROJECT = "pyproject.toml"
+
+
 def find_config(start: Path) -> Path | None:
-    """The nearest pyproject.toml at or above `start` that has a [tool.gradlint] table.
+    """The nearest configuration at or above `start`: a gradlint.toml, else a pyproject.toml
+    with a [tool.gradlint] table.
 
     Another project's pyproject.toml on the way up that cannot be read or parsed, or whose
     `tool` is not a table, is skipped with a warning naming it: it is not gradlint's to judge.
@@ -190,10 +199,38 @@ def find_config(start: Path) -> Path | None:
     start = start.resolve()
     directory = start if start.is_dir() else start.parent
     for candidate in (directory, *directory.parents):
-        path = candidate / "pyproject.toml"
-        if os.path.isfile(path) and _configures_gradlint(path):
+        path = config_in(candidate)
+        if path is not None:
             return path
     return None
+
+
+def config_in(directory: Path, names: Container[str] | None = None, read: TomlReader | None = None) -> Path | None:
+    """The configuration file of `directory` itself, if it has one. `names`: the directory's
+    entries when the caller has listed them (a walk), which saves a stat per candidate;
+    `read`: as for `settings_from_file`."""
+    own, pyproject = directory / CONFIG_FILE, directory / PYPROJECT
+    if (CONFIG_FILE in names if names is not None else True) and os.path.isfile(own):
+        if (PYPROJECT in names if names is not None else True) and os.path.isfile(pyproject):
+            _warn_if_shadowed(pyproject, own)
+        return own
+    if (PYPROJECT in names if names is not None else True) and os.path.isfile(pyproject) \
+            and _configures_gradlint(pyproject, read):
+        return pyproject
+    return None
+
+
+def _warn_if_shadowed(pyproject: Path, own: Path) -> None:
+    """A [tool.gradlint] table beside a gradlint.toml is not read: say so rather than ignore
+    it silently."""
+    from gradlint.notices import warn
+
+    try:
+        shadowed = _GRADLINT_TABLE.search(read_regular_file(pyproject)) is not None
+    except (OSError, NotRegularFile):
+        return
+    if shadowed:
+        warn(f"{pyproject}: [tool.gradlint] not read: {own} in the same directory takes precedence")
 
 
 # A [tool.gradlint] table header, or a `tool.gradlint.…`/`gradlint.…` dotted key, at a line's start.
@@ -202,12 +239,12 @@ _GRADLINT_TABLE = re.compile(rb"""(?mx)^[ \t]*(?:
   | (?:tool[ \t]*\.[ \t]*)?["']?gradlint["']?[ \t]*[.=])""")
 
 
-def _configures_gradlint(path: Path) -> bool:
+def _configures_gradlint(path: Path, read: TomlReader | None = None) -> bool:
     """Whether this pyproject.toml holds gradlint's settings (or may, if it cannot be parsed)."""
     from gradlint.notices import warn
 
     try:
-        data = _read_toml(path)
+        data = (read or read_toml)(path)
     except ConfigError as exc:
         try:
             ours = _GRADLINT_TABLE.search(read_regular_file(path)) is not None
@@ -223,7 +260,7 @@ def _configures_gradlint(path: Path) -> bool:
     return tool is not None and "gradlint" in tool
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     # Imported here: a run with no configuration file to read never pays for the parser.
     if sys.version_info >= (3, 11):
         import tomllib
@@ -248,28 +285,46 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def load_settings(config: Path | None, start: Path) -> Settings:
-    """Settings from `--config` if given, else from the nearest pyproject.toml, else defaults."""
+    """Settings from `--config` if given, else from the nearest configuration, else defaults."""
     if config is not None:
         if not config.exists():
             raise ConfigError(f"{config}: configuration file does not exist")
         path: Path | None = config
     else:
         path = find_config(start)
-    if path is None:
-        return Settings()
-    data = _read_toml(path)
+    return Settings() if path is None else settings_from_file(path)
+
+
+def settings_from_file(path: Path, read: TomlReader | None = None) -> Settings:
+    """The settings one configuration file gives. `read`: how to parse a TOML file (a run
+    passes one that parses each file once)."""
+    read = read or read_toml
+    data = read(path)
     # A pyproject.toml (or any file with a [tool.gradlint] table) is read there; another
-    # TOML file given with --config holds the settings at its top level.
+    # TOML file (a gradlint.toml, or one given with --config) holds the settings at its top level.
     nested = isinstance(data.get("tool"), dict) and "gradlint" in data["tool"]
-    table = data["tool"]["gradlint"] if nested else ({} if path.name == "pyproject.toml" else data)
+    table = data["tool"]["gradlint"] if nested else ({} if path.name == PYPROJECT else data)
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.gradlint] must be a table")
     settings = settings_from_table(table, path)
-    if "line-length" not in table and nested:
-        formatter_length = formatters_line_length(data["tool"])
+    if "line-length" not in table:
+        tool = data["tool"] if nested else _tools_beside(path, read)
+        formatter_length = formatters_line_length(tool) if tool else None
         if formatter_length is not None:
             settings = replace(settings, line_length=formatter_length)
     return settings
+
+
+def _tools_beside(path: Path, read: TomlReader) -> Mapping[str, Any] | None:
+    """The [tool] table of the pyproject.toml beside a gradlint.toml, where the project's
+    formatter keeps its line length; None when there is none to read (not gradlint's to judge)."""
+    if path.name != CONFIG_FILE or not os.path.isfile(path.parent / PYPROJECT):
+        return None
+    try:
+        tool = read(path.parent / PYPROJECT).get("tool")
+    except ConfigError:
+        return None
+    return tool if isinstance(tool, dict) else None
 
 
 def formatters_line_length(tool: Mapping[str, Any]) -> int | None:

@@ -26,7 +26,7 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import translate
 from functools import cached_property
 from pathlib import Path
@@ -39,6 +39,8 @@ from gradlint.regular_files import FileTooLarge, NotRegularFile, file_kind, read
 
 if TYPE_CHECKING:
     import pathspec
+
+    from gradlint.settings_tree import SettingsTree
 
 SOURCE_SUFFIXES = (".py",)
 # Suffixes gradlint knows how to check; a file named explicitly with one of them that
@@ -57,6 +59,8 @@ class Discovered:
     path: Path
     display: str  # how reports name it: relative to the working directory when inside it
     problem: str | None = None  # why it cannot be checked at all (reported as GL002), e.g. an unreadable directory
+    # The settings that apply to it (its nearest configuration, with the command line's options).
+    settings: Settings | None = field(default=None, compare=False, repr=False)
 
 
 class PatternSet:
@@ -147,37 +151,86 @@ def _examine(given: Path) -> _Given:
     return _Given(given, real, problem=f"not a regular file ({file_kind(info.st_mode)})")
 
 
-def discover(paths: Iterable[Path], settings: Settings, suffixes: tuple[str, ...] | None = None,
-             force_exclude: bool = False, warn: Warn | None = None) -> Iterator[Discovered]:
-    """Every file to check, each once, in a stable (sorted) order per argument.
+class _Scopes:
+    """What a walk needs of each configuration it meets (its excludes compiled once, its file
+    types), by the Settings object the tree gives."""
 
+    def __init__(self, tree: SettingsTree, suffixes: tuple[str, ...] | None) -> None:
+        self.tree = tree
+        self.suffixes = suffixes
+        self._scopes: dict[int, _Scope] = {}
+
+    def of(self, settings: Settings) -> _Scope:
+        scope = self._scopes.get(id(settings))
+        if scope is None:
+            suffixes = self.suffixes or tuple(f".{e}" for e in settings.extensions)
+            excludes = PatternSet((*settings.exclude, *settings.extend_exclude), settings.root)
+            scope = self._scopes[id(settings)] = _Scope(settings, excludes, suffixes)
+        return scope
+
+    def for_path(self, path: Path) -> _Scope:
+        return self.of(self.tree.for_path(path))
+
+    def force_excluded(self, path: Path, is_dir: bool) -> bool:
+        """A path named on the command line is excluded by the configuration it lies under,
+        or one of its directories by the configuration above that one: what a walk from the
+        top would have left out."""
+        entry = path.absolute()
+        while True:
+            scope = self.of(self.tree.for_directory(entry.parent))
+            if scope.excludes.matches(entry):
+                return True
+            if not is_dir and entry.suffix in KNOWN_SUFFIXES and entry.suffix not in scope.suffixes:
+                return True
+            root = scope.settings.root.absolute()
+            if (self.tree.is_single or scope.settings.config_path is None or root == entry
+                    or not entry.is_relative_to(root) or root.parent == root):
+                return False
+            entry, is_dir = root, True  # the nested project's own directory, seen from above
+
+
+@dataclass(frozen=True)
+class _Scope:
+    settings: Settings
+    excludes: PatternSet
+    suffixes: tuple[str, ...]
+
+
+def discover(paths: Iterable[Path], settings: Settings | SettingsTree, suffixes: tuple[str, ...] | None = None,
+             force_exclude: bool = False, warn: Warn | None = None) -> Iterator[Discovered]:
+    """Every file to check, each once, in a stable (sorted) order per argument, with the
+    settings that apply to it.
+
+    `settings`: one Settings for every file, or a SettingsTree: then each directory walked
+    takes the configuration it holds, else its parent's, so that a nested project's excludes
+    (relative to its own directory) apply when the walk starts above it.
     A file named explicitly is checked even if excluded, unless `force_exclude` (what
     pre-commit needs, since it names every file). What cannot be checked at all (an
     unreadable directory, a FIFO named explicitly, a path that does not exist) comes as a
     Discovered with a `problem`, in its place among the others.
     What was skipped that the user should know of (a .gitignore that is not a small regular
     file, an invalid pattern in one) goes to `warn`, by default standard error."""
-    if suffixes is None:
-        suffixes = tuple(f".{e}" for e in settings.extensions)
+    from gradlint.settings_tree import SettingsTree
+
+    tree = settings if isinstance(settings, SettingsTree) else SettingsTree.single(settings)
+    scopes = _Scopes(tree, suffixes)
     cwd = Path.cwd()
-    excludes = PatternSet((*settings.exclude, *settings.extend_exclude), settings.root)
     given = [_examine(path) for path in paths]
     roots = tuple(g.real.rstrip(os.sep) + os.sep for g in given if g.is_dir)
-    ignore_files = _IgnoreFiles(cwd, warn or notices.warn) if settings.respect_gitignore else None
+    ignore_files = _IgnoreFiles(cwd, warn or notices.warn)
     seen: set[str] = set()
     for item in given:
         path = item.path
-        if force_exclude and excludes.matches(path):
+        scope = scopes.for_path(path)
+        if force_exclude and scopes.force_excluded(path, item.is_dir):
             continue
-        if force_exclude and path.suffix in KNOWN_SUFFIXES and path.suffix not in suffixes and not item.is_dir:
-            continue
-        found: Iterable[tuple[Path, str, str | None]] = [(path, item.real, item.problem)]
+        found: Iterable[tuple[Path, str, str | None, Settings]] = [(path, item.real, item.problem, scope.settings)]
         if item.is_dir:
-            found = _walk(item, roots, excludes, suffixes, ignore_files)
-        for path, real, problem in found:
+            found = _walk(item, roots, scope, scopes, ignore_files)
+        for path, real, problem, file_settings in found:
             if real not in seen:
                 seen.add(real)
-                yield Discovered(path, _display(path, cwd), problem)
+                yield Discovered(path, _display(path, cwd), problem, file_settings)
 
 
 def _inside(real: str, roots: tuple[str, ...]) -> bool:
@@ -185,18 +238,19 @@ def _inside(real: str, roots: tuple[str, ...]) -> bool:
     return (real + os.sep).startswith(roots)
 
 
-def _walk(root: _Given, roots: tuple[str, ...], excludes: PatternSet, suffixes: tuple[str, ...],
-          ignore_files: _IgnoreFiles | None) -> Iterator[tuple[Path, str, str | None]]:
-    """(path, real path, problem) of every file to check below `root`, and of every
-    directory that cannot be read (with the problem)."""
+def _walk(root: _Given, roots: tuple[str, ...], top: _Scope, scopes: _Scopes,
+          ignore_files: _IgnoreFiles) -> Iterator[tuple[Path, str, str | None, Settings]]:
+    """(path, real path, problem, settings) of every file to check below `root`, and of every
+    directory that cannot be read (with the problem). A directory holding a configuration
+    of its own is walked with it; one that holds none, with its parent's."""
     # A directory named on the command line is checked even if excluded: inside it, only
-    # patterns that match below it apply.
-    explicit_excluded = excludes.matches(root.path)
-    ignores, in_repo = ignore_files.above(root.real) if ignore_files else ([], False)
+    # patterns (of its own configuration) that match below it apply.
+    explicit_excluded = top.excludes.matches(root.path)
+    ignores, in_repo = ignore_files.above(root.real) if top.settings.respect_gitignore else ([], False)
     visited: set[tuple[int, int]] = set()
-    stack: list[tuple[Path, str, Ignores, bool]] = [(root.path, root.real, ignores, in_repo)]
+    stack: list[tuple[Path, str, Ignores, bool, _Scope]] = [(root.path, root.real, ignores, in_repo, top)]
     while stack:
-        directory, real, ignores, in_repo = stack.pop()
+        directory, real, ignores, in_repo, scope = stack.pop()
         try:
             info = os.stat(directory)
             if (info.st_dev, info.st_ino) in visited:
@@ -205,14 +259,18 @@ def _walk(root: _Given, roots: tuple[str, ...], excludes: PatternSet, suffixes: 
             with os.scandir(directory) as scan:
                 entries = sorted(scan, key=lambda e: e.name)
         except OSError as exc:
-            yield directory, real, f"cannot read directory: {_reason(exc)}"
+            yield directory, real, f"cannot read directory: {_reason(exc)}", scope.settings
             continue
-        if ignore_files is not None:
-            in_repo = in_repo or any(e.name == ".git" for e in entries)
-            if in_repo and any(e.name == ".gitignore" for e in entries):
-                spec = ignore_files.spec(directory / ".gitignore")
-                if spec is not None:
-                    ignores = [*ignores, (spec, "")]
+        names = {e.name for e in entries}
+        scope = scopes.of(scopes.tree.below(real, names, scope.settings))
+        gitignore = scope.settings.respect_gitignore
+        in_repo = in_repo or ".git" in names
+        if gitignore and in_repo and ".gitignore" in names:
+            spec = ignore_files.spec(directory / ".gitignore")
+            if spec is not None:
+                ignores = [*ignores, (spec, "")]
+        excludes, suffixes = scope.excludes, scope.suffixes
+        skip_paths = explicit_excluded and scope is top
         subdirs = []
         for entry in entries:
             try:
@@ -224,9 +282,9 @@ def _walk(root: _Given, roots: tuple[str, ...], excludes: PatternSet, suffixes: 
                 continue  # broken symlink, FIFO, socket, … or not a file type to check
             excluded = excludes.matches_name(entry.name)
             path = Path(entry.path)
-            if not excluded and not explicit_excluded:
+            if not excluded and not skip_paths:
                 excluded = excludes.matches_path(path)
-            if excluded or _ignored(entry.name, is_dir, ignores):
+            if excluded or (gitignore and _ignored(entry.name, is_dir, ignores)):
                 continue
             if entry.is_symlink():
                 entry_real = os.path.realpath(entry.path)
@@ -235,9 +293,9 @@ def _walk(root: _Given, roots: tuple[str, ...], excludes: PatternSet, suffixes: 
             else:
                 entry_real = os.path.join(real, entry.name)
             if is_dir:
-                subdirs.append((path, entry_real, [(s, f"{p}{entry.name}/") for s, p in ignores], in_repo))
+                subdirs.append((path, entry_real, [(s, f"{p}{entry.name}/") for s, p in ignores], in_repo, scope))
             else:
-                yield path, entry_real, None
+                yield path, entry_real, None, scope.settings
         stack.extend(reversed(subdirs))
 
 

@@ -407,7 +407,8 @@ def internal_error(display: str, exc: Exception) -> FileResult:
 
 
 def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | None = None) -> list[FileResult]:
-    """Check many files; results come back sorted by path, then position.
+    """Check many files, each with its own settings (a file's `settings`, else `settings`);
+    results come back sorted by path, then position.
 
     Every file is read here, in this process: files that mention no Keras are checked on the
     spot (they are not even parsed), and cached results are looked up for the others, so a
@@ -417,41 +418,64 @@ def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | 
     """
     from gradlint.parallel import run_parallel
 
-    cache: ResultCache | None = None
+    caches = _Caches()
     results: list[FileResult] = []
     heavy: list[tuple[int, tuple[Path, str, Settings, bool, bool]]] = []  # (size, call)
-    keys: dict[str, str] = {}
+    keys: dict[str, tuple[ResultCache, str]] = {}  # display → (its cache, its key)
     for f in files:
         if getattr(f, "problem", None):  # discovery found it cannot be checked: never opened
             results.append(FileResult(f.display, [_error("GL002", f.display, f.problem)]))
             continue
+        own = getattr(f, "settings", None) or settings
         try:
             data: bytes | None = f.path.read_bytes()
         except OSError:
             data = None  # check_file reports why
         if data is None or not _MENTIONS_KERAS_BYTES.search(data):
             # Cheaper to check on the spot than to look up in the cache.
-            results.append(_check_guarded(f.path, f.display, settings, fix, data=data))
+            results.append(_check_guarded(f.path, f.display, own, fix, data=data))
             continue
-        if cache is None and settings.use_cache:
-            cache = _cache_for(settings)  # with hashlib: only for the first file worth caching
+        cache = caches.of(own)  # with hashlib: only for the first file worth caching
         if cache is not None:
             key = cache.key(data, f.display)
             cached = cache.get(key, f.display)
-            if cached is not None and (not fix or not any(d.fixable_with(settings.unsafe_fixes) for d in cached)):
+            if cached is not None and (not fix or not any(d.fixable_with(own.unsafe_fixes) for d in cached)):
                 results.append(FileResult(f.display, cached))
                 continue
-            keys[f.display] = key
-        heavy.append((len(data), (f.path, f.display, settings, fix, cache is not None)))
+            keys[f.display] = (cache, key)
+        heavy.append((len(data), (f.path, f.display, own, fix, cache is not None)))
     heavy.sort(key=lambda item: -item[0])
     calls = [call for _, call in heavy]
     results.extend(run_parallel(_check_guarded, calls, jobs))
     for result in results:
-        if (cache is not None and result.content_key is not None and result.content_key == keys.get(result.path)
+        cache, key = keys.get(result.path, (None, None))
+        if (cache is not None and result.content_key is not None and result.content_key == key
                 and not result.errors and result.new_text is None):
             cache.put(result.content_key, result.path, result.diagnostics, result.dependencies)
         if result.diagnostics:  # (a run over files without Keras never loads Diagnostic)
             result.diagnostics.sort(key=lambda d: d.sort_key())
-    if cache is not None:
-        cache.save()
+    caches.save()
     return sorted(results, key=lambda r: r.path)
+
+
+class _Caches:
+    """The result caches of one run: one per (directory, settings fingerprint), so that files
+    under different configurations never share results, and files under the same one share a
+    single results file (two objects writing one file would each drop the other's entries)."""
+
+    def __init__(self) -> None:
+        self._by_settings: dict[int, tuple[Settings, ResultCache | None]] = {}
+        self._by_file: dict[Path, ResultCache] = {}
+
+    def of(self, settings: Settings) -> ResultCache | None:
+        found = self._by_settings.get(id(settings))
+        if found is None:
+            cache = _cache_for(settings)
+            if cache is not None:
+                cache = self._by_file.setdefault(cache.file, cache)
+            found = self._by_settings[id(settings)] = (settings, cache)  # (kept alive: ids stay unique)
+        return found[1]
+
+    def save(self) -> None:
+        for cache in self._by_file.values():
+            cache.save()

@@ -26,10 +26,15 @@ def _toml(value: Any) -> str:
     return str(value)
 
 
-def render_settings(settings: Settings, target: str) -> str:
+def render_settings(settings: Settings, target: str, given: bool = False) -> str:
+    """`target`'s settings: the configuration file they come from (`given`: named with
+    --config, for every file), the directory its patterns are relative to, and every key."""
     from gradlint.config import _KEYS
 
-    source = str(settings.config_path) if settings.config_path else "defaults (no [tool.gradlint] found)"
+    if settings.config_path is None:
+        source = "defaults (no gradlint.toml or [tool.gradlint] found at or above it)"
+    else:
+        source = f"{settings.config_path}" + (" (--config)" if given else "")
     lines = [f"# Settings for {target}", f"# from: {source}", f"# root: {settings.root}", "[tool.gradlint]"]
     for key, (attr, _) in _KEYS.items():
         value = getattr(settings, attr)
