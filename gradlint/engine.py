@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from gradlint.sources import ParseUnit, UnitFailure, VirtualSource
 
 # A module that mentions none of these imports nothing gradlint could judge.
-_MENTIONS_KERAS = re.compile(r"keras|tensorflow")
-_MENTIONS_KERAS_BYTES = re.compile(rb"keras|tensorflow")
+_MENTIONS_KERAS = re.compile(r"keras|tensorflow|torch")
+_MENTIONS_KERAS_BYTES = re.compile(rb"keras|tensorflow|torch")
 _MAX_FIX_PASSES = 10
 
 

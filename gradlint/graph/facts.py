@@ -10,6 +10,7 @@ from gradlint.graph.scopes import Scope
 from gradlint.keras_api.activations import LINEAR, Family
 from gradlint.keras_api.initializers import InitializerSpec
 from gradlint.keras_api.layers import LayerSpec, Wrapping
+from gradlint.keras_api.scales import WeightScale
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class ActivationFact:
     node: ast.AST | None = None
     parameter: str | None = None
     call_lines: tuple[int, ...] = ()
+    slope: float | None = None  # a leaky slope the activation is given (PyTorch's LeakyReLU(0.1))
 
     @property
     def is_linear(self) -> bool:
@@ -46,6 +48,12 @@ class InitializerFact:
     display: str  # how the message names it
     via_variable: bool = False
     variance_scaling: dict[str, Any] = field(default_factory=dict)
+    # The weights' distribution where a framework's table gives it directly (PyTorch's
+    # nn.init.normal_(w, std=…)) rather than Keras arguments to read.
+    weight_scale: WeightScale | None = None
+    # A default that realises no family (PyTorch's kaiming_uniform_(a=√5), a gain of 1/3): it
+    # fits no activation, so GL101 judges it against the family the activation wants.
+    no_family_default: bool = False
 
     @property
     def is_default(self) -> bool:

@@ -65,16 +65,17 @@ def _destinations(graph: ModuleGraph, layer: Layer) -> list[tuple[str, Layer | N
                 found.append(_along_chain(graph, chain[index + 1:]))
     for application in graph.dataflow.applications.get(id(layer.call), []):
         found.extend(_along_flow(graph, application, set()))
+    found.extend(graph.torch.destinations(layer))
     return found
 
 
 def _step(graph: ModuleGraph, item: Layer) -> tuple[str, Layer | None] | None:
     """What one layer does on the way: ends the walk (a kind), or passes (None)."""
-    if item.class_name in NORMALIZATION_LAYERS:
+    if item.spec.name in NORMALIZATION_LAYERS:
         return NORMALIZED, item
-    if item.class_name in _ADDS:
+    if item.spec.name in _ADDS:
         return ADDED, item
-    if item.class_name in _HOMOGENEOUS_LAYERS:
+    if item.spec.name in _HOMOGENEOUS_LAYERS:
         return None
     if item.spec.role is Role.ACTIVATION:
         effect = graph.catalog.effect_of(item)

@@ -18,6 +18,7 @@ from gradlint.graph.shapes import ShapeFacts, infer_shapes
 from gradlint.graph.source import SourceText
 from gradlint.graph.stacks import Stack, find_stacks
 from gradlint.graph.statements import Statements
+from gradlint.graph.torch_model import TorchGraph
 from gradlint.graph.training import Training
 
 if TYPE_CHECKING:
@@ -41,14 +42,20 @@ class ModuleGraph:
     # The shape each layer receives where it is visible (also sets Layer.fan_in/fan_out).
     shapes: ShapeFacts = field(init=False, repr=False)
 
+    @cached_property
+    def torch(self) -> TorchGraph:
+        """The module's torch.nn layers and the models they form (graph/torch_model.py)."""
+        return TorchGraph(self.tree, self.scopes, self.resolver, self.source)
+
     @property
     def layers(self) -> list[Layer]:
-        return self.catalog.layers
+        torch_layers = self.torch.layers
+        return self.catalog.layers + torch_layers if torch_layers else self.catalog.layers
 
     @cached_property
     def stacks(self) -> list[Stack]:
         """Runs of weighted layers, each feeding the next (graph/stacks.py)."""
-        return find_stacks(self)
+        return find_stacks(self) + self.torch.stacks
 
 
 def build_graph(tree: ast.Module, source: SourceText, path: str, project: Project | None = None) -> ModuleGraph:
@@ -80,7 +87,7 @@ def _agree(facts: list[ActivationFact | None]) -> ActivationFact | None:
 def _settle_following(graph: ModuleGraph) -> None:
     """Give every layer the activation its output meets, from all contexts it appears in."""
     instances_of: dict[int, list[Layer]] = {}
-    for layer in graph.layers:
+    for layer in graph.catalog.layers:
         if layer.is_template:
             continue
         facts = graph.sequential.outcomes.get(id(layer.call), []) + graph.dataflow.outcomes(layer)
@@ -89,7 +96,7 @@ def _settle_following(graph: ModuleGraph) -> None:
             instances_of.setdefault(id(layer.partial), []).append(layer)
     # A partial(...) is judged once, for the layers it makes that take their initializer
     # from it; with none visible, by its own explicit arguments.
-    for layer in graph.layers:
+    for layer in graph.catalog.layers:
         if layer.is_template:
             made = [m for m in instances_of.get(id(layer.call), []) if m.initializer_home is layer.call]
             if made:

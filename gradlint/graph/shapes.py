@@ -383,7 +383,7 @@ class ShapeFacts:
 
 def infer_shapes(graph: ModuleGraph) -> ShapeFacts:
     """Shapes through every Sequential chain and the functional graph; sets each layer's fans."""
-    if not any(layer.spec.role is Role.WEIGHTED for layer in graph.layers):
+    if not any(layer.spec.role is Role.WEIGHTED for layer in graph.catalog.layers):
         return ShapeFacts(None, None)
     loops = Loops(graph.tree, graph.scopes, graph.resolver, graph.catalog)
     links = FlowLinks(graph.dataflow, loops)
@@ -391,11 +391,11 @@ def infer_shapes(graph: ModuleGraph) -> ShapeFacts:
     for call, chain, _ in graph.sequential.chains:
         _through_sequential(graph, facts, call, chain, loops)
     _through_functional(graph, facts, links)
-    for layer in graph.layers:
+    for layer in graph.catalog.layers:
         if layer.is_template or layer.spec.role is not Role.WEIGHTED:
             continue
         _set_fans(layer, facts.inputs_of(layer), graph)
-    for template in graph.layers:
+    for template in graph.catalog.layers:
         if template.is_template and template.spec.role is Role.WEIGHTED:
             _set_template_fans(template, graph)
     return facts
@@ -403,7 +403,7 @@ def infer_shapes(graph: ModuleGraph) -> ShapeFacts:
 
 def _set_template_fans(template: Layer, graph: ModuleGraph) -> None:
     """A partial(...) is judged for the layers it makes with its initializer: their fans."""
-    made = [l for l in graph.layers if not l.is_template and l.partial is template.call
+    made = [l for l in graph.catalog.layers if not l.is_template and l.partial is template.call
             and l.initializer_home is template.call]
     fan_ins: set[int | None] = set()
     for layer in made:

@@ -379,7 +379,7 @@ class StackEntry:
 
     @property
     def normalized_after(self) -> bool:
-        return any(isinstance(a, Layer) and a.class_name in NORMALIZATION_LAYERS for a in self.after)
+        return any(isinstance(a, Layer) and a.spec.name in NORMALIZATION_LAYERS for a in self.after)
 
     @property
     def depth(self) -> int:

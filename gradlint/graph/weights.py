@@ -42,6 +42,8 @@ class KernelScale:
 def read_scale(graph: ModuleGraph, fact: InitializerFact) -> WeightScale | None:
     """Mean and variance of a fixed-scale initializer, its defaults filled in."""
     spec = fact.spec
+    if fact.weight_scale is not None:
+        return fact.weight_scale  # given by a framework's table (torch.nn.init)
     if spec is None or spec.class_name not in FIXED_SCALE_PARAMS:
         return None
     config: dict[str, object] = {}

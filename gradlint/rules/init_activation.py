@@ -244,8 +244,11 @@ model = keras.Sequential([
             return None
         activation = layer.activation
         initializer = layer.initializer
-        if activation is None or initializer is None or initializer.family is None:
+        if activation is None or initializer is None:
             return None
+        if initializer.family is None and not (initializer.no_family_default and activation.source != "output"):
+            return None  # (a default of no family's scale is judged, but not in the output layer,
+            # whose scale multiplies the loss's gradient once)
         wanted = family_of(activation.name)
         if wanted is None or wanted is initializer.family:
             return None

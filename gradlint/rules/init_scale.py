@@ -308,7 +308,7 @@ def _judged(layer: Layer) -> bool:
 
 
 def _constant_problem(layer: Layer, value: float) -> str | None:
-    units = layer.fan_out if layer.class_name == "Dense" else None
+    units = layer.fan_out if layer.spec.name == "Dense" else None
     if units == 1:
         if value == 0:
             return None if _single_output_unit(layer) else "zero weights pass no gradient to the layers below"
@@ -321,7 +321,7 @@ def _constant_problem(layer: Layer, value: float) -> str | None:
 
 def _single_output_unit(layer: Layer) -> bool:
     following = layer.following
-    return layer.fan_out == 1 and layer.class_name == "Dense" and following is not None and following.source == "output"
+    return layer.fan_out == 1 and layer.spec.name == "Dense" and following is not None and following.source == "output"
 
 
 def _distribution(fact: InitializerFact, settings: Settings) -> str:

@@ -44,6 +44,10 @@ def plan_initializer_fix(graph: ModuleGraph, layer: Layer, family: Family, setti
     """Edits that give `layer` an initializer of `family`; None where no clean edit exists.
 
     `distribution` ("normal"/"uniform") overrides the one the current initializer implies."""
+    if graph.torch.owns(layer):
+        from gradlint.rules.torch_fix import plan_torch_fix  # (it builds on this module's InitializerFix)
+
+        return plan_torch_fix(graph, layer, family, settings, distribution)
     fact = layer.initializer
     param = layer.spec.initializer_param
     if fact is None or param is None or layer.initializer_home is None:

@@ -31,6 +31,7 @@ from gradlint.signal.model import (
     Weighted,
 )
 from gradlint.signal.recurrence import Prediction, predict
+from gradlint.torch_api.layers import TORCH_NN, torch_layer
 
 if TYPE_CHECKING:
     from gradlint.graph.model import ModuleGraph
@@ -243,8 +244,9 @@ def normalization_row(graph: ModuleGraph, layer: Layer) -> Weighted:
 def after_step(graph: ModuleGraph, item: Layer | ActivationFact) -> Step | None:
     """A layer without weights (or an activation function) between two weighted layers."""
     if isinstance(item, ActivationFact):
-        return Activation(item.name)
-    name = item.class_name
+        return Activation(item.name, item.slope)
+    name = item.spec.name  # a torch layer's is the Keras layer it stands for
+    torch_entry = torch_layer(TORCH_NN + item.class_name) if item.class_name != name else None
     if item.spec.role is Role.ACTIVATION:
         effect = graph.catalog.effect_of(item)
         if effect.activation is None:
@@ -253,10 +255,14 @@ def after_step(graph: ModuleGraph, item: Layer | ActivationFact) -> Step | None:
         activation = "relu" if name == "PReLU" else effect.activation.name  # PReLU starts at slope 0
         return Activation(activation, slope)
     if name in NORMALIZATION_LAYERS:
-        epsilon = _number(graph, item, "epsilon")
+        epsilon = _number(graph, item, "epsilon" if torch_entry is None else "eps")
+        if epsilon is None:
+            epsilon = torch_entry.default_epsilon if torch_entry is not None else None
         return Normalize(_NORMALIZATION_KIND[name], epsilon if epsilon is not None else _DEFAULT_EPSILON.get(name, 1e-3))
     if name in _DROPOUTS:
-        rate = _number(graph, item, "rate", position=0)
+        rate = _number(graph, item, "rate" if torch_entry is None else "p", position=0)
+        if rate is None and torch_entry is not None and not item.call.args and not item.call.keywords:
+            rate = torch_entry.default_rate
         return Dropout(rate) if rate is not None and 0 <= rate < 1 else None
     if name in ("AlphaDropout", "ActivityRegularization", "Masking") or item.spec.role is Role.TRANSPARENT and name not in (
             "GaussianNoise",) and not name.startswith(("MaxPool", "GlobalMaxPool")):
@@ -290,7 +296,7 @@ def layer_elements(graph: ModuleGraph, layer: Layer) -> int | None:
 
     shape = output_shape(layer, graph.shapes.input_of(layer), graph)
     if shape is None or not shape.exact or any(d is None for d in shape.dims):
-        return layer.fan_out if layer.class_name == "Dense" else None
+        return layer.fan_out if layer.spec.name == "Dense" else None
     return math.prod(shape.dims)  # type: ignore[arg-type]
 
 

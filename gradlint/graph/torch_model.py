@@ -1,0 +1,699 @@
+"""PyTorch models in one module: the torch.nn layers constructed, and the order in which
+`nn.Sequential` containers and `nn.Module.forward()` bodies apply them.
+
+The layers become `Layer` facts with the Keras-equivalent spec of `torch_api/layers.py`, and
+the order becomes the same stacks (graph/stacks.py) and destinations (graph/guards.py) the
+Keras side builds, so the rules and the signal model read PyTorch models as they read Keras
+ones. What a forward() does is followed through a small interpretation of its statements: a
+tensor is the node that made it, and each application, activation, residual add or return is
+a node consuming the ones it reads. Anything else is an opaque node: where a layer's output
+goes through one, nothing is concluded.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from gradlint.graph.facts import ActivationFact, ArgSource, Layer
+from gradlint.graph.scopes import Resolver, Scope, ScopeTable
+from gradlint.graph.stacks import OUTPUT, UNKNOWN, Stack, StackEntry
+from gradlint.graph.torch_init import TorchInitializers, default_initializer
+from gradlint.graph.values import constant_value, range_length
+from gradlint.keras_api.activations import HOMOGENEOUS_ACTIVATIONS, LINEAR
+from gradlint.keras_api.layers import NORMALIZATION_LAYERS, Role
+from gradlint.torch_api.activations import TorchActivation, activation_function, activation_module, METHODS
+from gradlint.torch_api.layers import (
+    MODULE_BASES,
+    MODULE_DICT,
+    MODULE_LIST,
+    ORDERED_DICT,
+    SEQUENTIAL,
+    TorchLayer,
+    torch_layer,
+)
+
+if TYPE_CHECKING:
+    from gradlint.graph.source import SourceText
+
+# Calls that hand their first argument's signal on unchanged in scale, as far as the stacks
+# are concerned (reshapes, pooling, dropout at inference-time view).
+_PASS_FUNCTIONS = frozenset(
+    f"torch.nn.functional.{n}" for n in (
+        "max_pool1d max_pool2d max_pool3d avg_pool1d avg_pool2d avg_pool3d adaptive_avg_pool1d "
+        "adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool1d adaptive_max_pool2d "
+        "adaptive_max_pool3d dropout dropout1d dropout2d dropout3d pad interpolate".split())
+) | frozenset({"torch.flatten", "torch.reshape", "torch.squeeze", "torch.unsqueeze", "torch.permute",
+               "torch.transpose"})
+_PASS_METHODS = frozenset("view reshape flatten permute transpose contiguous squeeze unsqueeze view_as "
+                          "reshape_as expand expand_as mean".split())
+_INIT_METHODS = ("_init_weights", "init_weights", "_initialize_weights", "initialize_weights",
+                 "reset_parameters", "_reset_parameters", "init_parameters")
+_MAX_INLINE = 4  # submodule classes inlined into a forward(), at most this deep
+
+# Node kinds.
+INPUT, WEIGHTED, ACT, LAYER, ADD, OTHER, END = "input", "weighted", "act", "layer", "add", "other", "output"
+
+
+@dataclass(eq=False)
+class Node:
+    """One value a forward() (or a Sequential) computes, and what reads it."""
+
+    kind: str
+    layer: Layer | None = None
+    activation: ActivationFact | None = None
+    consumers: list[Node] = field(default_factory=list)
+    repeat: int | None = 1
+
+    @staticmethod
+    def make(kind: str, inputs: list[Node], **kw: object) -> Node:
+        node = Node(kind, **kw)  # type: ignore[arg-type]
+        for source in inputs:
+            source.consumers.append(node)
+        return node
+
+
+# Module values: what `self.fc1`, a Sequential element or a loop variable stands for.
+@dataclass(eq=False)
+class Seq:
+    items: list[object]  # module values, None for unknown ones
+    repeat: int | None = 1  # a ModuleList made by a comprehension: its one item, N times
+
+
+@dataclass(eq=False)
+class Act:
+    fact: ActivationFact
+
+
+@dataclass(eq=False)
+class Instance:
+    cls: ast.ClassDef
+
+
+@dataclass(frozen=True)
+class AssignSite:
+    """`self.fc1 = nn.Linear(...)` (or `fc = nn.Linear(...)`): where a fix can add a line."""
+
+    statement: ast.stmt
+    target: ast.expr
+
+
+class TorchGraph:
+    """Every torch.nn layer of the module, the stacks its models form, and where each
+    layer's output goes."""
+
+    def __init__(self, tree: ast.Module, scopes: ScopeTable, resolver: Resolver, source: SourceText) -> None:
+        self.tree = tree
+        self.scopes = scopes
+        self.resolver = resolver
+        self.source = source
+        self.layers: list[Layer] = []
+        self.by_call: dict[int, Layer] = {}
+        self.activations: dict[int, Act] = {}  # id(call) → an activation module
+        self.assign_sites: dict[int, AssignSite] = {}  # id(layer call) → its assignment
+        self.classes: dict[str, ast.ClassDef] = {}
+        self.attrs: dict[int, dict[str, object]] = {}  # id(class) → self.X → module value
+        self.nodes: dict[int, list[Node]] = {}  # id(layer call) → its applications
+        self.stacks: list[Stack] = []
+        self.recurrent_classes: set[int] = set()
+        self._inlining: list[int] = []
+        if "torch" not in source.text:
+            return
+        self._find_layers()
+        if not self.layers and not self.activations:
+            return
+        self._find_classes()
+        for cls in self.classes.values():
+            self._read_init(cls)
+        self.inits = TorchInitializers(self)
+        self.inits.read()
+        self._read_models()
+        self._settle()
+
+    # -- layers ------------------------------------------------------------------------------
+    def owns(self, layer: Layer) -> bool:
+        return id(layer.call) in self.by_call
+
+    def _find_layers(self) -> None:
+        for node in ast.walk(self.tree):
+            if not isinstance(node, ast.Call):
+                continue
+            scope = self.scopes.scope_of(node)
+            name = self.resolver.qualified_name(node.func, scope)
+            if name is None or not name.startswith("torch."):
+                continue
+            entry = torch_layer(name)
+            if entry is not None:
+                self._add_layer(node, name, entry, scope)
+                continue
+            act = activation_module(name)
+            if act is not None:
+                self.activations[id(node)] = Act(self._activation_fact(act, node, scope, module=True))
+
+    def _add_layer(self, call: ast.Call, name: str, entry: TorchLayer, scope: Scope) -> None:
+        layer = Layer(call, name.rsplit(".", 1)[1], entry.spec, scope, [ArgSource(call)])
+        fans = entry.fans
+        if fans is not None:
+            layer.initializer = default_initializer()
+            layer.initializer_home = call
+            layer.fan_in, layer.fan_out = self._fans(layer, entry)
+        self.layers.append(layer)
+        self.by_call[id(call)] = layer
+
+    def _fans(self, layer: Layer, entry: TorchLayer) -> tuple[int | None, int | None]:
+        """Fans as torch computes them for the weight: in/groups × kernel area, out × area
+        (a transposed convolution's weight is (in, out/groups, *k): the two swap)."""
+        fans = entry.fans
+        assert fans is not None
+
+        def number(param: str | None) -> int | None:
+            if param is None:
+                return None
+            found = layer.argument(param)
+            value = constant_value(found[0], layer.scope, self.resolver) if found else None
+            return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+        area: int | None = 1
+        if fans.kernel_dims:
+            found = layer.argument("kernel_size")
+            value = constant_value(found[0], layer.scope, self.resolver) if found else None
+            if isinstance(value, int) and not isinstance(value, bool):
+                area = value ** fans.kernel_dims
+            elif isinstance(value, tuple) and len(value) == fans.kernel_dims and all(isinstance(v, int) for v in value):
+                area = 1
+                for v in value:
+                    area *= v
+            else:
+                area = None
+        groups_found = layer.argument("groups")
+        groups = constant_value(groups_found[0], layer.scope, self.resolver) if groups_found else 1
+        if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+            groups = None
+        inner, outer = number(fans.fan_in_param), number(fans.fan_out_param)
+        if fans.transposed:
+            inner, outer = (outer // groups if outer is not None and groups else None), inner
+        elif inner is not None:
+            inner = inner // groups if groups else None
+        if area is None:
+            return None, None
+        return (inner * area if inner else None), (outer * area if outer else None)
+
+    def _activation_fact(self, act: TorchActivation, call: ast.Call, scope: Scope, module: bool,
+                         skip: int = 0) -> ActivationFact:
+        slope = act.default_slope
+        if act.slope_param is not None:
+            given = next((k.value for k in call.keywords if k.arg == act.slope_param), None)
+            position = (act.slope_position or 0) + skip
+            if given is None and len(call.args) > position:
+                given = call.args[position]
+            if given is not None:
+                value = constant_value(given, scope, self.resolver)
+                slope = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        return ActivationFact(act.key, "layer", call, slope=slope)
+
+    # -- classes -----------------------------------------------------------------------------
+    def _find_classes(self) -> None:
+        """Module-level classes that derive from nn.Module (or from one of those)."""
+        changed = True
+        while changed:
+            changed = False
+            for node in self.tree.body:
+                if not isinstance(node, ast.ClassDef) or node.name in self.classes:
+                    continue
+                scope = self.scopes.scope_of(node)
+                for base in node.bases:
+                    name = self.resolver.qualified_name(base, scope)
+                    if name in MODULE_BASES or (isinstance(base, ast.Name) and base.id in self.classes):
+                        self.classes[node.name] = node
+                        changed = True
+                        break
+
+    def method(self, cls: ast.ClassDef, name: str) -> ast.FunctionDef | None:
+        found = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
+        if found is not None:
+            return found
+        for base in cls.bases:
+            if isinstance(base, ast.Name) and base.id in self.classes and self.classes[base.id] is not cls:
+                found = self.method(self.classes[base.id], name)
+                if found is not None:
+                    return found
+        return None
+
+    def _read_init(self, cls: ast.ClassDef) -> None:
+        attrs = self.attrs.setdefault(id(cls), {})
+        init = self.method(cls, "__init__")
+        if init is None:
+            return
+        scope = self.scopes.defs.get(id(init), self.scopes.module_scope)
+        for statement in _statements(init.body):
+            targets: list[ast.expr] = []
+            value: ast.expr | None = None
+            if isinstance(statement, ast.Assign):
+                targets, value = statement.targets, statement.value
+            elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+                targets, value = [statement.target], statement.value
+            for target in targets:
+                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+                    attrs[target.attr] = self.module_value(value, scope, cls)
+                    if isinstance(value, ast.Call) and id(value) in self.by_call and len(targets) == 1:
+                        self.assign_sites[id(value)] = AssignSite(statement, target)
+                elif isinstance(target, ast.Name) and isinstance(value, ast.Call) and id(value) in self.by_call \
+                        and len(targets) == 1:
+                    self.assign_sites[id(value)] = AssignSite(statement, target)
+
+    def module_value(self, expr: ast.AST | None, scope: Scope, cls: ast.ClassDef | None, depth: int = 0) -> object:
+        """What a module expression stands for: a Layer, an Act, a Seq, an Instance, or None."""
+        if expr is None or depth > 6:
+            return None
+        if isinstance(expr, ast.Call):
+            key = id(expr)
+            if key in self.by_call:
+                return self.by_call[key]
+            if key in self.activations:
+                return self.activations[key]
+            name = self.resolver.qualified_name(expr.func, scope)
+            if name == SEQUENTIAL:
+                return Seq(self._sequential_items(expr, scope, cls, depth))
+            if name == MODULE_LIST and expr.args:
+                return self._list_value(expr.args[0], scope, cls, depth)
+            if name == MODULE_DICT:
+                return None
+            if isinstance(expr.func, ast.Name) and expr.func.id in self.classes:
+                return Instance(self.classes[expr.func.id])
+            return None
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self" \
+                and cls is not None:
+            return self.attrs.get(id(cls), {}).get(expr.attr)
+        if isinstance(expr, ast.Name):
+            found = self.resolver.assigned_value(expr.id, scope)
+            if found is not None and found[0] is not expr:
+                return self.module_value(found[0], found[1], cls, depth + 1)
+            return None
+        if isinstance(expr, ast.Subscript):
+            inner = self.module_value(expr.value, scope, cls, depth + 1)
+            index = constant_value(expr.slice, scope, self.resolver)
+            if isinstance(inner, Seq) and inner.repeat == 1 and isinstance(index, int) and not isinstance(index, bool) \
+                    and -len(inner.items) <= index < len(inner.items):
+                return inner.items[index]
+        return None
+
+    def _sequential_items(self, call: ast.Call, scope: Scope, cls: ast.ClassDef | None, depth: int) -> list[object]:
+        items: list[object] = []
+        args = call.args
+        if len(args) == 1 and isinstance(args[0], ast.Call) and \
+                self.resolver.qualified_name(args[0].func, scope) in ORDERED_DICT:
+            listed = args[0].args[0] if args[0].args else None
+            if isinstance(listed, (ast.List, ast.Tuple)):
+                for pair in listed.elts:
+                    if isinstance(pair, ast.Tuple) and len(pair.elts) == 2:
+                        items.append(self.module_value(pair.elts[1], scope, cls, depth + 1))
+                    else:
+                        items.append(None)
+                return items
+            return [None]
+        for arg in args:
+            if isinstance(arg, ast.Starred):
+                inner = self._list_value(arg.value, scope, cls, depth)
+                items.append(inner)
+            else:
+                items.append(self.module_value(arg, scope, cls, depth + 1))
+        return items
+
+    def _list_value(self, expr: ast.AST, scope: Scope, cls: ast.ClassDef | None, depth: int) -> object:
+        if isinstance(expr, ast.Name):
+            found = self.resolver.assigned_value(expr.id, scope)
+            if found is None:
+                return None
+            expr, scope = found
+        if isinstance(expr, (ast.List, ast.Tuple)):
+            return Seq([self.module_value(e, scope, cls, depth + 1) for e in expr.elts])
+        if isinstance(expr, ast.ListComp) and len(expr.generators) == 1 and not expr.generators[0].ifs:
+            count = range_length(expr.generators[0].iter, scope, self.resolver)
+            inner_scope = self.scopes.scope_of(expr.elt) if isinstance(expr.elt, ast.Call) else scope
+            return Seq([self.module_value(expr.elt, inner_scope, cls, depth + 1)], repeat=count)
+        return None
+
+    # -- models ------------------------------------------------------------------------------
+    def _read_models(self) -> None:
+        """Each class's forward(), and each Sequential bound to a module-level name."""
+        for cls in self.classes.values():
+            forward = self.method(cls, "forward")
+            if forward is None or not forward.args.args:
+                continue
+            params = [a.arg for a in forward.args.args[1:]]
+            env = {p: Node(INPUT) for p in params}
+            returned = self._run_forward(cls, forward, env)
+            for node in returned:
+                Node.make(END, [node])
+        for statement in self.tree.body:
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
+                    and isinstance(statement.targets[0], ast.Name):
+                value = self.module_value(statement.value, self.scopes.module_scope, None)
+                if isinstance(value, Seq):
+                    Node.make(END, [self.apply(value, Node(INPUT), None)])
+
+    def _run_forward(self, cls: ast.ClassDef, forward: ast.FunctionDef, env: dict[str, Node]) -> list[Node]:
+        run = _ForwardRun(self, cls, self.scopes.defs.get(id(forward), self.scopes.module_scope))
+        run.env.update(env)
+        run.body(forward.body)
+        return run.returned
+
+    def apply(self, value: object, node: Node, cls: ast.ClassDef | None, repeat: int | None = 1) -> Node:
+        """The node a module value makes of its input."""
+        if isinstance(value, Layer):
+            kind = WEIGHTED if value.spec.role is Role.WEIGHTED else LAYER
+            made = Node.make(kind, [node], layer=value, repeat=repeat)
+            self.nodes.setdefault(id(value.call), []).append(made)
+            return made
+        if isinstance(value, Act):
+            return Node.make(ACT, [node], activation=value.fact)
+        if isinstance(value, Seq):
+            times = repeat if value.repeat == 1 else (None if value.repeat is None or repeat is None else value.repeat * repeat)
+            for item in value.items:
+                node = self.apply(item, node, cls, times)
+            return node
+        if isinstance(value, Instance) and len(self._inlining) < _MAX_INLINE and id(value.cls) not in self._inlining:
+            forward = self.method(value.cls, "forward")
+            if forward is not None and len(forward.args.args) >= 2:
+                self._inlining.append(id(value.cls))
+                try:
+                    returned = self._run_forward(value.cls, forward, {forward.args.args[1].arg: node})
+                finally:
+                    self._inlining.pop()
+                if len(returned) == 1:
+                    return returned[0]
+                return Node.make(OTHER, returned)
+        return Node.make(OTHER, [node])
+
+    # -- facts -------------------------------------------------------------------------------
+    def _settle(self) -> None:
+        """Each layer's following activation, and the stacks."""
+        for layer in self.layers:
+            nodes = self.nodes.get(id(layer.call), [])
+            facts = [_following(n) for n in nodes]
+            if facts and all(f is not None for f in facts) and len({f.name for f in facts}) == 1:  # type: ignore[union-attr]
+                layer.following = facts[0]
+        starts: list[Node] = []
+        reached: set[int] = set()
+        steps: dict[int, tuple[list[Layer | ActivationFact], Node | None, str]] = {}
+        for nodes in self.nodes.values():
+            for node in nodes:
+                if node.kind != WEIGHTED:
+                    continue
+                starts.append(node)
+                step = _walk(node)
+                steps[id(node)] = step
+                if step[1] is not None:
+                    reached.add(id(step[1]))
+        for start in starts:
+            if id(start) in reached:
+                continue
+            entries: list[StackEntry] = []
+            current: Node | None = start
+            end = UNKNOWN
+            seen: set[int] = set()
+            while current is not None and id(current) not in seen:
+                seen.add(id(current))
+                after, nxt, end = steps[id(current)]
+                assert current.layer is not None
+                entries.append(StackEntry(current.layer, list(after), current.repeat))
+                current = nxt
+            self.stacks.append(Stack(entries, end if end in (OUTPUT, "weighted") else UNKNOWN))
+        self.stacks.sort(key=lambda s: (s.entries[0].layer.call.lineno, s.entries[0].layer.call.col_offset))
+
+    def destinations(self, layer: Layer) -> list[tuple[str, Layer | None]]:
+        """Where each application's output goes, past homogeneous steps (graph/guards.py's kinds)."""
+        from gradlint.graph.guards import ADDED, NORMALIZED
+        from gradlint.graph.guards import OTHER as ELSEWHERE
+
+        found: list[tuple[str, Layer | None]] = []
+
+        def follow(node: Node, seen: set[int]) -> None:
+            if not node.consumers:
+                found.append((ELSEWHERE, None))
+            for target in node.consumers:
+                if id(target) in seen:
+                    continue
+                seen.add(id(target))
+                if target.kind == ADD:
+                    found.append((ADDED, None))
+                elif target.kind == LAYER and target.layer is not None:
+                    if target.layer.spec.name in NORMALIZATION_LAYERS:
+                        found.append((NORMALIZED, target.layer))
+                    elif _homogeneous_layer(target.layer):
+                        follow(target, seen)
+                    else:
+                        found.append((ELSEWHERE, target.layer))
+                elif target.kind == ACT and target.activation is not None \
+                        and target.activation.name in HOMOGENEOUS_ACTIVATIONS:
+                    follow(target, seen)
+                else:
+                    found.append((ELSEWHERE, None))
+
+        for node in self.nodes.get(id(layer.call), []):
+            follow(node, set())
+        return found
+
+    def recurrent_models(self) -> list[ast.ClassDef]:
+        """Classes whose forward() applies a recurrent layer (directly or through a submodule)."""
+        found = []
+        for cls in self.classes.values():
+            if self._has_recurrent(cls, set()):
+                found.append(cls)
+        return found
+
+    def _has_recurrent(self, cls: ast.ClassDef, seen: set[int]) -> bool:
+        if id(cls) in seen:
+            return False
+        seen.add(id(cls))
+
+        def holds(value: object) -> bool:
+            if isinstance(value, Layer):
+                return value.spec.recurrent
+            if isinstance(value, Seq):
+                return any(holds(v) for v in value.items)
+            if isinstance(value, Instance):
+                return self._has_recurrent(value.cls, seen)
+            return False
+
+        return any(holds(v) for v in self.attrs.get(id(cls), {}).values())
+
+    def all_layers(self, value: object, seen: set[int] | None = None) -> list[Layer]:
+        """Every layer a module value holds, submodules included (what `.modules()` visits)."""
+        seen = set() if seen is None else seen
+        if isinstance(value, Layer):
+            return [value]
+        if isinstance(value, Seq):
+            return [layer for item in value.items for layer in self.all_layers(item, seen)]
+        if isinstance(value, Instance):
+            if id(value.cls) in seen:
+                return []
+            seen.add(id(value.cls))
+            return [layer for item in self.attrs.get(id(value.cls), {}).values()
+                    for layer in self.all_layers(item, seen)]
+        return []
+
+
+def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    """A function body's statements, those inside if/with/try blocks included, in order."""
+    found: list[ast.stmt] = []
+    for statement in body:
+        found.append(statement)
+        if isinstance(statement, (ast.If, ast.With, ast.Try)):
+            found.extend(_statements(statement.body))
+            found.extend(_statements(getattr(statement, "orelse", [])))
+    return found
+
+
+def _homogeneous_layer(layer: Layer) -> bool:
+    name = layer.spec.name
+    return name.startswith(("Dropout", "SpatialDropout", "MaxPooling", "AveragePooling", "GlobalAveragePooling",
+                            "Flatten", "Reshape", "UpSampling"))
+
+
+def _following(node: Node) -> ActivationFact | None:
+    """The activation the node's output meets, past normalization, dropout and pooling."""
+    current = node
+    seen: set[int] = set()
+    while id(current) not in seen:
+        seen.add(id(current))
+        if len(current.consumers) != 1:
+            return None
+        target = current.consumers[0]
+        if target.kind == ACT:
+            return target.activation
+        if target.kind == WEIGHTED and target.layer is not None:
+            return ActivationFact(LINEAR, "weighted", target.layer.call)
+        if target.kind == END:
+            return ActivationFact(LINEAR, "output", node.layer.call if node.layer is not None else None)
+        if target.kind == LAYER:
+            current = target
+            continue
+        return None
+    return None
+
+
+def _walk(start: Node) -> tuple[list[Layer | ActivationFact], Node | None, str]:
+    """From a weighted application along a single path to the next weighted one."""
+    after: list[Layer | ActivationFact] = []
+    node = start
+    seen = {id(start)}
+    while True:
+        if len(node.consumers) != 1:
+            return after, None, UNKNOWN
+        target = node.consumers[0]
+        if id(target) in seen:
+            return after, None, UNKNOWN
+        seen.add(id(target))
+        if target.kind == WEIGHTED:
+            return after, target, "weighted"
+        if target.kind == END:
+            return after, None, OUTPUT
+        if target.kind == LAYER and target.layer is not None:
+            after.append(target.layer)
+        elif target.kind == ACT and target.activation is not None:
+            after.append(target.activation)
+        else:
+            return after, None, UNKNOWN
+        node = target
+
+
+class _ForwardRun:
+    """One interpretation of a forward() body: local names → nodes (tensors) or module values."""
+
+    def __init__(self, graph: TorchGraph, cls: ast.ClassDef, scope: Scope) -> None:
+        self.graph = graph
+        self.cls = cls
+        self.scope = scope
+        self.env: dict[str, Node] = {}
+        self.modules: dict[str, object] = {}
+        self.returned: list[Node] = []
+        self.repeat: int | None = 1
+
+    def body(self, statements: list[ast.stmt]) -> None:
+        for statement in statements:
+            self.statement(statement)
+
+    def statement(self, node: ast.stmt) -> None:
+        if isinstance(node, ast.Assign):
+            value = self.expr(node.value)
+            for target in node.targets:
+                self.bind(target, value)
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            self.bind(node.target, self.expr(node.value))
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            left = self.env.get(node.target.id) or Node(OTHER)
+            right = self.expr(node.value)
+            kind = ADD if isinstance(node.op, ast.Add) else OTHER
+            self.env[node.target.id] = Node.make(kind, [left, right])
+        elif isinstance(node, ast.Return) and node.value is not None:
+            self.returned.append(self.expr(node.value))
+        elif isinstance(node, ast.Expr):
+            self.expr(node.value)
+        elif isinstance(node, ast.If):
+            self.expr(node.test)
+            self.branches([node.body, node.orelse])
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            self.body(node.body)
+        elif isinstance(node, ast.For):
+            self.loop(node)
+        elif isinstance(node, (ast.While, ast.Try)):
+            self.branches([node.body, []])
+        # Other statements bind nothing a layer's output could flow through.
+
+    def branches(self, bodies: list[list[ast.stmt]]) -> None:
+        """An if/else: each branch from the same names; a name they leave different is opaque."""
+        before = dict(self.env)
+        results = []
+        for body in bodies:
+            self.env = dict(before)
+            self.body(body)
+            results.append(self.env)
+        merged = dict(before)
+        for name in {n for env in results for n in env}:
+            values = [env.get(name) for env in results]
+            if all(v is values[0] for v in values) and values[0] is not None:
+                merged[name] = values[0]
+            else:
+                merged[name] = Node.make(OTHER, [v for v in values if v is not None])
+        self.env = merged
+
+    def loop(self, node: ast.For) -> None:
+        """`for layer in self.layers: x = layer(x)`: the body once per module the container
+        holds (once, N times over, for a comprehension's); any other loop's names are opaque."""
+        container = self.graph.module_value(node.iter, self.scope, self.cls)
+        if isinstance(container, Seq) and isinstance(node.target, ast.Name) and not node.orelse:
+            for item in container.items:
+                self.modules[node.target.id] = item
+                outer = self.repeat
+                self.repeat = container.repeat if outer == 1 else None
+                self.body(node.body)
+                self.repeat = outer
+            self.modules.pop(node.target.id, None)
+            return
+        self.branches([node.body, []])
+
+    def bind(self, target: ast.expr, value: Node) -> None:
+        if isinstance(target, ast.Name):
+            self.env[target.id] = value
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self.bind(element, Node.make(OTHER, [value]))
+
+    def expr(self, node: ast.expr) -> Node:
+        if isinstance(node, ast.Name):
+            return self.env.get(node.id) or Node(OTHER)
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.BinOp):
+            left, right = self.expr(node.left), self.expr(node.right)
+            return Node.make(ADD if isinstance(node.op, ast.Add) else OTHER, [left, right])
+        if isinstance(node, ast.Starred):
+            return self.expr(node.value)
+        inputs = [self.expr(child) for child in ast.iter_child_nodes(node) if isinstance(child, ast.Name)
+                  and child.id in self.env]
+        return Node.make(OTHER, inputs)
+
+    def call(self, node: ast.Call) -> Node:
+        graph = self.graph
+        func = node.func
+        first = node.args[0] if node.args and not isinstance(node.args[0], ast.Starred) else None
+        module = None
+        if isinstance(func, ast.Name) and func.id in self.modules:
+            module = self.modules[func.id]
+        elif isinstance(func, (ast.Attribute, ast.Call, ast.Subscript)) and not _is_tensor_method(func, self.env):
+            module = graph.module_value(func, self.scope, self.cls)
+        if module is not None and first is not None:
+            return graph.apply(module, self.expr(first), self.cls, self.repeat)
+        name = graph.resolver.qualified_name(func, self.scope) if isinstance(func, (ast.Name, ast.Attribute)) else None
+        if name is not None and first is not None:
+            act = activation_function(name)
+            if act is not None:
+                fact = graph._activation_fact(act, node, self.scope, module=False, skip=1)
+                return Node.make(ACT, [self.expr(first)], activation=fact)
+            if name in _PASS_FUNCTIONS:
+                return self.expr(first)
+        if isinstance(func, ast.Attribute) and _is_tensor_method(func, self.env):
+            receiver = self.expr(func.value)
+            act = METHODS.get(func.attr)
+            if act is not None:
+                return Node.make(ACT, [receiver], activation=ActivationFact(act.key, "layer", node))
+            if func.attr in _PASS_METHODS:
+                return receiver
+            return Node.make(OTHER, [receiver])
+        inputs = [self.expr(a) for a in node.args] + [self.expr(k.value) for k in node.keywords]
+        return Node.make(OTHER, inputs)
+
+
+def _is_tensor_method(func: ast.AST, env: dict[str, Node]) -> bool:
+    """`x.relu()`, `self.fc(x).view(...)`: a method called on a tensor, not a module."""
+    if not isinstance(func, ast.Attribute):
+        return False
+    receiver = func.value
+    while isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute) \
+            and receiver.func.attr in _PASS_METHODS:
+        receiver = receiver.func.value
+    if isinstance(receiver, ast.Name):
+        return receiver.id in env
+    return isinstance(receiver, (ast.Call, ast.BinOp, ast.Subscript))
