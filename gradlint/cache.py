@@ -26,11 +26,14 @@ import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gradlint import __version__
 from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic
+
+if TYPE_CHECKING:
+    from gradlint.coverage import Coverage
 
 _FORMAT = 3
 # Entries no run has used for this long (deleted or renamed files) are dropped, and so are
@@ -200,12 +203,22 @@ class ResultCache:
             self._changed = True
         return found
 
+    def coverage(self, key: str) -> Coverage | None:
+        """What the check of an entry `get` returned judged; None when it was not recorded
+        (a fix's result) or is damaged."""
+        from gradlint.coverage import Coverage
+
+        entry = self._load().get(key)
+        return Coverage.from_dict(entry.get("coverage")) if isinstance(entry, dict) else None
+
     def put(self, key: str, display: str, diagnostics: list[Diagnostic],
-            dependencies: dict[str, str] | None = None) -> None:
+            dependencies: dict[str, str] | None = None, coverage: Coverage | None = None) -> None:
         """`dependencies`: the project's other modules the result read (path → content hash)."""
         entry: dict[str, Any] = {"path": display, "day": self._today, "diagnostics": [d.to_dict() for d in diagnostics]}
         if dependencies:
             entry["dependencies"] = dict(dependencies)
+        if coverage is not None:
+            entry["coverage"] = coverage.to_dict()
         self._load()[key] = entry
         self._seen[display] = key
         self._changed = True

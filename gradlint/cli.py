@@ -357,18 +357,24 @@ def _write_stdout(text: str) -> None:
 @click.option("--add-noqa", is_flag=True,
               help="Add a '# noqa: CODE' comment to the line of every current finding, and exit "
                    "(to adopt gradlint in existing code).")
+@click.option("--explain-unknown", is_flag=True,
+              help="List the layer calls and compiles that could not be judged, with their places and "
+                   "the reason, instead of the findings (a list, or JSON with --output-format json).")
 def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple[str, ...],
           ignore: tuple[str, ...], output_format: str, exit_zero: bool, quiet: bool,
           no_color: bool, config: Path | None, force_exclude: bool, jobs: int | None,
           no_cache: bool, cache_dir: Path | None, extension: tuple[str, ...], stdin_filename: str | None,
           statistics: bool, show_files: bool, show_settings: bool, runtime: bool,
-          add_noqa: bool) -> None:
+          add_noqa: bool, explain_unknown: bool) -> None:
     """Report problems in PATHS (default: the current directory; '-': standard input)."""
     from gradlint.engine import check_files
 
     if statistics and output_format not in STATISTICS_FORMATS:
         raise click.UsageError(f"--statistics prints a table or JSON: use it with --output-format "
                                f"{', '.join(STATISTICS_FORMATS)}, not {output_format}")
+    if explain_unknown and (statistics or output_format not in STATISTICS_FORMATS):
+        raise click.UsageError("--explain-unknown prints a list or JSON: use it without --statistics, with "
+                               f"--output-format {', '.join(STATISTICS_FORMATS)}")
 
     stdin = _reads_stdin(paths, stdin_filename)
     settings_paths = _settings_paths(paths, stdin, stdin_filename)
@@ -404,17 +410,36 @@ def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple
             click.echo(f"error: {error}", err=True)
         runtime_failed = bool(errors)
     if statistics:  # text and concise: the table; json: the same rows as JSON (as ruff does)
+        from gradlint.coverage import merged
         from gradlint.report.statistics import render_statistics, render_statistics_json
 
         render = render_statistics_json if output_format == "json" else render_statistics
-        _write_stdout(render(diagnostics, settings.unsafe_fixes))
+        _write_stdout(render(diagnostics, settings.unsafe_fixes, merged(r.coverage for r in results)))
+    elif explain_unknown:
+        from gradlint.report.coverage import located, render_unknown, render_unknown_json
+
+        render_places = render_unknown_json if output_format == "json" else render_unknown
+        _write_stdout(render_places(located(results)))
     else:
         summary = output_format == "text" and not quiet and diagnostics
         _emit(diagnostics, output_format, _use_color(no_color),
               check_summary(diagnostics, settings.unsafe_fixes) + "\n" if summary else "", settings.unsafe_fixes)
     _report_errors(results)
+    if output_format == "text" and not quiet:
+        _note_unseen_keras(results)
     failed = runtime_failed or any(r.failed for r in results)
     sys.exit(EXIT_ERROR if failed else EXIT_CLEAN if exit_zero or not diagnostics else EXIT_FINDINGS)
+
+
+def _note_unseen_keras(results: list) -> None:
+    """A file that imports Keras and names layer classes, but in which no layer was
+    recognised, is said on standard error: its models were not checked. Not a finding."""
+    from gradlint.report.coverage import unseen_keras_files
+    from gradlint.report.escape import line_safe
+
+    for path in unseen_keras_files(results):
+        click.echo(f"note: {line_safe(path)}: imports Keras, but no layer gradlint knows is built in it; "
+                   "its models were not checked", err=True)
 
 
 def _add_noqa(files: list, settings: Settings, quiet: bool) -> None:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from gradlint.cache import ResultCache
+    from gradlint.coverage import Coverage
     from gradlint.graph.project import Project
     from gradlint.diagnostics import Diagnostic, Fix
     from gradlint.fixing import Lineage
@@ -45,6 +46,9 @@ class FileResult:
     # holds only while they are unchanged.
     dependencies: dict[str, str] = field(default_factory=dict)
     traceback: str | None = None  # of an internal error, for `-v`
+    # What the check judged and what it could not see (a check's, not a fix's): None for a
+    # file that was not analysed.
+    coverage: Coverage | None = None
 
     @property
     def failed(self) -> bool:
@@ -82,8 +86,11 @@ def project_for(settings: Settings) -> Project:
     return found
 
 
-def check_source(text: str, filename: str, settings: Settings | None = None) -> list[Diagnostic]:
-    """All selected, unsuppressed findings for one module's text, sorted by position."""
+def check_source(text: str, filename: str, settings: Settings | None = None,
+                 coverage: list[Coverage] | None = None) -> list[Diagnostic]:
+    """All selected, unsuppressed findings for one module's text, sorted by position.
+
+    With `coverage`, what the module's graph let the rules judge is appended to it."""
     if not _MENTIONS_KERAS.search(text):
         # Nothing here can be Keras: not even parsed. Syntax errors in such files are
         # Python's and other linters' business, and skipping them keeps large trees cheap.
@@ -116,6 +123,10 @@ def check_source(text: str, filename: str, settings: Settings | None = None) -> 
         project.begin()
         graph = build_graph(tree, source, filename, project=project)
         found = [d for rule in rules for d in rule.check(graph, settings)]
+        if coverage is not None:
+            from gradlint.graph.coverage import coverage_of
+
+            coverage.append(coverage_of(graph))
     except RecursionError:
         return [_error("GL002", filename, "expressions nested too deeply to analyse")]
     kept = [d for d in found if not is_suppressed(source.line(d.location.row), d.code)
@@ -248,11 +259,11 @@ def with_bytes(result: FileResult) -> FileResult:
 # --- virtual sources (notebooks): parse units, each dropped alone when it does not parse ------
 
 def check_units(text: str, filename: str, settings: Settings,
-                units: Callable[[str], Sequence[ParseUnit]]) -> list[Diagnostic]:
+                units: Callable[[str], Sequence[ParseUnit]], coverage: list[Coverage] | None = None) -> list[Diagnostic]:
     """`check_source` for a module made of parse units: a unit that does not parse is its
     GL001 alone, and the others are checked as if it were absent. Costs nothing more when the
     module parses."""
-    found = check_source(text, filename, settings)
+    found = check_source(text, filename, settings, coverage)
     if not any(d.code == "GL001" for d in found):
         return found
     from gradlint.diagnostics import Diagnostic
@@ -261,8 +272,8 @@ def check_units(text: str, filename: str, settings: Settings,
     analysable = drop_failing_units(text, units(text))
     if not analysable.failures:
         return found  # every unit parses alone but not together: the module's own GL001
-    return sorted([*_unit_errors(analysable.failures, filename), *check_source(analysable.text, filename, settings)],
-                  key=Diagnostic.sort_key)
+    return sorted([*_unit_errors(analysable.failures, filename),
+                   *check_source(analysable.text, filename, settings, coverage)], key=Diagnostic.sort_key)
 
 
 def fix_units(text: str, filename: str, settings: Settings,
@@ -317,7 +328,10 @@ def check_virtual(result: FileResult, source: VirtualSource, settings: Settings,
     assert result.original is not None
     display, file_text, module = result.path, result.original.text, source.module
     if not fix:
-        result.diagnostics = source.locate(check_units(module, display, settings, source.units), module, file_text)
+        coverage: list[Coverage] = []
+        result.diagnostics = source.locate(check_units(module, display, settings, source.units, coverage),
+                                           module, file_text)
+        result.coverage = _located_coverage(coverage, source, module, file_text, display)
         return result
     try:
         outcome = fix_units(module, display, settings, source.units)
@@ -333,6 +347,25 @@ def check_virtual(result: FileResult, source: VirtualSource, settings: Settings,
         result.fixed = source.locate(outcome.fixed, module, file_text)
         result.new_text = new_text
     return result
+
+
+def _located_coverage(found: list[Coverage], source: VirtualSource, module: str, file_text: str,
+                      display: str) -> Coverage | None:
+    """A virtual module's coverage with its places mapped into the file, as its findings are."""
+    from dataclasses import replace
+
+    from gradlint.coverage import merged
+    from gradlint.diagnostics import Diagnostic, Position
+
+    if not found:
+        return None
+    coverage = merged(found)
+    marks = [Diagnostic("", "", display, Position(u.row, u.column), Position(u.row, u.column))
+             for u in coverage.unseen]
+    located = source.locate(marks, module, file_text)
+    coverage.unseen = [replace(u, row=d.location.row, column=d.location.column, cell=d.cell)
+                       for u, d in zip(coverage.unseen, located)]
+    return coverage
 
 
 def check_file(path: Path, display: str, settings: Settings, fix: bool = False,
@@ -351,7 +384,9 @@ def check_file(path: Path, display: str, settings: Settings, fix: bool = False,
         result = check_notebook_source(source, display, settings, fix)
         return with_bytes(result) if fix else result
     if not fix:
-        result.diagnostics = check_source(source.text, display, settings)
+        coverage: list[Coverage] = []
+        result.diagnostics = check_source(source.text, display, settings, coverage)
+        result.coverage = coverage[0] if coverage else None
         return result
     return record_fixes(result, source, fix_source(source.text, display, settings, source.encoding), settings)
 
@@ -439,8 +474,13 @@ def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | 
         if cache is not None:
             key = cache.key(data, f.display)
             cached = cache.get(key, f.display)
-            if cached is not None and (not fix or not any(d.fixable_with(own.unsafe_fixes) for d in cached)):
+            if cached is not None and fix and not any(d.fixable_with(own.unsafe_fixes) for d in cached):
                 results.append(FileResult(f.display, cached))
+                continue
+            # A check needs what was judged too: an entry a fix left has none, and is redone.
+            covered = cache.coverage(key) if cached is not None and not fix else None
+            if covered is not None:
+                results.append(FileResult(f.display, cached, coverage=covered))
                 continue
             keys[f.display] = (cache, key)
         heavy.append((len(data), (f.path, f.display, own, fix, cache is not None)))
@@ -451,7 +491,7 @@ def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | 
         cache, key = keys.get(result.path, (None, None))
         if (cache is not None and result.content_key is not None and result.content_key == key
                 and not result.errors and result.new_text is None):
-            cache.put(result.content_key, result.path, result.diagnostics, result.dependencies)
+            cache.put(result.content_key, result.path, result.diagnostics, result.dependencies, result.coverage)
         if result.diagnostics:  # (a run over files without Keras never loads Diagnostic)
             result.diagnostics.sort(key=lambda d: d.sort_key())
     caches.save()

@@ -51,7 +51,9 @@ def check_stdin(data: bytes, filename: str | None, settings: Settings, fix: bool
     source = SourceFile(path, text, encoding, data)
     result.original = source
     if not fix:
-        result.diagnostics = check_source(text, display, settings)
+        coverage: list = []
+        result.diagnostics = check_source(text, display, settings, coverage)
+        result.coverage = coverage[0] if coverage else None
         return result
     return record_fixes(result, source, fix_source(text, display, settings, encoding), settings)
 

@@ -194,22 +194,27 @@ def test_concise_is_one_plain_line_per_finding(repo: Path):
 def test_statistics_count_per_code(repo: Path):
     # Three initializers to add (safe fixes) and one glorot_normal to rewrite (unsafe): as in
     # ruff, an unsafe fix counts as fixable only with --unsafe-fixes.
+    # After the table, what was judged: every layer of the .py and the notebook, and the compile.
+    judged = "\nJudged 7 of 7 layer calls; 1 of 1 compiles.\n"
     result = cli("check", "--statistics", "src", cwd=repo)
     assert result.exit_code == 1
-    assert result.stdout == "4\tGL101\t[-] init-activation-mismatch\n"
+    assert result.stdout == "4\tGL101\t[-] init-activation-mismatch\n" + judged
     result = cli("check", "--statistics", "--output-format", "json", "src", cwd=repo)
-    assert json.loads(result.stdout) == [
-        {"code": "GL101", "name": "init-activation-mismatch", "count": 4, "fixable": True, "fixable_count": 3},
-    ]
+    assert json.loads(result.stdout) == {
+        "codes": [{"code": "GL101", "name": "init-activation-mismatch", "count": 4, "fixable": True,
+                   "fixable_count": 3}],
+        "coverage": {"layers": {"judged": 7, "total": 7, "not_judged": {}},
+                     "training": {"judged": 1, "total": 1, "not_judged": {}}},
+    }
     result = cli("check", "--statistics", "--unsafe-fixes", "src", cwd=repo)
-    assert result.stdout == "4\tGL101\t[*] init-activation-mismatch\n"
+    assert result.stdout == "4\tGL101\t[*] init-activation-mismatch\n" + judged
 
 
 def test_statistics_marks_codes_without_fixes(repo: Path):
     (repo / "src" / "broken.py").write_text("import keras\ndef f(:\n")
     result = cli("check", "--statistics", "src", cwd=repo)
     assert result.exit_code == 2
-    assert result.stdout.splitlines() == ["4\tGL101\t[-] init-activation-mismatch", "1\tGL001\t[ ] syntax-error"]
+    assert result.stdout.splitlines()[:2] == ["4\tGL101\t[-] init-activation-mismatch", "1\tGL001\t[ ] syntax-error"]
 
 
 # -- show-files / show-settings -------------------------------------------------------------
@@ -344,4 +349,5 @@ def test_statistics_with_github_or_sarif_is_a_usage_error(repo: Path, output_for
 
 def test_statistics_with_concise_is_the_table(repo: Path):
     result = cli("check", "--statistics", "--output-format", "concise", "src", cwd=repo)
-    assert (result.exit_code, result.stdout) == (1, "4\tGL101\t[-] init-activation-mismatch\n")
+    assert (result.exit_code, result.stdout) == (
+        1, "4\tGL101\t[-] init-activation-mismatch\n\nJudged 7 of 7 layer calls; 1 of 1 compiles.\n")

@@ -128,6 +128,9 @@ class Layer:
     partial: ast.Call | None = None
     activation_arg: ActivationFact | None = None  # explicit, non-linear; None if absent/linear
     activation_unknown: bool = False  # given, but not knowable statically
+    # Why the layer cannot be judged, when it cannot: a key of gradlint.coverage.REASONS and
+    # the particular (the parameter, the expression), for --statistics and --explain-unknown.
+    unknown_reason: tuple[str, str] | None = None
     initializer: InitializerFact | None = None  # None: not a judged parameter, or unknown
     initializer_home: ast.Call | None = None  # call whose arguments hold (or would hold) it
     # The `**config` dict entry that holds it, when it comes from one (a fix edits the entry

@@ -297,10 +297,13 @@ class LayerCatalog:
         found = layer.argument("activation")
         if found is None:
             layer.activation_unknown = self._unknowable(layer) and layer.spec.role is Role.WEIGHTED
+            if layer.activation_unknown:
+                layer.unknown_reason = ("arguments-opaque", "")
         else:
             fact = self.activation_of(found[0], layer.scope)
             if fact is None:
                 layer.activation_unknown = True
+                layer.unknown_reason = self._why_unknown(found[0], layer.scope)
             elif not fact.is_linear:
                 layer.activation_arg = fact
         param = layer.spec.initializer_param
@@ -309,6 +312,7 @@ class LayerCatalog:
         found = layer.argument(param)
         if found is None:
             if self._unknowable(layer):
+                layer.unknown_reason = layer.unknown_reason or ("arguments-opaque", "")
                 return
             spec = initializer_spec(DEFAULT_INITIALIZER)
             layer.initializer = InitializerFact(
@@ -323,6 +327,8 @@ class LayerCatalog:
             layer.initializer = self.initializer_of(expr, layer.scope)
             layer.initializer_home = source.call
             layer.initializer_entry = source.entry_of(expr)
+            if layer.initializer is None and layer.unknown_reason is None:
+                layer.unknown_reason = ("initializer-unknown", self._brief(expr))
 
     def activation_of(self, expr: ast.AST, scope: Scope, depth: int = 0) -> ActivationFact | None:
         """An `activation=` value → its activation; None if it cannot be known."""
@@ -354,6 +360,35 @@ class LayerCatalog:
                 if effect.activation is not None:
                     return ActivationFact(effect.activation.name, "argument", expr)
         return None
+
+    def _why_unknown(self, expr: ast.expr, scope: Scope) -> tuple[str, str]:
+        """Why an `activation=` value cannot be known: the reason's key and the particular."""
+        brief = self._brief(expr)
+        if isinstance(expr, ast.Constant):
+            return "activation-name", brief
+        if isinstance(expr, ast.Name):
+            found = self.callsites.parameter_of(expr, scope)
+            if found is None:
+                return "activation-dynamic", brief
+            function, param = found
+            where = f"`{param}` of {function.name}()"
+            values = self.callsites.values(function, param)
+            if not values:
+                return "activation-parameter", where
+            facts = [self.activation_of(v.expr, v.scope, 1) for v in values]
+            if any(f is None for f in facts):
+                return "activation-callers", where
+            return "activation-mixed", where
+        if isinstance(expr, ast.Subscript) or (
+                isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr == "get"):
+            return "activation-config", brief
+        if isinstance(expr, ast.Attribute) and not (isinstance(expr.value, ast.Name) and expr.value.id == "self"):
+            return "activation-config", brief
+        return "activation-dynamic", brief
+
+    def _brief(self, expr: ast.AST) -> str:
+        text = " ".join(self.source.segment(expr).split())
+        return text if len(text) <= 40 else text[:37] + "..."
 
     def _from_call_sites(self, name: ast.Name, scope: Scope, depth: int) -> ActivationFact | None:
         """A parameter of the enclosing function: the one activation every call passes."""

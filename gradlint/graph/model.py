@@ -84,6 +84,15 @@ def _agree(facts: list[ActivationFact | None]) -> ActivationFact | None:
     return min(facts, key=lambda f: (getattr(f.node, "lineno", 0), getattr(f.node, "col_offset", 0)))  # type: ignore[union-attr]
 
 
+def _why_no_following(facts: list[ActivationFact | None]) -> tuple[str, str]:
+    names = sorted({f.name for f in facts if f is not None})
+    if len(names) > 1:
+        return "outputs-disagree", " and ".join(names)
+    if facts:
+        return "output-opaque", ""
+    return "output-unseen", ""
+
+
 def _settle_following(graph: ModuleGraph) -> None:
     """Give every layer the activation its output meets, from all contexts it appears in."""
     instances_of: dict[int, list[Layer]] = {}
@@ -92,6 +101,8 @@ def _settle_following(graph: ModuleGraph) -> None:
             continue
         facts = graph.sequential.outcomes.get(id(layer.call), []) + graph.dataflow.outcomes(layer)
         layer.following = _agree(facts)
+        if layer.following is None and layer.activation_arg is None and layer.unknown_reason is None:
+            layer.unknown_reason = _why_no_following(facts)
         if layer.partial is not None:
             instances_of.setdefault(id(layer.partial), []).append(layer)
     # A partial(...) is judged once, for the layers it makes that take their initializer

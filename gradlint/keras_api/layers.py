@@ -74,7 +74,7 @@ LAYERS: dict[str, LayerSpec] = {
     **_spec("DepthwiseConv1D DepthwiseConv2D", _W, initializer_param="depthwise_initializer",
             positional=("kernel_size", "strides", "padding")),
     # Other layers with weights: what flows into them is taken as linear.
-    **_spec("Embedding MultiHeadAttention GroupQueryAttention LocallyConnected1D "
+    **_spec("Embedding ReversibleEmbedding MultiHeadAttention GroupQueryAttention GroupedQueryAttention LocallyConnected1D "
             "LocallyConnected2D Attention AdditiveAttention", _W),
     **_spec("SimpleRNN LSTM GRU RNN CuDNNLSTM CuDNNGRU ConvLSTM1D ConvLSTM2D ConvLSTM3D "
             "SimpleRNNCell LSTMCell GRUCell StackedRNNCells", _W, recurrent=True),
@@ -97,6 +97,22 @@ LAYERS: dict[str, LayerSpec] = {
     **_spec("Bidirectional", Role.WRAPPER, wraps=Wrapping.PAIR, positional=("layer",)),
     **_spec("SpectralNormalization", Role.WRAPPER, wraps=Wrapping.NORMALIZED, positional=("layer",)),
 }
+# Layers of `keras.layers` outside the table that have no kernel to judge and leave what
+# follows them to be seen: not counted as layers gradlint cannot judge.
+KERNEL_FREE_LAYERS = frozenset({
+    "Input", "InputLayer", "InputSpec", "Layer", "Wrapper", "Identity", "RepeatVector",
+    "Rescaling", "Normalization", "Resizing", "CenterCrop", "RandomFlip", "RandomRotation",
+    "RandomZoom", "RandomContrast", "RandomTranslation", "RandomCrop", "RandomBrightness",
+    "RandomHeight", "RandomWidth", "TextVectorization", "StringLookup", "IntegerLookup",
+    "CategoryEncoding", "Hashing", "Discretization", "HashedCrossing", "Pipeline", "IndexLookup",
+    "FeatureSpace", "Feature", "STFTSpectrogram", "MelSpectrogram", "Equalization", "AutoContrast",
+    "MixUp", "CutMix", "AugMix", "RandAugment", "Solarization", "BoundingBox", "MaxNumBoundingBoxes",
+    "ContrastLimitedAdaptiveHistogramEqualization", "Dot",
+    "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
+    "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+})
+# Image augmentation layers (`RandomFlip`, `RandomHue`, …) have no kernel either.
+KERNEL_FREE_PREFIX = "Random"
 # Wrappers of other packages, by their canonical prefix and class name.
 _THIRD_PARTY_PREFIX = "tensorflow_addons.layers."
 THIRD_PARTY_LAYERS: dict[str, LayerSpec] = {

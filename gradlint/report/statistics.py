@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gradlint.coverage import Coverage
 from gradlint.diagnostics import Diagnostic
 
 
@@ -39,19 +40,29 @@ def count_codes(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -
     return sorted(rows, key=lambda r: (-r.count, r.code))
 
 
-def render_statistics(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -> str:
+def render_statistics(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False,
+                      coverage: Coverage | None = None) -> str:
     """`count<TAB>code<TAB>[*] name` lines, as ruff prints them; [*] all fixable, [-] some
-    (an unsafe fix counts only with --unsafe-fixes, as in ruff)."""
+    (an unsafe fix counts only with --unsafe-fixes, as in ruff). Then, after a blank line,
+    what was judged and why the rest was not."""
+    from gradlint.report.coverage import render_coverage
+
     rows = count_codes(diagnostics, unsafe_fixes)
-    if not rows:
-        return ""
-    width = max(len(str(r.count)) for r in rows)
-    code_width = max(len(r.code) for r in rows)
-    return "".join(f"{r.count:>{width}}\t{r.code:<{code_width}}\t{r.marker} {r.name}\n" for r in rows)
+    table = ""
+    if rows:
+        width = max(len(str(r.count)) for r in rows)
+        code_width = max(len(r.code) for r in rows)
+        table = "".join(f"{r.count:>{width}}\t{r.code:<{code_width}}\t{r.marker} {r.name}\n" for r in rows)
+    judged = render_coverage(coverage) if coverage is not None else ""
+    return table + ("\n" if table and judged else "") + judged
 
 
-def render_statistics_json(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False) -> str:
-    """ruff's shape (`fixable` true when any is), plus how many are fixable."""
+def render_statistics_json(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool = False,
+                           coverage: Coverage | None = None) -> str:
+    """`codes`: ruff's rows (`fixable` true when any is), plus how many are fixable;
+    `coverage`: per family, how many were judged and why the others were not."""
+    from gradlint.report.coverage import coverage_json
+
     rows = [{"code": r.code, "name": r.name, "count": r.count, "fixable": r.fixable > 0, "fixable_count": r.fixable}
             for r in count_codes(diagnostics, unsafe_fixes)]
-    return json.dumps(rows, indent=2) + "\n"
+    return json.dumps({"codes": rows, "coverage": coverage_json(coverage or Coverage())}, indent=2) + "\n"
