@@ -42,6 +42,9 @@ def _thresholds(fn):  # type: ignore[no-untyped-def]
               help="Write backward signal and relative gradient per layer to FILE (.png or .svg).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Synthetic batch size [32].")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed for weights and batches [0].")
+@click.option("--seeds", "seed_count", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Probe at seeds SEED … SEED+N-1 and say how many show each finding "
+                   "[3 up to 100,000 parameters, else 1].")
 @click.option("--repeats", type=click.IntRange(min=1), default=None, help="Batches to take the median over [3].")
 @click.option("--input-shape", "input_shapes", multiple=True, metavar="SHAPE",
               help='Per-sample input shape, e.g. "28,28,1" or "None,100" (None: keep the model\'s); '
@@ -52,7 +55,8 @@ def _thresholds(fn):  # type: ignore[no-untyped-def]
               help="pyproject.toml (or TOML file) to read [tool.gradlint.runtime] from.")
 @click.option("--no-color", is_flag=True, help="No colours (NO_COLOR is honoured too).")
 def probe(targets: tuple[str, ...], confirm: bool, output_format: str, plot: Path | None,
-          batch_size: int | None, seed: int | None, repeats: int | None, input_shapes: tuple[str, ...],
+          batch_size: int | None, seed: int | None, seed_count: int | None, repeats: int | None,
+          input_shapes: tuple[str, ...],
           vanishing_ratio: float | None, exploding_ratio: float | None, forward_growth: float | None,
           max_grad_norm: float | None, min_relative_grad: float | None, verbose: bool,
           config: Path | None, no_color: bool) -> None:
@@ -73,6 +77,8 @@ def probe(targets: tuple[str, ...], confirm: bool, output_format: str, plot: Pat
         if not chosen:
             raise UsageError("no target: name one (model.py:build_model, package.module:build_model, "
                              "model.keras) or set targets in [tool.gradlint.runtime]")
+        if confirm and seed_count is not None and seed_count > 1:
+            raise UsageError("--seeds does not apply to --confirm, which compares the fixes at one seed (--seed)")
         if plot is not None:
             from gradlint.runtime.plot import check_plot_path
 
@@ -94,9 +100,9 @@ def probe(targets: tuple[str, ...], confirm: bool, output_format: str, plot: Pat
 
                 results.append(_filtered_confirm(confirm_fix(target, options, progress=progress), settings))
             else:
-                from gradlint.runtime.session import probe_target
+                from gradlint.runtime.seeds import probe_seeds
 
-                report = probe_target(target, options, progress=progress)
+                report = probe_seeds(target, options, seed_count, progress=progress)
                 results.append(report.with_findings(_selected(report.findings, settings)))
         except GradlintError as exc:
             failed = True
@@ -111,7 +117,7 @@ def probe(targets: tuple[str, ...], confirm: bool, output_format: str, plot: Pat
         try:
             _emit(results, confirm, output_format, color)
             if plot is not None:
-                _plot(plot, results, confirm)
+                _plot(plot, results, confirm, options)
         except GradlintError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_ERROR)
@@ -174,7 +180,7 @@ def _emit(results: list, confirm: bool, output_format: str, color: bool) -> None
     click.echo("\n".join(render(r, color) for r in results), nl=False)
 
 
-def _plot(path: Path, results: list, confirm: bool) -> None:
+def _plot(path: Path, results: list, confirm: bool, options: ProbeOptions) -> None:
     from gradlint.runtime.plot import write_plot
 
     if confirm:
@@ -182,5 +188,5 @@ def _plot(path: Path, results: list, confirm: bool) -> None:
                   for r in results for label, report in (("before", r.before), ("after", r.after))]
     else:
         series = [(r.target, r) for r in results]
-    write_plot(path, series)
+    write_plot(path, series, options)
     click.echo(f"plot written to {path}", err=True)

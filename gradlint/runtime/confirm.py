@@ -110,13 +110,23 @@ class ConfirmResult:
         return lines
 
     def conclusion(self) -> str:
+        """Never "clean" from nothing: where the probe could not measure per layer, the
+        conclusion says what it did measure."""
+        from gradlint.runtime.report import clean_verdict, fully_measured, measured_phrase
+
         if not self.changed:
             return "No static fixes apply, so there is nothing to confirm."
         n_before, n_after = len(self.before.findings), len(self.after.findings)
+        fully = fully_measured(self.before) and fully_measured(self.after)
         if not self.after.findings:
             if n_before:
-                return f"Confirmed: the fixes resolve all {n_before} runtime finding(s)."
-            return "The model probes clean before and after the fixes."
+                if fully:
+                    return f"Confirmed: the fixes resolve all {n_before} runtime finding(s)."
+                return (f"The fixes resolve all {n_before} runtime finding(s) in what was measured "
+                        f"({measured_phrase(self.after)}).")
+            if fully:
+                return "The model probes clean before and after the fixes."
+            return clean_verdict(self.after, " before or after the fixes")
         return f"Not confirmed: {n_after} runtime finding(s) remain after the fixes (before: {n_before})."
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,12 +14,13 @@ from gradlint.diagnostics import Diagnostic
 from gradlint.report.json_format import diagnostic_json
 from gradlint.report.text import plural, render_line
 from gradlint.runtime.results import LayerStats, ProbeReport, _jsonable
-from gradlint.runtime.verdicts import fmt
+from gradlint.runtime.verdicts import DEAD_CAPABLE, fmt
 
 if TYPE_CHECKING:
     from gradlint.runtime.confirm import ConfirmResult
 
 BAR_WIDTH = 16
+NOT_MEASURED = "not measured"
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
@@ -97,13 +98,16 @@ def render_text(report: ProbeReport, color: bool = False) -> str:
                and layer.backward_signal > 0]
     low, high = (min(signals), max(signals)) if signals else (1.0, 1.0)
     predicted = any(layer.predicted_backward_signal is not None for layer in report.layers)
+    dead = any(_dead_cell(layer) for layer in report.layers)
     headers = ["#", "layer", "type", "activation", "initializer", "forward RMS", "backward",
-               *(["predicted"] if predicted else []), "‖∂L/∂W‖", "‖∂L/∂W‖/‖W‖", "backward signal (log)"]
+               *(["predicted"] if predicted else []), "‖∂L/∂W‖", "‖∂L/∂W‖/‖W‖", *(["dead"] if dead else []),
+               "backward signal (log)"]
     rows = [
         [str(layer.index + 1), layer.name, layer.type, layer.activation or "-", layer.initializer or "-",
-         fmt(layer.forward_rms), fmt(layer.backward_signal),
-         *([fmt(layer.predicted_backward_signal)] if predicted else []), fmt(layer.weight_grad_norm),
-         fmt(layer.relative_grad), bar(layer.backward_signal, low, high) + _marks(layer)]
+         _measured(layer.forward_rms, layer), _measured(layer.backward_signal, layer, backward=True),
+         *([fmt(layer.predicted_backward_signal)] if predicted else []), _measured(layer.weight_grad_norm, layer),
+         _measured(layer.relative_grad, layer), *([_dead_cell(layer) or "-"] if dead else []),
+         bar(layer.backward_signal, low, high) + _marks(layer)]
         for layer in report.layers
     ]
     lines += _table(headers, rows, right=set(range(5, len(headers) - 1)) | {0})
@@ -125,19 +129,77 @@ def render_text(report: ProbeReport, color: bool = False) -> str:
         lines.append(f"note: {note}")
     lines.append("")
     lines += [render_line(d, color) for d in report.findings]
-    lines.append(_summary(report.findings))
+    if report.seed_summary is not None:
+        lines += _seed_lines(report)
+    lines.append(_summary(report.findings, report))
     return "\n".join(lines) + "\n"
+
+
+def _measured(value: float | None, layer: LayerStats, backward: bool = False) -> str:
+    """A number, or "not measured" where the probe could not see it (a head's backward signal
+    is not shown: the loss's own gradient is no layer's signal)."""
+    if value is None and not (backward and layer.head) and (layer.trainable or not backward):
+        return NOT_MEASURED
+    return fmt(value)
+
+
+def _dead_cell(layer: LayerStats) -> str:
+    """"5/5" dead units of a ReLU-family layer; "" where it does not apply."""
+    if layer.activation not in DEAD_CAPABLE or layer.units is None or layer.dead_units is None:
+        return ""
+    return f"{layer.dead_units}/{layer.units}"
+
+
+def _seed_lines(report: ProbeReport) -> list[str]:
+    summary = report.seed_summary
+    assert summary is not None
+    seeds = ", ".join(str(s) for s in summary.seeds)
+    lines = ["", f"seeds {seeds} ({summary.reason}):"]
+    lines += [f"  {line}" for line in summary.lines()] or ["  no findings at any seed"]
+    return lines
 
 
 def _predicted(value: float | None, prefix: str = "") -> str:
     return f" (predicted {prefix}{fmt(value)})" if value is not None else ""
 
 
-def _summary(findings: Sequence[Diagnostic]) -> str:
+def _summary(findings: Sequence[Diagnostic], report: ProbeReport | None = None) -> str:
     if not findings:
-        return "No gradient problems found."
+        return clean_verdict(report)
     codes = sorted({d.code for d in findings})
     return f"Found {plural(len(findings), 'problem')} ({', '.join(codes)})."
+
+
+def clean_verdict(report: ProbeReport | None, after: str = "") -> str:
+    """What a probe without findings may claim: clean only where signals were measured per
+    layer; otherwise what was measured, and that nothing else was."""
+    if report is None or fully_measured(report):
+        return f"No gradient problems found{after}."
+    if not report.measured_kinds():
+        return f"Nothing was measured per layer{after}, so the probe cannot say whether the gradients are healthy."
+    return f"No gradient problems found{after} in what was measured ({measured_phrase(report)})."
+
+
+def fully_measured(report: ProbeReport) -> bool:
+    return report.per_layer and not report.unmeasured_layers()
+
+
+def measured_phrase(report: ProbeReport) -> str:
+    """"weight gradients of 7 of 7 layers; forward RMS and backward signal not measured"."""
+    missing = [label for label, attr in (("forward RMS", "forward_rms"), ("backward signal", "backward_signal"))
+               if all(getattr(layer, attr) is None for layer in report.layers)]
+    unmeasured = report.unmeasured_layers()
+    parts = report.measured_kinds()
+    if missing:
+        parts.append(f"{' and '.join(missing)} not measured")
+    if unmeasured:
+        parts.append(f"{plural(len(unmeasured), 'layer')} not measured at all ({name_list(unmeasured)})")
+    return "; ".join(parts)
+
+
+def name_list(layers: Sequence[LayerStats], limit: int = 4) -> str:
+    names = [layer.name for layer in layers]
+    return ", ".join(names) if len(names) <= limit else f"{', '.join(names[:limit])}, …"
 
 
 def render_confirm_text(result: ConfirmResult, color: bool = False) -> str:
@@ -174,4 +236,6 @@ def _change(old: Any, new: Any, text: bool = False) -> str:
     show = (lambda v: v or "-") if text else fmt
     if text and old == new:
         return show(old)
+    if not text and old is None and new is None:
+        return NOT_MEASURED
     return f"{show(old)} → {show(new)}"

@@ -1,0 +1,87 @@
+"""`--seeds N`: probe one target at several seeds and say how many seeds show each finding.
+
+Some faults appear with a probability: a narrow ReLU stack is healthy at one seed and entirely
+dead at the next. One seed cannot see such a fault, so a small model is probed at a few seeds
+by default. The rule is on the parameter count, which is known after the first probe and does
+not depend on the machine's load: up to SMALL_MODEL_PARAMETERS parameters the probe takes
+DEFAULT_SEEDS seeds (a few tenths of a second each on such a model), above it one. The seeds
+are `--seed`, `--seed + 1`, … so that a run can be repeated and a seed named in the output
+can be probed alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from gradlint.diagnostics import Diagnostic
+from gradlint.runtime.progress import NoProgress, Progress
+from gradlint.runtime.results import ProbeReport, SeedFinding, SeedSummary
+from gradlint.runtime.settings import ProbeOptions
+
+SMALL_MODEL_PARAMETERS = 100_000
+DEFAULT_SEEDS = 3
+
+Probe = Callable[..., ProbeReport]  # probe_target(target, options, progress=...)
+
+
+def seed_count(requested: int | None, parameters: int | None) -> tuple[int, str]:
+    """How many seeds to probe, and why, in words for the report."""
+    if requested is not None:
+        return requested, f"--seeds {requested}"
+    if parameters is not None and parameters <= SMALL_MODEL_PARAMETERS:
+        return DEFAULT_SEEDS, (f"{DEFAULT_SEEDS} seeds by default: {parameters:,} parameters "
+                               f"≤ {SMALL_MODEL_PARAMETERS:,}")
+    size = f"{parameters:,} parameters > {SMALL_MODEL_PARAMETERS:,}" if parameters is not None else "size unknown"
+    return 1, f"1 seed by default: {size} (--seeds N for more)"
+
+
+def probe_seeds(target: str, options: ProbeOptions, seeds: int | None = None, *,
+                progress: Progress | None = None, probe: Probe | None = None) -> ProbeReport:
+    """The report at `options.seed` with every seed's findings merged into it and a seed summary;
+    the report as it is when one seed is probed."""
+    if probe is None:
+        from gradlint.runtime.session import probe_target as probe
+    progress = progress or NoProgress()
+    first = probe(target, options, progress=progress)
+    count, reason = seed_count(seeds, first.parameters)
+    if count <= 1:
+        return first
+    reports = [first]
+    for k in range(1, count):
+        seed = options.seed + k
+        progress.step(f"{target}: seed {seed} ({k + 1} of {count})")
+        reports.append(probe(target, replace(options, seed=seed), progress=progress))
+    return merge(reports, reason)
+
+
+def merge(reports: list[ProbeReport], reason: str) -> ProbeReport:
+    """The first report, its findings replaced by every seed's (each finding once, from the
+    first seed that shows it, saying which seeds do), and the per-seed summary."""
+    first = reports[0]
+    seeds = tuple(r.seed for r in reports)
+    order: list[tuple[str, str]] = []
+    shown: dict[tuple[str, str], list[tuple[int, Diagnostic]]] = {}
+    for report in reports:
+        for d in report.findings:
+            key = (d.code, str(d.extra.get("criterion", "")))
+            if key not in shown:
+                order.append(key)
+                shown[key] = []
+            if all(seed != report.seed for seed, _ in shown[key]):
+                shown[key].append((report.seed, d))
+    findings: list[Diagnostic] = []
+    summary: list[SeedFinding] = []
+    for key in order:
+        hits = shown[key]
+        seed, d = hits[0]
+        which = [s for s, _ in hits]
+        note = f" [seed {seed}; in {len(which)} of {len(seeds)} seeds: {', '.join(str(s) for s in which)}]"
+        findings.append(replace(d, message=d.message + note,
+                                extra={**d.extra, "seed": seed, "seeds": which, "seed_count": len(seeds)}))
+        summary.append(SeedFinding(d.code, key[1], str(d.extra.get("headline") or d.code), tuple(which),
+                                   tuple(str(h.extra.get("where") or "") for _, h in hits)))
+    per_seed = tuple((r.seed, tuple(d.code for d in r.findings)) for r in reports)
+    timings = {**first.timings, "seeds": sum(sum(r.timings.values()) for r in reports)}
+    return replace(first, findings=tuple(findings), timings=timings,
+                   seed_summary=SeedSummary(seeds, reason, tuple(summary), per_seed))
