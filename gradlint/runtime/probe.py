@@ -25,6 +25,7 @@ from gradlint.runtime.losses import LossPlan, make_targets, plan_loss, total_los
 from gradlint.runtime.results import BACKWARD, FORWARD, WEIGHTS, LayerStats, ProbeReport
 from gradlint.runtime.settings import ProbeOptions, Shape
 from gradlint.runtime.structure import SUBCLASSED, Row, Structure, activation_name, describe, model_kind
+from gradlint.runtime.units import dead_units
 
 SUBCLASSED_NOTE = (
     "subclassed model: layer outputs are not reachable from outside its call(), so only weight "
@@ -42,6 +43,8 @@ class RowPass:
     weight_norm: float | None = None
     non_finite: set[str] = field(default_factory=set)
     no_gradient: bool = False
+    dead_units: int | None = None  # units never positive on this batch (see units.py)
+    units: int | None = None
 
 
 @dataclass
@@ -173,6 +176,7 @@ def probe_model(model: Any, backend: Backend, options: ProbeOptions, *, target: 
         repeats=options.repeats,
         seed=options.seed,
         notes=tuple(notes),
+        parameters=int(model.count_params()),
     )
     probed = time.perf_counter()
     report = _with_prediction(measured, model, backend, structure)
@@ -286,6 +290,9 @@ def _forward(result: RowPass, outputs: list[Any]) -> None:
         result.non_finite.add(FORWARD)
     size = sum(a.size for a in arrays)
     result.forward_rms = _norm(arrays) / math.sqrt(size) if size else None
+    counted = dead_units(arrays[0])
+    if counted is not None:
+        result.dead_units, result.units = counted
 
 
 def _backward(result: RowPass, grads: list[Any]) -> None:
@@ -344,4 +351,7 @@ def _aggregate(index: int, row: Row, passes: list[RowPass], *, head: bool) -> La
         head=head,
         non_finite=tuple(k for k in (FORWARD, BACKWARD, WEIGHTS) if k in non_finite),
         no_gradient=row.trainable and all(p.no_gradient for p in passes),
+        # Dead in every batch: the fewest dead units over the batches.
+        dead_units=min((p.dead_units for p in passes if p.dead_units is not None), default=None),
+        units=next((p.units for p in passes if p.units is not None), None),
     )
