@@ -71,6 +71,9 @@ def _layers(graph: ModuleGraph, coverage: Coverage) -> None:
         if layer.is_template or layer.spec.role is not Role.WEIGHTED or layer.spec.initializer_param is None:
             continue
         known = layer.activation is not None and layer.initializer is not None
+        # Callers that pass different activations are judged at each call (GL101).
+        known = known or (layer.unknown_reason is not None and layer.unknown_reason[0] == "activation-mixed"
+                          and layer.initializer is not None)
         # A kernel whose scale a normalization cancels needs no activation to be judged.
         if known or normalization_reached(graph, layer) is not None:
             coverage.judged[LAYERS] += 1

@@ -13,6 +13,7 @@ from gradlint.graph.weights import family_kernel
 from gradlint.keras_api.activations import Family, family_of
 from gradlint.keras_api.layers import Role
 from gradlint.rules.base import FixSafety, Invalid, Rule
+from gradlint.rules.callsite_activations import callsite_mismatches
 from gradlint.rules.initializer_fix import plan_initializer_fix, suggested_text
 from gradlint.signal.effects import LayerEffect, layer_effect, times
 from gradlint.signal.from_graph import signal_of
@@ -45,6 +46,14 @@ Only where the kernel's scale reaches the gradient: a layer whose output reaches
 normalization (BatchNormalization, LayerNormalization, …) through linear, ReLU-like, dropout,
 pooling or reshape steps is left alone, since BN(c·Wx) = BN(Wx); so is one whose output only
 feeds a zero-initialized kernel. A lone layer whose consumer cannot be seen keeps its finding.
+
+An activation passed to a helper (`def block(x, units, act="relu")`) is judged from every
+call of the helper in the module: when they all pass one activation, the layer is judged
+with it and the calls are named. When they pass different ones, no single initializer in
+the helper fits them all, and the finding is on each call whose activation the helper's
+initializer does not fit, naming the layer's line (without a fix: the initializer has to
+follow the activation through the helper). A helper that is never called in the module, or
+whose calls cannot all be read, is not judged (`gradlint check --explain-unknown` lists it).
 
 ## Why it matters
 An initializer sets the variance of the weights so that the signal keeps its scale from layer
@@ -236,6 +245,23 @@ model = keras.Sequential([
             )
             yield self.report(graph, layer.call, message, plan.edits if plan else (), f"Use {suggestion}",
                               severity=effect.severity, applicability=plan.applicability if plan else SAFE)
+        yield from self._callsite_findings(graph)
+
+    def _callsite_findings(self, graph: ModuleGraph) -> Iterator[Diagnostic]:
+        """A helper's layer whose callers pass different activations: each call the layer's
+        initializer does not fit, naming the layer's line (no fix: see callsite_activations)."""
+        for layer in graph.layers:
+            if not self._judged(layer) or layer.initializer is None:
+                continue
+            row = graph.source.position(graph.source.start(layer.call)).row
+            for m in callsite_mismatches(graph, layer):
+                others = ", ".join(f"'{o}'" for o in m.others)
+                yield self.report(graph, m.node, (
+                    f"{m.function}() gets activation '{m.activation}'{' (its default)' if m.by_default else ''} "
+                    f"here for its {layer.class_name} on line "
+                    f"{row}, which uses {layer.initializer.display}; {m.activation} wants {m.wanted.value} "
+                    f"initialization, but other calls pass {others}: make the initializer a parameter of "
+                    f"{m.function}() too, and pass the one each activation wants"))
 
     def _mismatch(self, graph: ModuleGraph, layer: Layer) -> Family | None:
         """The family the layer's activation wants, where its initializer's family differs and

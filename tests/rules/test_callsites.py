@@ -40,8 +40,26 @@ def test_callers_that_pass_tanh_make_glorot_right():
     assert found(src) == []
 
 
-def test_callers_that_disagree_or_pass_what_cannot_be_known_leave_it_unjudged():
-    assert found(HELPER.replace("ACT", '"tanh"')) == []
+def test_callers_that_disagree_are_reported_at_each_call_the_initializer_does_not_fit():
+    # Line 11 takes the default relu, line 12 passes tanh: Glorot fits tanh, not relu. The
+    # finding is on the call (where the activation is chosen), naming the layer's line; no fix,
+    # since changing the helper's initializer would break the tanh caller.
+    [finding] = found(HELPER.replace("ACT", '"tanh"'))
+    assert (finding.location.row, finding.location.column) == (11, 9)
+    assert finding.message.startswith(
+        "block() gets activation 'relu' (its default) here for its Dense on line 6, which uses glorot_uniform")
+    assert "other calls pass 'tanh'" in finding.message and finding.fix is None
+    # With He in the helper, the tanh call is the one that does not fit, at its argument.
+    he = HELPER.replace("activation=act)", 'activation=act, kernel_initializer="he_normal")')
+    [finding] = found(he.replace("ACT", '"tanh"'))
+    assert (finding.location.row, finding.location.column) == (12, 26)
+    assert "gets activation 'tanh' here" in finding.message and "wants Glorot" in finding.message
+
+
+def test_disagreeing_callers_behind_batchnorm_or_unknown_callers_stay_silent():
+    # BN(c·Wx) = BN(Wx) for relu and linear callers alike: the kernel's scale cancels.
+    normalized = HELPER.replace("return layers.Dropout(0.1)(x)", "return layers.BatchNormalization()(x)")
+    assert found(normalized.replace("ACT", "None")) == []
     assert found(HELPER.replace("ACT", "config.activation")) == []
 
 
