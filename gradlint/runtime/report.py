@@ -104,9 +104,11 @@ def render_text(report: ProbeReport, color: bool = False) -> str:
                "backward signal (log)"]
     rows = [
         [str(layer.index + 1), layer.name, layer.type, layer.activation or "-", layer.initializer or "-",
-         _measured(layer.forward_rms, layer), _measured(layer.backward_signal, layer, backward=True),
-         *([fmt(layer.predicted_backward_signal)] if predicted else []), _measured(layer.weight_grad_norm, layer),
-         _measured(layer.relative_grad, layer), *([_dead_cell(layer) or "-"] if dead else []),
+         _measured(layer.forward_rms, layer), _measured(layer.backward_signal, layer, "backward"),
+         *([fmt(layer.predicted_backward_signal)] if predicted else []),
+         _measured(layer.weight_grad_norm, layer, "weights"),
+         fmt(layer.relative_grad) if layer.weight_grad_norm is not None else _measured(None, layer, "weights"),
+         *([_dead_cell(layer) or "-"] if dead else []),
          bar(layer.backward_signal, low, high) + _marks(layer)]
         for layer in report.layers
     ]
@@ -135,10 +137,10 @@ def render_text(report: ProbeReport, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _measured(value: float | None, layer: LayerStats, backward: bool = False) -> str:
-    """A number, or "not measured" where the probe could not see it (a head's backward signal
-    is not shown: the loss's own gradient is no layer's signal)."""
-    if value is None and not (backward and layer.head) and (layer.trainable or not backward):
+def _measured(value: float | None, layer: LayerStats, kind: str = "forward") -> str:
+    """A number, or "not measured" where the probe could not see it. Not shown ("-"): a head's
+    backward signal (the loss's own gradient is no layer's signal), a frozen layer's gradient."""
+    if value is None and not (kind == "backward" and layer.head) and (layer.trainable or kind != "weights"):
         return NOT_MEASURED
     return fmt(value)
 
