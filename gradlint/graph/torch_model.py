@@ -79,6 +79,7 @@ class Node:
 class Seq:
     items: list[object]  # module values, None for unknown ones
     repeat: int | None = 1  # a ModuleList made by a comprehension: its one item, N times
+    names: list[str | None] | None = None  # an OrderedDict's keys: `seq.fc1` names the item
 
 
 @dataclass(eq=False)
@@ -112,6 +113,7 @@ class TorchGraph:
         self.by_call: dict[int, Layer] = {}
         self.activations: dict[int, Act] = {}  # id(call) → an activation module
         self.assign_sites: dict[int, AssignSite] = {}  # id(layer call) → its assignment
+        self.paths: dict[int, str] = {}  # id(layer call) → how code reaches it: self.features[0]
         self.classes: dict[str, ast.ClassDef] = {}
         self.attrs: dict[int, dict[str, object]] = {}  # id(class) → self.X → module value
         self.nodes: dict[int, list[Node]] = {}  # id(layer call) → its applications
@@ -256,6 +258,7 @@ class TorchGraph:
             for target in targets:
                 if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
                     attrs[target.attr] = self.module_value(value, scope, cls)
+                    self._record_paths(attrs[target.attr], f"self.{target.attr}")
                     if isinstance(value, ast.Call) and id(value) in self.by_call and len(targets) == 1:
                         self.assign_sites[id(value)] = AssignSite(statement, target)
                 elif isinstance(target, ast.Name) and isinstance(value, ast.Call) and id(value) in self.by_call \
@@ -274,7 +277,7 @@ class TorchGraph:
                 return self.activations[key]
             name = self.resolver.qualified_name(expr.func, scope)
             if name == SEQUENTIAL:
-                return Seq(self._sequential_items(expr, scope, cls, depth))
+                return self._sequential(expr, scope, cls, depth)
             if name == MODULE_LIST and expr.args:
                 return self._list_value(expr.args[0], scope, cls, depth)
             if name == MODULE_DICT:
@@ -298,27 +301,40 @@ class TorchGraph:
                 return inner.items[index]
         return None
 
-    def _sequential_items(self, call: ast.Call, scope: Scope, cls: ast.ClassDef | None, depth: int) -> list[object]:
+    def _record_paths(self, value: object, path: str) -> None:
+        if isinstance(value, Layer):
+            self.paths.setdefault(id(value.call), path)
+        elif isinstance(value, Seq) and value.repeat != 1 and len(value.items) == 1:
+            self._record_paths(value.items[0], f"{path}[i]")
+        elif isinstance(value, Seq):
+            for index, item in enumerate(value.items):
+                name = value.names[index] if value.names else None
+                self._record_paths(item, f"{path}.{name}" if name and name.isidentifier() else f"{path}[{index}]")
+
+    def _sequential(self, call: ast.Call, scope: Scope, cls: ast.ClassDef | None, depth: int) -> Seq:
         items: list[object] = []
         args = call.args
         if len(args) == 1 and isinstance(args[0], ast.Call) and \
                 self.resolver.qualified_name(args[0].func, scope) in ORDERED_DICT:
             listed = args[0].args[0] if args[0].args else None
             if isinstance(listed, (ast.List, ast.Tuple)):
+                names: list[str | None] = []
                 for pair in listed.elts:
+                    key = pair.elts[0] if isinstance(pair, ast.Tuple) and pair.elts else None
+                    names.append(key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None)
                     if isinstance(pair, ast.Tuple) and len(pair.elts) == 2:
                         items.append(self.module_value(pair.elts[1], scope, cls, depth + 1))
                     else:
                         items.append(None)
-                return items
-            return [None]
+                return Seq(items, names=names)
+            return Seq([None])
         for arg in args:
             if isinstance(arg, ast.Starred):
                 inner = self._list_value(arg.value, scope, cls, depth)
                 items.append(inner)
             else:
                 items.append(self.module_value(arg, scope, cls, depth + 1))
-        return items
+        return Seq(items)
 
     def _list_value(self, expr: ast.AST, scope: Scope, cls: ast.ClassDef | None, depth: int) -> object:
         if isinstance(expr, ast.Name):
@@ -350,6 +366,9 @@ class TorchGraph:
             if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
                     and isinstance(statement.targets[0], ast.Name):
                 value = self.module_value(statement.value, self.scopes.module_scope, None)
+                self._record_paths(value, statement.targets[0].id)
+                if isinstance(statement.value, ast.Call) and id(statement.value) in self.by_call:
+                    self.assign_sites[id(statement.value)] = AssignSite(statement, statement.targets[0])
                 if isinstance(value, Seq):
                     Node.make(END, [self.apply(value, Node(INPUT), None)])
 

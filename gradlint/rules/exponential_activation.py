@@ -13,6 +13,7 @@ from gradlint.keras_api.scales import FLOAT32_EXP_OVERFLOW
 from gradlint.rules.base import Invalid, Rule
 from gradlint.signal.from_graph import describe_run
 from gradlint.signal.recurrence import predict
+from gradlint.torch_api.vocabulary import EXPONENTIAL_FIX
 
 EXPONENTIAL = "exponential"
 
@@ -149,4 +150,5 @@ def _message(graph: ModuleGraph, layer: Layer, depth: int, growth: float | None 
         predicted = f" (from a unit-variance input, the predicted forward RMS {shown})"
     return (f"{what}: exp is unbounded and float32 overflows to Inf above {FLOAT32_EXP_OVERFLOW}, so "
             "exponential hidden layers turn ordinary inputs into Inf/NaN at initialization or within the "
-            f"first updates{predicted}; use relu, elu or softplus with kernel_initializer=\"he_normal\"")
+            f"first updates{predicted}; " + (EXPONENTIAL_FIX if graph.torch.owns(layer) else
+                                             "use relu, elu or softplus with kernel_initializer=\"he_normal\""))

@@ -51,7 +51,7 @@ def plan_torch_fix(graph: ModuleGraph, layer: Layer, family: Family, settings: S
     elif assign is not None:
         weight = f"{graph.source.segment(assign.target)}.weight"
     else:
-        weight = "layer.weight"
+        weight = f"{torch.paths.get(id(layer.call), 'layer')}.weight"
     prefix = _init_prefix(graph)
     arguments = weight
     if nonlinearity is not None:

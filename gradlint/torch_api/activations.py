@@ -46,13 +46,14 @@ FUNCTIONS: dict[str, TorchActivation] = {
     "hardtanh": TorchActivation("hard_tanh"), "softsign": TorchActivation("softsign"),
     "logsigmoid": TorchActivation("log_sigmoid"), "softmax": TorchActivation("softmax"),
     "log_softmax": TorchActivation("log_softmax"), "tanhshrink": TorchActivation("tanh_shrink"),
+    "exp": TorchActivation("exponential"),
 }
 # The namespaces those functions are called from.
 FUNCTION_MODULES = ("torch.nn.functional.", "torch.", "torch.special.")
 # Tensor methods: `x.relu()`, `x.tanh_()`.
 METHODS: dict[str, TorchActivation] = {
     **{m: FUNCTIONS[m] for m in ("relu", "relu_", "tanh", "sigmoid", "softmax", "log_softmax")},
-    "tanh_": FUNCTIONS["tanh"], "sigmoid_": FUNCTIONS["sigmoid"],
+    "tanh_": FUNCTIONS["tanh"], "sigmoid_": FUNCTIONS["sigmoid"], "exp": FUNCTIONS["exp"], "exp_": FUNCTIONS["exp"],
 }
 
 

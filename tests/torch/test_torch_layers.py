@@ -1,0 +1,178 @@
+"""torch.nn layers and how models apply them: fans, activations, Sequential, forward()."""
+
+from __future__ import annotations
+
+from torch_helpers import codes, graph_of
+
+
+def _layer(graph, line):
+    return next(l for l in graph.layers if l.call.lineno == line)
+
+
+def test_fans_follow_the_constructor_arguments():
+    graph = graph_of("""
+        import torch.nn as nn
+        a = nn.Linear(784, 256)
+        b = nn.Conv2d(3, 16, 3)
+        c = nn.Conv2d(in_channels=32, out_channels=64, kernel_size=(3, 5), groups=4)
+        d = nn.ConvTranspose2d(64, 32, 4, stride=2)
+        e = nn.LazyLinear(10)
+        f = nn.Linear(width, 10)
+    """)
+    assert (_layer(graph, 2).fan_in, _layer(graph, 2).fan_out) == (784, 256)
+    assert (_layer(graph, 3).fan_in, _layer(graph, 3).fan_out) == (27, 144)
+    assert (_layer(graph, 4).fan_in, _layer(graph, 4).fan_out) == (8 * 15, 64 * 15)
+    # A transposed convolution's weight is (in, out, *k): torch's fan-in is out × area.
+    assert (_layer(graph, 5).fan_in, _layer(graph, 5).fan_out) == (32 * 16, 64 * 16)
+    assert (_layer(graph, 6).fan_in, _layer(graph, 6).fan_out) == (None, 10)
+    assert _layer(graph, 7).fan_in is None
+
+
+def test_activations_from_modules_functions_and_methods():
+    graph = graph_of("""
+        import torch
+        from torch import nn
+        import torch.nn.functional as F
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = nn.Linear(8, 8)
+                self.b = nn.Linear(8, 8)
+                self.c = nn.Linear(8, 8)
+                self.d = nn.Linear(8, 8)
+                self.e = nn.Linear(8, 8)
+                self.act = nn.LeakyReLU(0.2)
+                self.out = nn.Linear(8, 1)
+
+            def forward(self, x):
+                x = F.relu(self.a(x))
+                x = torch.tanh(self.b(x))
+                x = self.c(x).sigmoid()
+                x = self.act(self.d(x))
+                x = F.leaky_relu(self.e(x), negative_slope=0.3)
+                return self.out(x)
+    """)
+    found = {l.call.lineno: l.following for l in graph.layers}
+    assert [found[n].name for n in range(8, 13)] == ["relu", "tanh", "sigmoid", "leaky_relu", "leaky_relu"]
+    assert found[11].slope == 0.2 and found[12].slope == 0.3
+    assert found[14].name == "linear" and found[14].source == "output"
+
+
+def test_sequential_positional_and_ordered_dict():
+    graph = graph_of("""
+        from collections import OrderedDict
+        import torch.nn as nn
+        a = nn.Sequential(nn.Linear(4, 8), nn.GELU(), nn.Dropout(p=0.1), nn.Linear(8, 2))
+        b = nn.Sequential(OrderedDict([("fc", nn.Linear(4, 8)), ("act", nn.SiLU()), ("out", nn.Linear(8, 2))]))
+    """)
+    stacks = [[(e.layer.class_name, [getattr(x, "name", None) or x.class_name for x in e.after]) for e in s.entries]
+              for s in graph.stacks]
+    assert stacks == [[("Linear", ["gelu", "Dropout"]), ("Linear", [])], [("Linear", ["silu"]), ("Linear", [])]]
+    assert all(s.end == "output" for s in graph.stacks)
+    assert graph.torch.paths[id(_layer(graph, 4).call)] == "b.fc"
+
+
+def test_module_list_loop_repeats_the_layer():
+    graph = graph_of("""
+        import torch.nn as nn
+
+        class Tower(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.blocks = nn.ModuleList([nn.Linear(64, 64) for _ in range(12)])
+                self.head = nn.Linear(64, 1)
+
+            def forward(self, x):
+                for block in self.blocks:
+                    x = nn.functional.relu(block(x))
+                return self.head(x)
+    """)
+    (stack,) = graph.stacks
+    assert [(e.layer.call.lineno, e.repeat) for e in stack.entries] == [(6, 12), (7, 1)]
+
+
+def test_submodule_classes_are_inlined_and_residual_adds_seen():
+    graph = graph_of("""
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Block(nn.Module):
+            def __init__(self, d):
+                super().__init__()
+                self.fc1 = nn.Linear(d, d)
+                self.fc2 = nn.Linear(d, d)
+
+            def forward(self, x):
+                return x + self.fc2(F.relu(self.fc1(x)))
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.blocks = nn.Sequential(Block(32), Block(32))
+                self.out = nn.Linear(32, 1)
+
+            def forward(self, x):
+                return self.out(self.blocks(x))
+    """)
+    from gradlint.graph.guards import added_back
+
+    fc2 = _layer(graph, 8)
+    assert added_back(graph, fc2)
+    assert _layer(graph, 7).following.name == "relu"
+
+
+def test_batchnorm_after_the_layer_guards_it():
+    found = codes("""
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1 = nn.Conv2d(3, 32, 3, padding=1, bias=False)
+                self.bn1 = nn.BatchNorm2d(32)
+                self.conv2 = nn.Conv2d(32, 32, 3, padding=1)
+                self.pool = nn.MaxPool2d(2)
+                self.fc = nn.Linear(32 * 16 * 16, 10)
+
+            def forward(self, x):
+                x = F.relu(self.bn1(self.conv1(x)))
+                x = self.pool(F.relu(self.conv2(x)))
+                return self.fc(x.flatten(1))
+    """)
+    assert found == [(9, "GL101")]  # conv2: ReLU, no normalization after it
+
+
+def test_opaque_flow_concludes_nothing():
+    found = codes("""
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1 = nn.Linear(8, 8)
+                self.fc2 = nn.Linear(8, 8)
+
+            def forward(self, x):
+                h = self.fc1(x)
+                y = self.helper(h)
+                z = self.fc2(x) * 0.5
+                return y, z
+    """)
+    assert found == []
+
+
+def test_a_linear_of_the_users_own_is_not_torch():
+    assert codes("""
+        import torch
+        from mylib import nn
+
+        class Net(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(8, 8)
+
+            def forward(self, x):
+                return torch.relu(self.fc(x))
+    """) == []
