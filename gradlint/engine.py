@@ -25,8 +25,12 @@ if TYPE_CHECKING:
     from gradlint.sources import ParseUnit, UnitFailure, VirtualSource
 
 # A module that mentions none of these imports nothing gradlint could judge.
-_MENTIONS_KERAS = re.compile(r"keras|tensorflow|torch")
-_MENTIONS_KERAS_BYTES = re.compile(rb"keras|tensorflow|torch")
+# A training script that compiles a model the project builds elsewhere names no framework:
+# `model.compile(optimizer=make_optimizer(), loss="mse")` lets it in too.
+_COMPILE_CALL = (r"""\.compile\(\s*(?:optimizer\b|loss\b|["'](?:adam|adamw|sgd|rmsprop|nadam|adamax|adagrad|"""
+                 r"""adadelta|ftrl|lion)["'])|\.compile\([^)]*\bloss\s*=""")
+_MENTIONS_KERAS = re.compile(r"keras|tensorflow|torch|" + _COMPILE_CALL)
+_MENTIONS_KERAS_BYTES = re.compile(rb"keras|tensorflow|torch|" + _COMPILE_CALL.encode())
 _MAX_FIX_PASSES = 10
 
 

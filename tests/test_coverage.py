@@ -17,7 +17,8 @@ from gradlint.cli import main
 # A project as one finds them: a helper whose activation comes from callers that are not in
 # this file, layers configured from a dict read at run time, a BatchNorm-guarded convolution
 # whose activation is a parameter (nothing to judge: BN cancels the kernel's scale), a layer
-# class gradlint does not know, and a model compiled from an optimizer built elsewhere.
+# class gradlint does not know, and two models compiled with an optimizer passed in: any
+# optimizer suits the CNN, but the LSTM's clipping cannot be known.
 BLOCKS_PY = """\
 import json
 
@@ -47,6 +48,12 @@ def build(optimizer):
     outputs = layers.Dense(10, activation="softmax")(x)
     model = keras.Model(inputs, outputs)
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    return model
+
+
+def build_tagger(optimizer):
+    model = keras.Sequential([layers.Embedding(20000, 64), layers.LSTM(64), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=optimizer, loss="binary_crossentropy")
     return model
 """
 
@@ -90,17 +97,17 @@ def test_explain_unknown_lists_each_place_and_why(project: Path):
         '(CONFIG["hidden_act"])',
         "blocks.py:25:9: FancyProjection not judged: layer class is not one gradlint knows "
         "(keras.layers.FancyProjection)",
-        "blocks.py:28:5: model.compile not judged: optimizer cannot be known statically (optimizer)",
+        "blocks.py:34:5: model.compile not judged: optimizer cannot be known statically (optimizer)",
     ]
 
 
 def test_statistics_count_what_was_judged_per_family(project: Path):
     result = cli(project, "check", "--statistics", "--no-cache", ".")
     assert result.exit_code == 0, result.output
-    # blocks.py: the guarded Conv2D, the he_normal Dense and the softmax head are judged;
-    # clean.py: both layers and its compile.
+    # blocks.py: the guarded Conv2D, the he_normal Dense, the softmax and sigmoid heads and the
+    # CNN's compile are judged; clean.py: both layers and its compile.
     assert result.stdout.splitlines() == [
-        "Judged 5 of 8 layer calls; 1 of 2 compiles.",
+        "Judged 6 of 9 layer calls; 2 of 3 compiles.",
         "Not judged:",
         "  1 layer calls  activation comes from a configuration object or mapping",
         "  1 layer calls  activation is a parameter and no call passing it is seen",
@@ -110,10 +117,10 @@ def test_statistics_count_what_was_judged_per_family(project: Path):
     ]
     data = json.loads(cli(project, "check", "--statistics", "--no-cache", "--output-format", "json", ".").stdout)
     assert data["coverage"]["layers"] == {
-        "judged": 5, "total": 8,
+        "judged": 6, "total": 9,
         "not_judged": {"activation-config": 1, "activation-parameter": 1, "layer-class": 1},
     }
-    assert data["coverage"]["training"] == {"judged": 1, "total": 2, "not_judged": {"optimizer-unknown": 1}}
+    assert data["coverage"]["training"] == {"judged": 2, "total": 3, "not_judged": {"optimizer-unknown": 1}}
 
 
 def test_a_known_caller_turns_an_unknown_into_a_judgement(project: Path):
@@ -121,7 +128,7 @@ def test_a_known_caller_turns_an_unknown_into_a_judgement(project: Path):
     (project / "blocks.py").write_text(text)
     places = cli(project, "check", "--explain-unknown", "--no-cache", "blocks.py").stdout
     assert "dense_block" not in places
-    assert "Judged 4 of 6 layer calls" in cli(project, "check", "--statistics", "--no-cache", "blocks.py").stdout
+    assert "Judged 5 of 7 layer calls" in cli(project, "check", "--statistics", "--no-cache", "blocks.py").stdout
 
 
 def test_a_warm_run_explains_the_same_and_a_fix_entry_is_not_taken_for_a_check(project: Path):
@@ -132,7 +139,7 @@ def test_a_warm_run_explains_the_same_and_a_fix_entry_is_not_taken_for_a_check(p
     # A fix caches results without coverage; the statistics that follow still count them.
     assert cli(project, "fix", ".").exit_code == 1
     stats = cli(project, "check", "--statistics", "--exit-zero", ".").stdout
-    assert "Judged 7 of 10 layer calls; 2 of 3 compiles." in stats
+    assert "Judged 8 of 11 layer calls; 3 of 4 compiles." in stats
 
 
 def test_damaged_coverage_in_the_cache_is_recomputed(project: Path):
@@ -144,7 +151,7 @@ def test_damaged_coverage_in_the_cache_is_recomputed(project: Path):
         entry["coverage"] = {"judged": {"layers": "many"}, "unseen": [], "keras_unseen": False}
     results.write_text((header + "\n" if header else "") + json.dumps(data))
     result = cli(project, "check", "--statistics", "--exit-zero", ".")
-    assert result.exit_code == 0 and "Judged 5 of 8 layer calls" in result.stdout
+    assert result.exit_code == 0 and "Judged 6 of 9 layer calls" in result.stdout
 
 
 def test_notebook_places_name_their_cell(tmp_path: Path):
@@ -192,6 +199,6 @@ def test_explain_unknown_as_json(project: Path):
     rows = json.loads(cli(project, "check", "--explain-unknown", "--no-cache", "--output-format", "json", ".").stdout)
     assert [(r["filename"], r["row"], r["reason"]) for r in rows] == [
         ("blocks.py", 10, "activation-parameter"), ("blocks.py", 24, "activation-config"),
-        ("blocks.py", 25, "layer-class"), ("blocks.py", 28, "optimizer-unknown"),
+        ("blocks.py", 25, "layer-class"), ("blocks.py", 34, "optimizer-unknown"),
     ]
     assert rows[0]["detail"] == "`act` of dense_block()" and rows[0]["cell"] is None

@@ -107,3 +107,59 @@ def test_a_cached_result_is_checked_again_when_a_module_it_read_changes(project:
     (project / "models.py").write_text(MODELS.replace("layers.LSTM(64)", "layers.GlobalAveragePooling1D()"))
     again = gradlint(project, "check", ".")
     assert again.returncode == 0 and again.stdout == ""
+
+
+OPTIM = textwrap.dedent('''\
+    import keras
+
+
+    def make_optimizer(lr=1e-3):
+        return keras.optimizers.Adam(learning_rate=lr)
+
+
+    def make_clipped(lr=1e-3):
+        return keras.optimizers.Adam(learning_rate=lr, clipnorm=1.0)
+''')
+
+# A training script that names no framework at all: everything comes from the project.
+TRAIN_WITH_FACTORIES = textwrap.dedent('''\
+    from models import build_cnn, build_lstm
+    from optim import make_clipped, make_optimizer
+
+    rnn = build_lstm()
+    rnn.compile(optimizer=make_optimizer(3e-4), loss="binary_crossentropy")
+
+    clipped = build_lstm()
+    clipped.compile(optimizer=make_clipped(), loss="binary_crossentropy")
+
+    cnn = build_cnn()
+    cnn.compile(optimizer=make_optimizer(), loss="binary_crossentropy")
+''')
+
+
+def test_an_optimizer_factory_imported_from_another_module_is_followed(project: Path):
+    (project / "optim.py").write_text(OPTIM)
+    (project / "train.py").write_text(TRAIN_WITH_FACTORIES)
+    result = gradlint(project, "check", "--no-cache", "--output-format", "concise", ".")
+    # Only the LSTM with the unclipped factory: the clipped factory and the CNN are fine. The
+    # finding is where train.py takes the optimizer, naming the constructor's file and line,
+    # without a fix: checking train.py edits no other file.
+    assert result.stdout.splitlines() == [
+        "train.py:5:23: GL201 LSTM model compiled with optimizer keras.optimizers.Adam(learning_rate=lr) "
+        "(returned by make_optimizer(), optim.py:5), which does not clip gradients; add clipnorm=1.0 there"]
+    assert gradlint(project, "fix", "--write", "--no-cache", ".").returncode == 1
+    assert (project / "optim.py").read_text() == OPTIM
+    # Clipping in the factory clears the finding, even from a cached result of train.py.
+    assert gradlint(project, "check", ".").returncode == 1
+    (project / "optim.py").write_text(OPTIM.replace("Adam(learning_rate=lr)", "Adam(learning_rate=lr, clipnorm=1.0)"))
+    again = gradlint(project, "check", ".")
+    assert (again.returncode, again.stdout) == (0, ""), again.stdout + again.stderr
+
+
+def test_an_unknown_imported_factory_is_listed_as_not_judged(project: Path):
+    (project / "train.py").write_text(TRAIN_WITH_FACTORIES)  # no optim.py: a library's, not ours
+    result = gradlint(project, "check", "--no-cache", "--explain-unknown", "train.py")
+    assert [line.split(": ", 1)[1] for line in result.stdout.splitlines()] == [
+        "rnn.compile not judged: optimizer cannot be known statically (make_optimizer(3e-4))",
+        "clipped.compile not judged: optimizer cannot be known statically (make_clipped())",
+    ]  # (the CNN has no recurrent layer: any optimizer suits it)

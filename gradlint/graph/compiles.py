@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from gradlint.graph.facts import Layer
 from gradlint.graph.scopes import Resolver, Scope, ScopeTable
@@ -24,6 +25,9 @@ from gradlint.keras_api.optimizers import (
     optimizer_class,
     optimizer_from_string,
 )
+
+if TYPE_CHECKING:
+    from gradlint.graph.model import ModuleGraph
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,6 +45,10 @@ class OptimizerFact:
     class_name: str
     clipped: bool
     factory: ast.FunctionDef | ast.AsyncFunctionDef | None = None
+    # The graph of the project's other module `node` is written in, when a factory imported
+    # from there gave it (None: this module). Its places are that module's, and no fix of
+    # this module's can edit them.
+    home: ModuleGraph | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,7 +101,12 @@ class Compiles:
         if isinstance(expr, ast.Call):
             factory = self.resolver.function_def(expr.func, scope)
             if factory is not None:
-                return self._factory_optimizers(factory, depth)
+                return self.factory_optimizers(factory, depth)
+            imported = self.models.imported_function(expr.func, scope)
+            if imported is not None:  # `make_optimizer()` from the project's `optim.py`
+                other, function = imported
+                return [f if f is None or f.home is not None else replace(f, home=other)
+                        for f in other.training.factory_optimizers(function, depth + 1)]
             qualified = self.resolver.qualified_name(expr.func, scope)
             if qualified is None:
                 return [None]
@@ -128,8 +141,8 @@ class Compiles:
                             for f in self.optimizer_of(value, where, follow_parameters, depth + 1)]
         return [None]
 
-    def _factory_optimizers(self, factory: ast.FunctionDef | ast.AsyncFunctionDef,
-                            depth: int) -> list[OptimizerFact | None]:
+    def factory_optimizers(self, factory: ast.FunctionDef | ast.AsyncFunctionDef,
+                           depth: int) -> list[OptimizerFact | None]:
         """What a call of one of the module's functions gives: what each of its returns is,
         through its own variables. A parameter it returns is the caller's, not known here."""
         returns = self.models.returns(factory)

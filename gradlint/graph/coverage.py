@@ -2,7 +2,8 @@
 
 A weighted layer is judged when its activation and its initializer are both known (a guard
 such as a following BatchNormalization is a judgement too: it says there is nothing to fix).
-A compile() is judged when its model is traced to its layers and its optimizer is known. The
+A compile() is judged when its model is traced to its layers and, for a recurrent model, its
+optimizer is known (any optimizer suits a model with no recurrent layer). The
 graph records why it could not know (`Layer.unknown_reason`); this module only counts.
 """
 
@@ -106,7 +107,7 @@ def _compiles(graph: ModuleGraph, coverage: Coverage) -> None:
         what = graph.source.segment(call.func)
         if fact is None or not fact.models:
             coverage.unseen.append(_unseen(graph, TRAINING, "model-untraced", what, call))
-        elif any(o is None for o in fact.optimizers):
+        elif fact.recurrent is not None and any(o is None for o in fact.optimizers):  # (others need no clip)
             detail = graph.source.segment(fact.argument) if fact.argument is not None else ""
             coverage.unseen.append(_unseen(graph, TRAINING, "optimizer-unknown", what, call, " ".join(detail.split())))
         else:

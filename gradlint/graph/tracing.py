@@ -26,6 +26,7 @@ from gradlint.graph.statements import FUNCTIONS, Statements, method_calls, posit
 from gradlint.keras_api.layers import Role
 
 if TYPE_CHECKING:
+    from gradlint.graph.model import ModuleGraph
     from gradlint.graph.project import Project
 
 MAX_DEPTH = 8  # how far a value is followed through names, calls and wrappers
@@ -315,6 +316,15 @@ class ModelTracer:
         return [m for ret in tracer.returns(function)
                 for m in tracer.models_of(ret, other.scopes.scope_of(ret) if isinstance(ret, ast.Call) else inner,
                                           depth + 1)]
+
+    def imported_function(self, func: ast.AST, scope: Scope
+                          ) -> tuple[ModuleGraph, ast.FunctionDef | ast.AsyncFunctionDef] | None:
+        """The function of the project's other module a called name is imported from, with
+        that module's graph."""
+        if self.project is None or self.path is None:
+            return None
+        found = self._import_of(func, scope)
+        return self.project.function(self.path, *found) if found is not None else None
 
     def _import_of(self, func: ast.AST, scope: Scope) -> tuple[str, int, str] | None:
         """(module, level, function name) of a called name bound by an import."""

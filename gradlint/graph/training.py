@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from gradlint.graph.compiles import CompileFact, Compiles
+from gradlint.graph.compiles import CompileFact, Compiles, OptimizerFact
 from gradlint.graph.dataflow import Dataflow
 from gradlint.graph.facts import Layer
 from gradlint.graph.layers import LayerCatalog
@@ -50,6 +50,12 @@ class Training:
     @property
     def steps(self) -> list[TrainingStep]:
         return self._steps.steps
+
+    def factory_optimizers(self, function: ast.FunctionDef | ast.AsyncFunctionDef,
+                           depth: int) -> list[OptimizerFact | None]:
+        """The optimizers a call of one of this module's functions gives: what another module
+        that imports it asks."""
+        return self._compiles.factory_optimizers(function, depth)
 
     def describe(self, layer: Layer) -> str:
         """How a message names a model's recurrent layer: "LSTM", "Bidirectional(GRU)",

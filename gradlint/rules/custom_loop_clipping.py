@@ -21,6 +21,7 @@ from gradlint.rules.rnn_clipping import (
     origin,
     row_of,
     tensorflow_reference,
+    written_at,
 )
 
 
@@ -304,12 +305,12 @@ def train_step(x, y):
         what = graph.training.describe(step.recurrent)
         clip = clip_argument(settings)
         unclipped = [o for o in step.optimizers if o is not None and not o.clipped]
-        shown = " or ".join(f"{display(graph, o)} ({origin(o)}line {row_of(graph, o.node)})" for o in unclipped)
+        shown = " or ".join(f"{display(graph, o)} ({origin(o)}{written_at(graph, o)})" for o in unclipped)
         receiver = " ".join(graph.source.segment(step.call.func).split())
         message = f"{what} model trained by {receiver}(...) with {shown}, which does not clip gradients; add {clip}"
         edits: tuple[Edit, ...] = ()
         applicability = SAFE
-        if all(isinstance(o.node, ast.Call) and o.kind == "call" for o in unclipped):
+        if all(isinstance(o.node, ast.Call) and o.kind == "call" and o.home is None for o in unclipped):
             edits = tuple(e for o in unclipped for e in constructor_clip_edits(graph, o.node, settings))
             if any(clip_applicability(o.node, settings) == UNSAFE for o in unclipped):
                 applicability = UNSAFE
@@ -336,7 +337,7 @@ def train_step(x, y):
         also = ""
         if unclipped:
             optimizer = unclipped[0]
-            also = f" (and its optimizer {display(graph, optimizer)}, line {row_of(graph, optimizer.node)}, does not clip)"
+            also = f" (and its optimizer {display(graph, optimizer)}, {written_at(graph, optimizer)}, does not clip)"
         message = (f"{what} model trained by a custom step that applies unclipped gradients{also}; "
                    f"clip them first: {suggestion}")
         # Safe: a line added between the gradients and their use; nothing the author wrote changes.

@@ -4,6 +4,7 @@ does not clip gradients."""
 from __future__ import annotations
 
 import ast
+import os
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -166,6 +167,7 @@ def _with_import(graph: ModuleGraph, site: int, text: str, line: str) -> Referen
 
 def display(graph: ModuleGraph, optimizer: OptimizerFact) -> str:
     """How a message names an optimizer: `"adam"`, `keras.optimizers.Adam(1e-3)`."""
+    graph = optimizer.home or graph  # (written in another module of the project)
     node = optimizer.node
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return f'"{node.value}"'
@@ -193,6 +195,15 @@ def origin(optimizer: OptimizerFact) -> str:
 
 def row_of(graph: ModuleGraph, node: ast.AST) -> int:
     return graph.source.position(graph.source.start(node)).row
+
+
+def written_at(graph: ModuleGraph, optimizer: OptimizerFact) -> str:
+    """`line 12`, or `optim.py:12` for an optimizer written in another module of the project
+    (its path as seen from this module's directory)."""
+    if optimizer.home is None:
+        return f"line {row_of(graph, optimizer.node)}"
+    path = os.path.relpath(optimizer.home.path, os.path.dirname(os.path.abspath(graph.path)))
+    return f"{path}:{row_of(optimizer.home, optimizer.node)}"
 
 
 class RnnOptimizerWithoutClipping(Rule):
@@ -242,9 +253,12 @@ when only some candidates are recurrent. A class that cannot be resolved at all
 The optimizer is followed through variables (assigned once, or in each branch of an `if`),
 `A(...) if c else B(...)`, `optimizer or "adam"`, and the module's own factories:
 `compile(optimizer=make_opt())` or `opt = get_optimizer(cfg)` is judged by what each
-`return` of the factory builds, and each unclipped constructor among them is a finding. An
-optimizer that cannot be known statically (a parameter, a factory imported from elsewhere,
-`**kwargs`) is not judged.
+`return` of the factory builds, and each unclipped constructor among them is a finding. A
+factory imported from another module of the project (`from optim import make_optimizer`) is
+read there: the finding is on the compile's argument, naming the constructor's file and line,
+without a fix (checking one file never edits another). An optimizer that cannot be known
+statically (a parameter, a library's factory, `**kwargs`) is not judged, and
+`gradlint check --explain-unknown` lists it.
 
 ## Why it matters
 A recurrent layer multiplies the gradient by the same recurrent weight matrix at every time
@@ -464,7 +478,10 @@ model.compile(optimizer=get_optimizer("adam", 1e-3), loss="mse")
             for optimizer in fact.optimizers:
                 if optimizer is None or optimizer.clipped or id(optimizer.node) in reported:
                     continue
-                if optimizer.kind == "call":
+                if optimizer.home is not None:
+                    reported.add(id(optimizer.node))
+                    yield self._imported(graph, fact, optimizer, what, settings)
+                elif optimizer.kind == "call":
                     reported.add(id(optimizer.node))
                     others = [c for c in sharing[id(optimizer.node)] if c.recurrent is None]
                     yield self._constructor(graph, fact, optimizer, what, bool(others), settings)
@@ -525,6 +542,16 @@ model.compile(optimizer=get_optimizer("adam", 1e-3), loss="mse")
                    f"({origin(optimizer)}compile() on line {row_of(graph, fact.call)}), "
                    f"which does not clip gradients; use {shown}")
         return self.report(graph, optimizer.node, message)
+
+    def _imported(self, graph: ModuleGraph, fact: CompileFact, optimizer: OptimizerFact, what: str,
+                  settings: Settings) -> Diagnostic:
+        """An optimizer a factory imported from the project's other module builds: reported on
+        the compile's argument, where this module takes it, naming the constructor's file and
+        line; the fix belongs in that file, which checking this one does not edit."""
+        clip = clip_argument(settings)
+        message = (f"{what} model compiled with optimizer {display(graph, optimizer)} ({origin(optimizer)}"
+                   f"{written_at(graph, optimizer)}), which does not clip gradients; add {clip} there")
+        return self.report(graph, fact.argument if fact.argument is not None else fact.call, message)
 
     def _default(self, graph: ModuleGraph, fact: CompileFact, what: str, settings: Settings) -> Diagnostic:
         call = fact.call
