@@ -208,11 +208,12 @@ def _dead_units(report: ProbeReport, dead: list[LayerStats]) -> list[Found]:
     if not dead:
         return []
     first, width = dead[0], dead[0].units
+    units = "the only unit" if width == 1 else f"all {width} units"
     where = f"layer{'s' if len(dead) > 1 else ''} {span_name(dead)}, width {width}"
-    after = {1: "", 2: ", and so do those of the ReLU layer after it"}.get(
-        len(dead), f", and so do those of the {len(dead) - 1} ReLU layers after it")
+    after = {1: "", 2: ", and so does the ReLU layer after it"}.get(
+        len(dead), f", and so do the {len(dead) - 1} ReLU layers after it")
     message = (
-        f"dead ReLU stack: all {width} units of {first.name} (layer {first.index + 1}) output zero for "
+        f"dead ReLU stack: {units} of {first.name} (layer {first.index + 1}) output zero for "
         f"every sample of the batch{after} ({where}); no gradient passes back through {first.name}"
     )
     partly = {layer.name: layer.dead_units for layer in report.layers
