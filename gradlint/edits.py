@@ -207,6 +207,19 @@ def insert_line_after(source: SourceText, statement: ast.stmt, text: str) -> Edi
     return _edit(source, at, at, f"{indent}{text}{newline}")
 
 
+def insert_lines_before(source: SourceText, statement: ast.stmt, lines: list[str]) -> Edit | None:
+    """New lines right before `statement`, indented like it. None where the statement does not
+    start its line (`x = 1; y = 2`)."""
+    start = source.start(statement)
+    if not source.starts_line(start):
+        return None
+    first = source.position(start).row
+    line_start = source.line_starts[first - 1]
+    indent = _visual_indent(source.text[line_start:start])
+    newline = source.newline_at(first)
+    return _edit(source, start, start, "".join(f"{line}{newline}{indent}" for line in lines))
+
+
 # -- layout that formatters keep ---------------------------------------------------------------
 #
 # An edit that pushes a line past the project's line length would make black (or ruff format)

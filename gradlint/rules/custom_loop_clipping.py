@@ -12,6 +12,7 @@ from gradlint.edits import insert_line_after
 from gradlint.graph.model import ModuleGraph
 from gradlint.graph.steps import TrainingStep
 from gradlint.rules.base import FixSafety, Invalid, Rule
+from gradlint.rules.torch_clipping import torch_loop_findings
 from gradlint.rules.rnn_clipping import (
     clip_applicability,
     clip_argument,
@@ -298,6 +299,7 @@ def train_step(x, y):
             if step.from_compile and any(not o.clipped for o in known):
                 continue  # the compile() that gives this optimizer is GL201's finding
             yield self._minimize(graph, step, settings) if step.minimize else self._finding(graph, step, settings)
+        yield from torch_loop_findings(self, graph, settings)  # PyTorch: backward() → step()
 
     def _minimize(self, graph: ModuleGraph, step: TrainingStep, settings: Settings) -> Diagnostic:
         """`optimizer.minimize(...)`: the gradients never appear, so the optimizer clips or

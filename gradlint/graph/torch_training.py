@@ -1,0 +1,227 @@
+"""PyTorch training loops: where `loss.backward()` is followed by `optimizer.step()`, which
+model the loop runs, and whether its gradients are clipped on the way.
+
+A step is one `optimizer.step()` (or AMP's `scaler.step(optimizer)`) after a `.backward()`
+in the body of the same loop. The model is a name the loop calls (`model(x)`, `model(x,
+hidden)`), bound to an instance of a module class of this file, to a torch.nn recurrent layer,
+or passed in as a parameter whose every caller in the module passes one of those.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gradlint.graph.facts import Layer
+from gradlint.graph.scopes import Scope
+from gradlint.torch_api.training import (
+    CLIP_CALLS,
+    MODEL_METHODS,
+    OPTIMIZER_PREFIX,
+    SCALERS,
+    SCHEDULER_PREFIX,
+)
+
+if TYPE_CHECKING:
+    from gradlint.graph.model import ModuleGraph
+    from gradlint.graph.torch_model import TorchGraph
+
+_BOUNDARIES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+@dataclass(frozen=True)
+class TorchStep:
+    """One optimizer step of a training loop."""
+
+    call: ast.Call  # optimizer.step() / scaler.step(optimizer)
+    statement: ast.stmt  # the statement it is, where the fix goes before it
+    backward: ast.Call
+    model: str  # the model's name in the loop
+    recurrent: str  # what makes it recurrent: "RNNModel with nn.LSTM"
+    optimizer: str  # the optimizer as written
+    scaler: str | None  # the AMP GradScaler that steps it
+    unscaled: bool  # scaler.unscale_(optimizer) comes before the step
+
+
+def torch_steps(graph: ModuleGraph) -> list[TorchStep]:
+    """Every step of a recurrent torch model whose gradients nothing in the module clips."""
+    torch = graph.torch
+    if not torch.layers or not any(layer.spec.recurrent for layer in torch.layers):
+        return []
+    if _clips_anywhere(graph):
+        return []  # a clip call anywhere (a helper, a hook): its reach is not followed
+    found: list[TorchStep] = []
+    seen: set[int] = set()
+    for loop, scope in _loops(graph):
+        for step in _steps_in(graph, torch, loop, scope):
+            if id(step.call) not in seen:  # (an inner loop's step is in the outer loop's body too)
+                seen.add(id(step.call))
+                found.append(step)
+    return sorted(found, key=lambda s: (s.call.lineno, s.call.col_offset))
+
+
+def _loops(graph: ModuleGraph) -> list[tuple[ast.For | ast.AsyncFor | ast.While, Scope]]:
+    """Every loop, with the scope of the function that holds it."""
+    found: list[tuple[ast.For | ast.AsyncFor | ast.While, Scope]] = []
+    todo: list[tuple[ast.AST, Scope]] = [(graph.tree, graph.scopes.module_scope)]
+    while todo:
+        node, scope = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            scope = graph.scopes.defs.get(id(node), scope)
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            found.append((node, scope))
+        todo.extend((child, scope) for child in ast.iter_child_nodes(node))
+    return found
+
+
+def _walk_body(body: list[ast.stmt]) -> list[ast.AST]:
+    """Nodes of a loop body in source order, nested functions and classes left out."""
+    found: list[ast.AST] = []
+    todo: list[ast.AST] = list(reversed(body))
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        if not isinstance(node, _BOUNDARIES):
+            todo.extend(reversed(list(ast.iter_child_nodes(node))))
+    return found
+
+
+def _clips_anywhere(graph: ModuleGraph) -> bool:
+    for node in ast.walk(graph.tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+            if name in CLIP_CALLS or name == "register_hook":
+                return True
+    return False
+
+
+def _steps_in(graph: ModuleGraph, torch: TorchGraph, loop: ast.For | ast.AsyncFor | ast.While,
+              scope: Scope) -> list[TorchStep]:
+    nodes = _walk_body(loop.body)
+    statements = {id(s): s for s in nodes if isinstance(s, ast.stmt)}
+    parents: dict[int, ast.stmt] = {}
+    for statement in statements.values():
+        if isinstance(statement, ast.Expr):
+            parents[id(statement.value)] = statement
+    backward: ast.Call | None = None
+    unscaled: set[str] = set()
+    model: tuple[str, str] | None = None
+    found: list[TorchStep] = []
+    for node in nodes:
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and model is None:
+            model = _recurrent_model(graph, torch, func.id, scope)
+        if not isinstance(func, ast.Attribute):
+            continue
+        if func.attr == "backward":
+            backward = node
+        elif func.attr == "unscale_" and node.args:
+            unscaled.add(graph.source.segment(node.args[0]))
+        elif func.attr == "step" and backward is not None and id(node) in parents:
+            stepped = _optimizer_step(graph, node, scope)
+            if stepped is None or model is None:
+                continue
+            optimizer, scaler = stepped
+            found.append(TorchStep(node, parents[id(node)], backward, model[0], model[1], optimizer, scaler,
+                                   optimizer in unscaled))
+            backward = None
+    return found
+
+
+def _optimizer_step(graph: ModuleGraph, call: ast.Call, scope: Scope) -> tuple[str, str | None] | None:
+    """`optimizer.step()` → ("optimizer", None); `scaler.step(opt)` → ("opt", "scaler")."""
+    func = call.func
+    assert isinstance(func, ast.Attribute)
+    receiver = func.value
+    if not isinstance(receiver, ast.Name):
+        return None
+    kind = _kind_of(graph, receiver.id, scope)
+    if kind == "scaler" and len(call.args) == 1 and isinstance(call.args[0], ast.Name):
+        return call.args[0].id, receiver.id
+    if kind == "optimizer" and not call.args:
+        return receiver.id, None
+    return None
+
+
+def _kind_of(graph: ModuleGraph, name: str, scope: Scope) -> str | None:
+    """"optimizer" / "scaler" for a name bound to one (a parameter named like one counts)."""
+    found = graph.resolver.assigned_value(name, scope)
+    if found is not None and isinstance(found[0], ast.Call):
+        qualified = graph.resolver.qualified_name(found[0].func, found[1]) or ""
+        if qualified in SCALERS:
+            return "scaler"
+        if qualified.startswith(OPTIMIZER_PREFIX) and not qualified.startswith(SCHEDULER_PREFIX):
+            return "optimizer"
+        return None
+    if found is None and _is_parameter(graph, name, scope):
+        lowered = name.lower()
+        if "scaler" in lowered:
+            return "scaler"
+        if "optim" in lowered or lowered in ("opt", "opt_g"):
+            return "optimizer"
+    return None
+
+
+def _is_parameter(graph: ModuleGraph, name: str, scope: Scope) -> bool:
+    node = scope.node
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    args = node.args
+    return any(a.arg == name for a in [*args.posonlyargs, *args.args, *args.kwonlyargs])
+
+
+def _recurrent_model(graph: ModuleGraph, torch: TorchGraph, name: str, scope: Scope,
+                     depth: int = 0) -> tuple[str, str] | None:
+    """(name, what makes it recurrent) when `name` is bound to a recurrent model."""
+    found = graph.resolver.assigned_value(name, scope)
+    if found is not None:
+        what = _recurrent_value(graph, torch, found[0], found[1])
+        return (name, what) if what else None
+    if depth > 2 or not _is_parameter(graph, name, scope):
+        return None
+    function = scope.node
+    assert isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+    index = [a.arg for a in function.args.args].index(name) if name in [a.arg for a in function.args.args] else None
+    calls = [n for n in ast.walk(graph.tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+             and n.func.id == function.name]
+    whats: list[str] = []
+    for call in calls:
+        arg = next((k.value for k in call.keywords if k.arg == name), None)
+        if arg is None and index is not None and index < len(call.args):
+            arg = call.args[index]
+        if not isinstance(arg, ast.Name):
+            return None
+        caller_scope = graph.scopes.scope_of(call)
+        inner = _recurrent_model(graph, torch, arg.id, caller_scope, depth + 1)
+        if inner is None:
+            return None
+        whats.append(inner[1])
+    return (name, whats[0]) if whats else None
+
+
+def _recurrent_value(graph: ModuleGraph, torch: TorchGraph, expr: ast.AST, scope: Scope) -> str | None:
+    # `LM(...).to(device)`, `.cuda()`: the model itself.
+    while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in MODEL_METHODS:
+        expr = expr.func.value
+    if not isinstance(expr, ast.Call):
+        return None
+    layer = torch.by_call.get(id(expr))
+    if isinstance(layer, Layer):
+        return f"nn.{layer.class_name}" if layer.spec.recurrent else None
+    if isinstance(expr.func, ast.Name) and expr.func.id in torch.classes:
+        cls = torch.classes[expr.func.id]
+        layers = [l for l in torch.all_layers(_instance(cls)) if l.spec.recurrent]
+        if layers:
+            kinds = ", ".join(dict.fromkeys(f"nn.{l.class_name}" for l in layers))
+            return f"{cls.name} with {kinds}"
+    return None
+
+
+def _instance(cls: ast.ClassDef) -> object:
+    from gradlint.graph.torch_model import Instance
+
+    return Instance(cls)

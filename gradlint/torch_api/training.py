@@ -1,0 +1,16 @@
+"""PyTorch training calls as data: optimizers, AMP scalers, gradient clipping."""
+
+from __future__ import annotations
+
+OPTIMIZER_PREFIX = "torch.optim."
+SCHEDULER_PREFIX = "torch.optim.lr_scheduler."
+SCALERS = frozenset({"torch.cuda.amp.GradScaler", "torch.amp.GradScaler", "torch.cpu.amp.GradScaler",
+                     "torch.amp.grad_scaler.GradScaler"})
+# Calls that clip gradients, by their last name: torch.nn.utils' and those of the training
+# libraries that wrap them (Accelerate, Fabric).
+CLIP_CALLS = frozenset({"clip_grad_norm_", "clip_grad_value_", "clip_grad_norm", "clip_grad_value",
+                        "clip_gradients"})
+# Methods that return the model they are called on.
+MODEL_METHODS = frozenset({"to", "cuda", "cpu", "train", "double", "float", "half", "bfloat16"})
+# What the fix writes, after the file's name for torch.nn.utils.
+CLIP_FUNCTION = "clip_grad_norm_"
