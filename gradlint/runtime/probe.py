@@ -1,9 +1,12 @@
-"""The measurement: one forward and backward pass per batch, per weighted layer.
+"""The measurement: one forward and backward pass per batch, per weighted layer, in one compiled call.
 
-Each weighted layer's `call` is intercepted for the duration of a pass, so its output tensor is
-recorded on the gradient tape; one `tape.gradient` then gives d loss / d (layer output) for every
-layer and d loss / d W for every weight at once. Non-trainable state (BatchNorm's moving
-statistics) is put back afterwards, so probing never changes the model.
+Each row layer's `call` is intercepted while the pass is traced (`tf.function`), for every kind
+of model: the layers of a Sequential or functional graph, and each sublayer a subclassed
+model's own call() runs. Its output tensor is recorded on the gradient tape; one
+`tape.gradient` then gives d loss / d (layer output) for every layer and d loss / d W for every
+weight at once, and the graph reduces them to a few numbers per layer before they leave it.
+Non-trainable state (BatchNorm's moving statistics) is put back afterwards, so probing never
+changes the model.
 """
 
 from __future__ import annotations
@@ -22,15 +25,24 @@ from gradlint.runtime.backend import Backend
 from gradlint.runtime.errors import ProbeError, reason
 from gradlint.runtime.inputs import InputSpec, input_specs, pack_inputs, synthetic_batch
 from gradlint.runtime.losses import LossPlan, make_targets, plan_loss, total_loss
+from gradlint.runtime.progress import NoProgress, Progress
 from gradlint.runtime.results import BACKWARD, FORWARD, WEIGHTS, LayerStats, ProbeReport
 from gradlint.runtime.settings import ProbeOptions, Shape
-from gradlint.runtime.structure import SUBCLASSED, Row, Structure, activation_name, describe, model_kind
+from gradlint.runtime.structure import (
+    SUBCLASSED,
+    Row,
+    Structure,
+    activation_name,
+    describe,
+    model_kind,
+)
 from gradlint.runtime.units import dead_units
 
 SUBCLASSED_NOTE = (
-    "subclassed model: layer outputs are not reachable from outside its call(), so only weight "
-    "gradients are measured (no forward RMS, no backward signal, no first/last ratio)"
+    "subclassed model: no layer's output was seen during its call(), so only weight gradients "
+    "are measured (no forward RMS, no backward signal, no first/last ratio)"
 )
+NOT_INTERCEPTED_NOTE = "no layer's output was seen during the model's call: only weight gradients are measured"
 
 
 @dataclass
@@ -55,79 +67,195 @@ class PassResult:
 
 
 class Prober:
-    """Measures a model repeatedly on batches of the same specification."""
+    """Measures a model repeatedly on batches of the same specification.
+
+    Every pass is one compiled call (`tf.function`): the forward pass with each row layer's
+    `call` intercepted while it is traced, the loss, one `tape.gradient` for every layer output
+    and weight, and the statistics reduced to a few numbers per layer inside the graph. The
+    trace is made once per prober; the passes after it cost what a training step costs.
+    """
 
     def __init__(self, model: Any, backend: Backend, *, input_shapes: tuple[Shape, ...] = (), seed: int = 0,
-                 sample: list[np.ndarray] | None = None) -> None:
-        """`sample`: real input arrays the caller will measure with (no synthetic inputs then)."""
+                 sample: list[np.ndarray] | None = None, compiled: bool = True) -> None:
+        """`sample`: real input arrays the caller will measure with (no synthetic inputs then).
+        `compiled=False` runs the same pass eagerly (the reference the compiled one is held to)."""
         self.model = model
         self.backend = backend
         self.rng = np.random.default_rng(seed)
+        self.compiled = compiled
+        self.notes: list[str] = []
+        kind = model_kind(model, backend)
         if sample is not None:
             self.specs = [InputSpec(f"input_{i}", tuple(a.shape[1:]), str(a.dtype)) for i, a in enumerate(sample)]
-            self._warm_up([a[:2] for a in sample])
+            tiny = [a[:2] for a in sample]
         else:
-            self.specs = input_specs(model, model_kind(model, backend), backend, input_shapes)
-            self._warm_up(synthetic_batch(self.specs, 2, np.random.default_rng(0)))
-        self.structure: Structure = describe(model, backend)
-        self.plan: LossPlan | None = None
+            self.specs = input_specs(model, kind, backend, input_shapes)
+            tiny = synthetic_batch(self.specs, 2, np.random.default_rng(0))
+        outputs = None if kind == SUBCLASSED else _declared_outputs(model)
+        if outputs is None:
+            outputs = self._warm_up(tiny)
+            self.structure: Structure = describe(model, backend)
+            activations = output_activations(model, self.structure, len(outputs))
+        else:
+            self.structure = describe(model, backend)
+            activations = output_activations(model, self.structure, len(outputs))
+            if any(a is None for a in activations):  # the loss is chosen from the output's values
+                outputs = self._warm_up(tiny)
+        self.plan: LossPlan | None = plan_loss(model, outputs, activations, backend)
+        self._output_shapes = [tuple(int(d) for d in o.shape[1:]) for o in outputs]
+        self._rows = self.structure.rows  # the rows the traced pass reports on, in this order
+        self._variables = _unique_variables(self._rows)
+        self._weight_squares: dict[int, float] = {}
+        self._with_gradient: list[int] = []  # ids of the variables the pass returns a gradient for
+        self._step: Any = None
+        self._call_order: list[int] = []  # row indices in the order the trace entered them
+        self._head_rows: list[int] = []  # rows whose output is a model output
+        self._settled = False
 
     def batch(self, batch_size: int) -> list[np.ndarray]:
         return synthetic_batch(self.specs, batch_size, self.rng)
 
-    def _warm_up(self, arrays: list[np.ndarray]) -> None:
-        """Build every layer (subclassed models create weights on first call) with a tiny batch."""
+    def _warm_up(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        """Build every layer (subclassed models create weights on first call) with a tiny batch,
+        eagerly; its outputs choose the loss. A built graph model whose outputs declare their
+        shapes and activations skips it: an eager recurrent layer alone can cost a second."""
+        from keras import tree
+
         try:
             with self._state_kept():
-                self.model(pack_inputs(self.model, arrays), training=False)
+                outputs = self.model(pack_inputs(self.model, arrays), training=False)
         except Exception as exc:
             shapes = ", ".join(spec.describe(2) for spec in self.specs)
             raise ProbeError(
                 f"calling the model on a synthetic batch ({shapes}) failed: {reason(exc)}; "
                 f"if the input shape is wrong, pass --input-shape"
             ) from exc
+        return [np.asarray(o) for o in tree.flatten(outputs)]
 
     def measure(self, arrays: list[np.ndarray], targets: list[Any] | None = None) -> PassResult:
         """One forward and backward pass; `targets` default to synthetic ones fitting the loss."""
         tf = self.backend.tf
+        assert self.plan is not None
+        n = int(arrays[0].shape[0]) if arrays else 0
+        self._batch = n
+        y = list(targets) if targets is not None else make_targets(
+            self.plan, [_Shaped((n, *shape)) for shape in self._output_shapes], self.rng)
+        inputs = pack_inputs(self.model, [tf.convert_to_tensor(a) for a in arrays])
+        y_tensors = [tf.convert_to_tensor(t) for t in y]
+        with self._state_kept():
+            loss, forward, backward, weights = self._run(inputs, y_tensors)
+        # Weight norms outside the pass (fewer ops to trace); read at each pass, as a training
+        # callback measures weights that move between passes.
+        self._weight_squares = {id(v): float(np.sum(np.square(np.asarray(v.numpy(), dtype="float64"))))
+                                for v in self._variables}
+        by_layer = self._row_passes(forward, backward, weights)
+        if not self._settled:
+            self._settle()
+        rows = [by_layer[id(row.layer)] for row in self.structure.rows]
+        return PassResult(float(loss), rows, y)
+
+    # --- the pass ----------------------------------------------------------------------------
+
+    def _run(self, inputs: Any, targets: list[Any]) -> Any:
+        """The pass, compiled on first use: without AutoGraph (tracing is a good part of a probe's
+        time), with it for a call() whose Python branches on tensors, and eagerly, said in a note,
+        for a model that cannot be traced at all."""
+        tf = self.backend.tf
+        if not self.compiled:
+            return _to_numpy(self._pass(inputs, targets))
+        if self._step is not None:
+            with _few_graph_optimizations(tf):
+                return _to_numpy(self._step(inputs, targets))
+        failure: Exception | None = None
+        for autograph in (False, True):
+            step = tf.function(self._pass, autograph=autograph)
+            try:
+                with _few_graph_optimizations(tf):
+                    result = _to_numpy(step(inputs, targets))
+            except Exception as exc:
+                failure = exc
+                self._call_order, self._head_rows = [], []
+                continue
+            self._step = step
+            return result
+        self.compiled = False
+        try:
+            result = _to_numpy(self._pass(inputs, targets))
+        except Exception as exc:
+            shapes = ", ".join(spec.describe(self._batch) for spec in self.specs)
+            raise ProbeError(
+                f"calling the model on a synthetic batch ({shapes}) failed: {reason(exc)}; "
+                f"if the input shape is wrong, pass --input-shape"
+            ) from exc
+        self.notes.append(f"the pass could not be compiled ({reason(failure)}); it ran eagerly")
+        return result
+
+    def _pass(self, inputs: Any, targets: list[Any]) -> tuple[Any, list[list[Any]], list[list[Any]], list[Any]]:
+        """Forward, loss and backward, reduced to statistics in the graph: (loss, per row (Σx²/2,
+        size, per-unit peak) of each output, per row Σg²/2 of each output gradient, ‖∂L/∂W‖²/2
+        of each variable that has a gradient, in `_with_gradient` order)."""
+        tf = self.backend.tf
         from keras import tree
 
-        rows = self.structure.rows
-        intercepted = rows if self.structure.per_layer else ()
-        with self._state_kept(), _intercept(intercepted) as records, tf.GradientTape() as tape:
-            outputs = self.model(pack_inputs(self.model, arrays), training=True)
+        rows = self._rows
+        intercepted = [row for row in rows if row.layer is not self.model]  # its output is the model's
+        index = {id(row.layer): i for i, row in enumerate(rows)}
+        with _intercept(intercepted) as records, tf.GradientTape() as tape:
+            outputs = self.model(inputs, training=True)
             flat = list(tree.flatten(outputs))
-            if self.plan is None:
-                activations = output_activations(self.model, self.structure, len(flat))
-                self.plan = plan_loss(self.model, [np.asarray(o) for o in flat], activations, self.backend)
-            y = targets if targets is not None else make_targets(self.plan, flat, self.rng)
-            loss = total_loss(self.plan, list(y), flat, self.backend)
-        row_outputs = [[t for t in tree.flatten(records.get(i, [])) if _is_float_tensor(t)]
-                       for i in range(len(intercepted))]
+            loss = total_loss(self.plan, targets, flat, self.backend)
+        row_outputs: list[list[Any]] = [[] for _ in rows]
+        for j, row in enumerate(intercepted):
+            row_outputs[index[id(row.layer)]] = [t for t in tree.flatten(records.calls.get(j, []))
+                                                 if _is_float_tensor(t)]
+        self._call_order = [index[id(intercepted[j].layer)] for j in records.order]
+        self._head_rows = [i for i, outs in enumerate(row_outputs) if any(o is f for o in outs for f in flat)]
         watched = [t for outs in row_outputs for t in outs]
-        variables: list[Any] = []
-        seen: set[int] = set()
-        for row in rows:
-            for v in row.variables:
-                if id(v) not in seen:
-                    seen.add(id(v))
-                    variables.append(v)
-        grads = tape.gradient(loss, watched + variables, unconnected_gradients=tf.UnconnectedGradients.NONE)
+        grads = tape.gradient(loss, watched + self._variables, unconnected_gradients=tf.UnconnectedGradients.NONE)
         output_grads, var_grads = grads[: len(watched)], grads[len(watched):]
-        grad_of = {id(v): g for v, g in zip(variables, var_grads)}
-        results: list[RowPass] = []
-        position = 0
-        for i, row in enumerate(rows):
+        forward, backward, position = [], [], 0
+        for outs in row_outputs:
+            forward.append([_output_summary(t, tf) for t in outs])
+            gs = output_grads[position: position + len(outs)]
+            position += len(outs)
+            backward.append([_grad_summary(g, tf) for g in gs if g is not None])
+        self._with_gradient = [id(v) for v, g in zip(self._variables, var_grads) if g is not None]
+        weights = [_grad_summary(g, tf) for g in var_grads if g is not None]
+        return loss, forward, backward, weights
+
+    def _row_passes(self, forward: list[list[Any]], backward: list[list[Any]], weights: list[Any]) -> dict[int, RowPass]:
+        """The pass's statistics per row, keyed by the row's layer."""
+        grad_squares = dict(zip(self._with_gradient, weights))
+        passes: dict[int, RowPass] = {}
+        for row, outs, grads in zip(self._rows, forward, backward):
             result = RowPass()
-            if i < len(row_outputs):
-                outs = row_outputs[i]
-                gs = output_grads[position: position + len(outs)]
-                position += len(outs)
-                _forward(result, outs)
-                _backward(result, gs)
-            _weights(result, row, grad_of, tf)
-            results.append(result)
-        return PassResult(float(loss.numpy()), results, list(y))
+            _forward(result, outs)
+            _backward(result, grads)
+            _weights(result, row, self._weight_squares, grad_squares)
+            passes[id(row.layer)] = result
+        return passes
+
+    def _settle(self) -> None:
+        """After the first pass: a subclassed model's rows in the order its call() ran them, its
+        head the row whose output the model returns, and a note naming rows never seen."""
+        self._settled = True
+        structure = self.structure
+        if structure.kind == SUBCLASSED and self._call_order:
+            called = list(dict.fromkeys(self._call_order))
+            slots = sorted(called)  # rows never called keep their places
+            order = list(range(len(structure.rows)))
+            for slot, i in zip(slots, called):
+                order[slot] = i
+            rows = tuple(structure.rows[i] for i in order)
+            new_index = {i: k for k, i in enumerate(order)}
+            heads = frozenset(new_index[i] for i in self._head_rows) or frozenset({new_index[called[-1]]})
+            self.structure = replace(structure, rows=rows, heads=heads)
+        seen = set(self._call_order)
+        unseen = [row.name for i, row in enumerate(self._rows) if i not in seen and row.layer is not self.model]
+        if self._call_order and unseen:
+            self.notes.append(f"not measured per layer (not called in the model's forward pass): {', '.join(unseen)}")
+        elif not self._call_order and structure.rows:
+            self.notes.append(SUBCLASSED_NOTE if structure.kind == SUBCLASSED else NOT_INTERCEPTED_NOTE)
 
     @contextlib.contextmanager
     def _state_kept(self) -> Iterator[None]:
@@ -141,16 +269,20 @@ class Prober:
                 v.assign(value)
 
 
-def probe_model(model: Any, backend: Backend, options: ProbeOptions, *, target: str, filename: str) -> ProbeReport:
+def probe_model(model: Any, backend: Backend, options: ProbeOptions, *, target: str, filename: str,
+                progress: Progress | None = None) -> ProbeReport:
     """Measure `options.repeats` batches and report per-layer medians (findings not yet judged)."""
+    progress = progress or NoProgress()
     started = time.perf_counter()
     prober = Prober(model, backend, input_shapes=options.input_shapes, seed=options.seed)
-    passes = [prober.measure(prober.batch(options.batch_size)) for _ in range(options.repeats)]
+    passes = []
+    for i in range(options.repeats):
+        what = "tracing and measuring" if i == 0 and prober.compiled else "measuring"
+        progress.step(f"{target}: {what} batch {i + 1}/{options.repeats}")
+        passes.append(prober.measure(prober.batch(options.batch_size)))
     structure = prober.structure
     assert prober.plan is not None
-    notes = []
-    if structure.kind == SUBCLASSED:
-        notes.append(SUBCLASSED_NOTE)
+    notes = list(prober.notes)
     if prober.plan.note:
         notes.append(prober.plan.note)
     if not structure.rows:
@@ -244,10 +376,18 @@ def output_activations(model: Any, structure: Structure, n_outputs: int) -> list
 # --- helpers ---------------------------------------------------------------------------------
 
 
+class _Records:
+    """What an intercepted pass saw: each row's outputs, and the order rows were entered."""
+
+    def __init__(self) -> None:
+        self.calls: dict[int, list[Any]] = {}
+        self.order: list[int] = []
+
+
 @contextlib.contextmanager
-def _intercept(rows: tuple[Row, ...] | list[Row]) -> Iterator[dict[int, list[Any]]]:
-    """Record each row layer's outputs while the pass runs; restore `call` afterwards."""
-    records: dict[int, list[Any]] = {}
+def _intercept(rows: tuple[Row, ...] | list[Row]) -> Iterator[_Records]:
+    """Record each row layer's outputs while the pass runs (or is traced); restore `call` afterwards."""
+    records = _Records()
     patched: list[tuple[Any, Any]] = []
     missing = object()
     try:
@@ -258,8 +398,9 @@ def _intercept(rows: tuple[Row, ...] | list[Row]) -> Iterator[dict[int, list[Any
 
             @functools.wraps(original)
             def recording_call(*args: Any, __original: Any = original, __i: int = i, **kwargs: Any) -> Any:
+                records.order.append(__i)
                 out = __original(*args, **kwargs)
-                records.setdefault(__i, []).append(out)
+                records.calls.setdefault(__i, []).append(out)
                 return out
 
             object.__setattr__(layer, "call", recording_call)  # past Keras' attribute tracking
@@ -273,51 +414,121 @@ def _intercept(rows: tuple[Row, ...] | list[Row]) -> Iterator[dict[int, list[Any
                 object.__setattr__(layer, "call", previous)
 
 
+def _declared_outputs(model: Any) -> list[np.ndarray] | None:
+    """Stand-ins (zeros, batch 2) for a built graph model's outputs when their shapes are declared."""
+    try:
+        from keras import tree
+
+        tensors = list(tree.flatten(model.outputs)) if model.built else []
+    except (AttributeError, ValueError):
+        return None
+    shapes = [tuple(t.shape[1:]) for t in tensors]
+    if not tensors or any(d is None for shape in shapes for d in shape):
+        return None
+    return [np.zeros((2, *shape), dtype="float32") for shape in shapes]
+
+
+@contextlib.contextmanager
+def _few_graph_optimizations(tf: Any) -> Iterator[None]:
+    """Grappler's rewrites cost more, on the first call of a large graph, than they save over a
+    probe's few passes: off while the probe's own function is instantiated and run."""
+    previous = tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer", False)
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": previous})
+
+
+@dataclass(frozen=True)
+class _Shaped:
+    """An output's shape for a batch size, all that drawing its targets needs."""
+
+    shape: tuple[int, ...]
+
+
+def _unique_variables(rows: tuple[Row, ...]) -> list[Any]:
+    variables: list[Any] = []
+    seen: set[int] = set()
+    for row in rows:
+        for v in row.variables:
+            if id(v) not in seen:
+                seen.add(id(v))
+                variables.append(v)
+    return variables
+
+
+def _to_numpy(value: Any) -> Any:
+    """Tensors → numpy, keeping the nesting (a few small arrays per layer)."""
+    if isinstance(value, (list, tuple)):
+        return [_to_numpy(v) for v in value]
+    return None if value is None else np.asarray(value)
+
+
 def _is_float_tensor(value: Any) -> bool:
     dtype = getattr(value, "dtype", None)
     return dtype is not None and getattr(dtype, "is_floating", False)
 
 
-def _norm(arrays: list[np.ndarray]) -> float:
-    return math.sqrt(sum(float(np.sum(np.square(a, dtype="float64"))) for a in arrays))
+def _sum_of_squares(t: Any, tf: Any) -> Any:
+    """Σx²/2 (one fused op) in float64: an exploding tensor must not overflow float32. Non-finite
+    exactly when some element is, so it also answers whether the tensor is finite."""
+    return tf.nn.l2_loss(tf.cast(t, tf.float64))
+
+
+def _output_summary(t: Any, tf: Any) -> tuple[Any, Any, Any]:
+    """(Σx²/2, size, per-unit peak over every sample and position): a unit whose peak is not
+    positive never fired on the batch (see units.py)."""
+    shape = t.shape
+    size = int(np.prod(shape, dtype="int64")) if shape.is_fully_defined() else tf.size(t)
+    rank = len(shape)
+    peak = tf.reduce_max(t, axis=list(range(rank - 1))) if rank >= 2 else None
+    return _sum_of_squares(t, tf), size, peak
+
+
+def _grad_summary(g: Any, tf: Any) -> Any:
+    return _sum_of_squares(tf.convert_to_tensor(g), tf)
 
 
 def _forward(result: RowPass, outputs: list[Any]) -> None:
+    """`outputs`: the row's (Σx²/2, size, peaks) from `_output_summary`, one per output tensor."""
     if not outputs:
         return
-    arrays = [np.asarray(t, dtype="float64") for t in outputs]
-    if not all(np.all(np.isfinite(a)) for a in arrays):
+    total = 2 * sum(float(squares) for squares, _, _ in outputs)
+    size = sum(int(n) for _, n, _ in outputs)
+    finite = math.isfinite(total)
+    if not finite:
         result.non_finite.add(FORWARD)
-    size = sum(a.size for a in arrays)
-    result.forward_rms = _norm(arrays) / math.sqrt(size) if size else None
-    counted = dead_units(arrays[0])
-    if counted is not None:
-        result.dead_units, result.units = counted
+    result.forward_rms = math.sqrt(total) / math.sqrt(size) if size else None
+    peaks = outputs[0][2]
+    if finite and peaks is not None and peaks.size:  # a NaN is GR103's, not a dead unit
+        counted = dead_units(np.asarray(peaks).reshape(1, -1))  # the peaks stand for the batch
+        if counted is not None:
+            result.dead_units, result.units = counted
 
 
 def _backward(result: RowPass, grads: list[Any]) -> None:
-    arrays = [np.asarray(g, dtype="float64") for g in grads if g is not None]
-    if not arrays:
+    if not grads:
         return
-    if not all(np.all(np.isfinite(a)) for a in arrays):
+    total = 2 * sum(float(squares) for squares in grads)
+    if not math.isfinite(total):
         result.non_finite.add(BACKWARD)
-    result.backward_signal = _norm(arrays)
+    result.backward_signal = math.sqrt(total)
 
 
-def _weights(result: RowPass, row: Row, grad_of: dict[int, Any], tf: Any) -> None:
+def _weights(result: RowPass, row: Row, weight_squares: dict[int, float], grad_squares: dict[int, Any]) -> None:
+    """`weight_squares`: ‖W‖² per variable; `grad_squares`: ‖∂L/∂W‖²/2 per variable that has a gradient."""
     if not row.variables:
         return
-    values = [np.asarray(v.numpy(), dtype="float64") for v in row.variables]
-    result.weight_norm = _norm(values)
-    grads = [grad_of.get(id(v)) for v in row.variables]
-    present = [tf.convert_to_tensor(g).numpy() for g in grads if g is not None]
+    result.weight_norm = math.sqrt(sum(weight_squares[id(v)] for v in row.variables))
+    present = [2 * float(grad_squares[id(v)]) for v in row.variables if id(v) in grad_squares]
     if not present:
         result.no_gradient = True
         return
-    arrays = [np.asarray(g, dtype="float64") for g in present]
-    if not all(np.all(np.isfinite(a)) for a in arrays):
+    total = sum(present)
+    if not math.isfinite(total):
         result.non_finite.add(WEIGHTS)
-    result.weight_grad_norm = _norm(arrays)
+    result.weight_grad_norm = math.sqrt(total)
 
 
 def _median(values: list[float | None]) -> float | None:

@@ -234,10 +234,11 @@ def test_text_shows_a_predicted_column_and_the_predicted_summary(probed, run_pro
     assert "(predicted 0.2" in summary and "forward RMS growth: ×" in summary and "(predicted ×" in summary
 
 
-def test_a_subclassed_model_gets_no_prediction_and_no_extra_note(fixture_target):
+def test_a_subclassed_model_is_measured_but_gets_no_prediction_and_says_why(fixture_target):
     report = probe_target(fixture_target("subclassed_mlp.py", "build_model"), ProbeOptions(repeats=1))
-    assert report.predicted_backward_ratio is None
-    assert not any(note.startswith(("signal model", "the signal model")) for note in report.notes)
+    assert report.predicted_backward_ratio is None and report.backward_ratio() is not None
+    assert [note for note in report.notes if note.startswith(("signal model", "the signal model"))] == [
+        "signal model: subclassed model: its call() is Python code the signal model cannot follow"]
 
 
 # --- without TensorFlow: plain data -----------------------------------------------------------
