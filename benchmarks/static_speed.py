@@ -1,6 +1,7 @@
 """Static-path speed of gradlint, measured against a bare LibCST parse of the same files.
 
 Run: pip install -e '.[bench]' && python benchmarks/static_speed.py [--skip-tensorflow] [--repeat N]
+     [--first-party-repeat N] [--first-party-only]
 
 Corpora nobody here wrote, all installed offline: the `keras` package source (Keras-heavy),
 a mixed corpus of other installed packages with little Keras code (numpy, click, pathspec,
@@ -9,6 +10,13 @@ files, MB, then wall time and the ratio to `libcst.parse_module` over the same f
 process cold, two processes cold, a cold run that fills the cache and the warm run after it,
 and start-up on one small file. Peak RSS of one process is printed for each half and the whole
 of the largest corpus: the whole must peak no higher than its worse half.
+
+Then a generated first-party package (`first_party_corpus.py`: 74 modules that import each
+other) measures what following the project's own modules costs: cold and warm, against the
+same bytes with first-party resolution switched off and against a twin with every import
+replaced by local copies, and after an edit of a module that 16 others use. Its cross-module
+findings are checked too, so that a resolution that silently finds nothing cannot pass.
+`--first-party-only` measures, of the other corpora, only the Keras one it is compared with.
 """
 
 from __future__ import annotations
@@ -16,13 +24,17 @@ from __future__ import annotations
 import argparse
 import compileall
 import importlib.util
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+from first_party_corpus import WIDELY_IMPORTED, users_of, write_corpus
 
 TARGETS = {
     "keras_cold_1": 1.3,  # Keras-heavy, 1 process, cold: ≤ 1.3 × bare LibCST parse
@@ -30,6 +42,8 @@ TARGETS = {
     "speedup_2": 1.7,  # --jobs 2 vs --jobs 1: ≥ 1.7 × faster
     "warm": 0.05,  # warm cache ≤ 0.05 × cold
     "startup": 2.0,  # non-Keras file ≤ 2 × `python -c pass`
+    "first_party_cold": 1.3,  # first-party corpus, cold -j1, per MB ≤ 1.3 × the Keras corpus's
+    "first_party_warm": 0.05,  # first-party corpus, warm ≤ 0.05 × its cold
 }
 
 
@@ -91,11 +105,39 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
 
+def peak_memory(results: dict) -> None:
+    """Flat memory: the whole of the largest corpus peaks no higher than the worse of its two
+    halves (the peak is set by the largest single file, not by how many files came before it)."""
+    largest = max(results, key=lambda n: len(results[n]["files"]))
+    files = results[largest]["files"]
+    half = len(files) // 2
+    halves = [run_gradlint(part, "--no-cache", "--jobs", "1")[1] for part in (files[:half], files[half:])]
+    rss_full = results[largest]["rss"]
+    print(f"\npeak RSS, {largest}, 1 process: first half {halves[0] / 1024:.0f} MiB, second half "
+          f"{halves[1] / 1024:.0f} MiB, all {len(files)} files {rss_full / 1024:.0f} MiB "
+          f"(all / worse half {rss_full / max(halves):.2f}x)")
+
+
+def first_party_targets(fp: dict) -> None:
+    """Cold: cost per MB of source (in-process: a 0.2 s run is a third start-up) against the
+    Keras corpus's cold -j1 per MB in the same run. Warm: against the corpus's own cold run."""
+    print(f"  first-party corpus, cold -j1, per MB ≤ {TARGETS['first_party_cold']}x the Keras corpus's: "
+          f"{fp['per_mb']:.2f}x  {verdict(fp['per_mb'] <= TARGETS['first_party_cold'])}")
+    print(f"  first-party corpus, warm ≤ {TARGETS['first_party_warm']}x its cold (in-process): "
+          f"{fp['warm']:.3f}x  {verdict(fp['warm'] <= TARGETS['first_party_warm'])}")
+    print(f"  first-party corpus, after an edit the cache gives a cold check's findings: {verdict(fp['fresh'])}")
+    print(f"  first-party corpus, its cross-module findings found: {verdict(fp['findings_met'])}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-tensorflow", action="store_true",
                         help="leave out the tensorflow/python corpus (the slowest) even where it is installed")
     parser.add_argument("--repeat", type=int, default=20, help="start-up measurements to take the median of")
+    parser.add_argument("--first-party-repeat", type=int, default=7,
+                        help="cold and warm runs of the first-party corpus to take the median of")
+    parser.add_argument("--first-party-only", action="store_true",
+                        help="of the other corpora, measure only the Keras corpus (the first-party figures' reference)")
     args = parser.parse_args()
     # gradlint as an installed package runs it: from bytecode (pip compiles it on install; an
     # editable install under PYTHONDONTWRITEBYTECODE would compile every module at every start).
@@ -104,8 +146,9 @@ def main() -> None:
     corpora = {"keras": [package_dir("keras") / "src"]}
     mixed = [package_dir(n) for n in ("numpy", "click", "pathspec", "hypothesis", "jsonschema", "_pytest")
              if importlib.util.find_spec(n)]
-    corpora["mixed"] = mixed
-    if not args.skip_tensorflow and importlib.util.find_spec("tensorflow"):
+    if not args.first_party_only:
+        corpora["mixed"] = mixed
+    if not args.skip_tensorflow and not args.first_party_only and importlib.util.find_spec("tensorflow"):
         corpora["tensorflow"] = [package_dir("tensorflow") / "python"]
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
@@ -126,16 +169,8 @@ def main() -> None:
         print(f"{name:<11}{len(files):>6}{size:>7.1f}{parse:>8.2f}s{cold1:>9.2f}s{cold1 / parse:>7.2f}"
               f"{cold2:>9.2f}s{cold2 / parse:>7.2f}{cold1 / cold2:>7.2f}x{filling:>8.2f}s{warm:>7.2f}s{warm / filling:>10.3f}")
 
-    largest = max(results, key=lambda n: len(results[n]["files"]))
-    files = results[largest]["files"]
-    # Flat memory: the whole corpus peaks no higher than the worse of its two halves (the peak
-    # is set by the largest single file, not by how many files came before it).
-    half = len(files) // 2
-    halves = [run_gradlint(part, "--no-cache", "--jobs", "1")[1] for part in (files[:half], files[half:])]
-    rss_full = results[largest]["rss"]
-    print(f"\npeak RSS, {largest}, 1 process: first half {halves[0] / 1024:.0f} MiB, second half "
-          f"{halves[1] / 1024:.0f} MiB, all {len(files)} files {rss_full / 1024:.0f} MiB "
-          f"(all / worse half {rss_full / max(halves):.2f}x)")
+    if not args.first_party_only:
+        peak_memory(results)
 
     with tempfile.TemporaryDirectory() as tmp:
         plain = Path(tmp) / "plain.py"
@@ -147,18 +182,210 @@ def main() -> None:
           f"gradlint on a non-Keras file {plain_t * 1000:.0f} ms ({plain_t / base:.2f}x); "
           f"on a Keras file {keras_t * 1000:.0f} ms ({keras_t / base:.2f}x)")
 
-    k, m = results["keras"], results["mixed"]
+    fp = first_party(results["keras"], args.first_party_repeat)
+
+    k = results["keras"]
     print("\ntargets:")
-    print(f"  Keras corpus, 1 process, cold ≤ {TARGETS['keras_cold_1']}x libcst parse: "
-          f"{k['cold1'] / k['parse']:.2f}x  {verdict(k['cold1'] / k['parse'] <= TARGETS['keras_cold_1'])}")
-    print(f"  mixed corpus, cold ≤ {TARGETS['mixed_cold']}x libcst parse: "
-          f"{m['cold1'] / m['parse']:.3f}x  {verdict(m['cold1'] / m['parse'] <= TARGETS['mixed_cold'])}")
-    speedup = k["cold1"] / k["cold2"]
-    print(f"  --jobs 2 vs --jobs 1 ≥ {TARGETS['speedup_2']}x: {speedup:.2f}x  {verdict(speedup >= TARGETS['speedup_2'])}")
-    warm_ratio = k["warm"] / k["filling"]
-    print(f"  warm cache ≤ {TARGETS['warm']}x cold: {warm_ratio:.3f}x  {verdict(warm_ratio <= TARGETS['warm'])}")
-    print(f"  start-up on a non-Keras file ≤ {TARGETS['startup']}x python: {plain_t / base:.2f}x  "
-          f"{verdict(plain_t / base <= TARGETS['startup'])}")
+    if not args.first_party_only:
+        m = results["mixed"]
+        print(f"  Keras corpus, 1 process, cold ≤ {TARGETS['keras_cold_1']}x libcst parse: "
+              f"{k['cold1'] / k['parse']:.2f}x  {verdict(k['cold1'] / k['parse'] <= TARGETS['keras_cold_1'])}")
+        print(f"  mixed corpus, cold ≤ {TARGETS['mixed_cold']}x libcst parse: "
+              f"{m['cold1'] / m['parse']:.3f}x  {verdict(m['cold1'] / m['parse'] <= TARGETS['mixed_cold'])}")
+        speedup = k["cold1"] / k["cold2"]
+        print(f"  --jobs 2 vs --jobs 1 ≥ {TARGETS['speedup_2']}x: {speedup:.2f}x  {verdict(speedup >= TARGETS['speedup_2'])}")
+        warm_ratio = k["warm"] / k["filling"]
+        print(f"  warm cache ≤ {TARGETS['warm']}x cold: {warm_ratio:.3f}x  {verdict(warm_ratio <= TARGETS['warm'])}")
+        print(f"  start-up on a non-Keras file ≤ {TARGETS['startup']}x python: {plain_t / base:.2f}x  "
+              f"{verdict(plain_t / base <= TARGETS['startup'])}")
+    first_party_targets(fp)
+
+
+# `gradlint check` in the calling process, with counters: the time inside the engine's
+# check_files (the run itself, without interpreter and command-line start-up), files checked
+# (past the prefilter, not served from the cache), other modules' graphs built for them, and
+# the time spent following calls into other modules (locating, reading, hashing, parsing and
+# building them, and tracing the models their functions return). The graph's modules are
+# patched only once a Keras file is checked, so that a warm run imports no more than it
+# would. With "off" no first-party import is followed: the same bytes without summaries.
+COUNTING_RUNNER = r'''
+import atexit, runpy, sys, time
+import gradlint.engine as engine
+counts = {"checking": 0.0, "checked": 0, "modules": 0, "resolving": 0.0, "inside": 0}
+resolve = sys.argv.pop(1) == "on"
+check_source, check_files, patched = engine.check_source, engine.check_files, []
+def patch_graph():
+    from gradlint.graph import project, tracing
+    build, imported = project.Project._build, tracing.ModelTracer._imported_models
+    def counted_build(self, *args, **kwargs):
+        counts["modules"] += 1
+        return build(self, *args, **kwargs)
+    def timed_imported(self, *args, **kwargs):
+        counts["inside"] += 1
+        start = time.perf_counter()
+        try:
+            return imported(self, *args, **kwargs)
+        finally:
+            counts["inside"] -= 1
+            if not counts["inside"]:
+                counts["resolving"] += time.perf_counter() - start
+    project.Project._build, tracing.ModelTracer._imported_models = counted_build, timed_imported
+    if not resolve:
+        project.Project.function = lambda self, *args, **kwargs: None
+    patched.append(True)
+def counted_check(text, *args, **kwargs):
+    if engine._MENTIONS_KERAS.search(text):
+        counts["checked"] += 1
+        if not patched:
+            patch_graph()
+    return check_source(text, *args, **kwargs)
+def timed_check_files(*args, **kwargs):
+    start = time.perf_counter()
+    try:
+        return check_files(*args, **kwargs)
+    finally:
+        counts["checking"] += time.perf_counter() - start
+engine.check_source, engine.check_files = counted_check, timed_check_files
+atexit.register(lambda: print("bench-counts", *(counts[k] for k in ("checking", "checked", "modules", "resolving")),
+                              file=sys.stderr))
+runpy.run_module("gradlint", run_name="__main__", alter_sys=True)
+'''
+
+
+@dataclass(frozen=True)
+class Run:
+    """One `gradlint check` of a first-party corpus (see COUNTING_RUNNER)."""
+
+    wall: float  # seconds, the process's start included
+    checking: float  # seconds inside the engine's check_files
+    checked: int  # files checked rather than served from the cache
+    built: int  # other modules' graphs built for imports
+    resolving: float  # seconds following calls into other modules
+    stdout: str
+
+
+def counted_check(root: Path, *extra: str, resolve: bool = True) -> Run:
+    """One `gradlint check -j1` of the corpus at `root`, with its own configuration (whose
+    directory is the root that absolute first-party imports are looked up under)."""
+    command = [sys.executable, "-c", COUNTING_RUNNER, "on" if resolve else "off", "check", "--exit-zero",
+               "--jobs", "1", "--config", str(root / "pyproject.toml"), *extra, str(root)]
+    start = time.perf_counter()
+    out = subprocess.run(command, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    counts = [line.split()[1:] for line in out.stderr.splitlines() if line.startswith("bench-counts ")]
+    if out.returncode != 0 or not counts:
+        raise SystemExit(f"gradlint check of {root} failed (exit {out.returncode}):\n{out.stderr}")
+    checking, checked, built, resolving = counts[-1]
+    return Run(wall, float(checking), int(checked), int(built), float(resolving), out.stdout)
+
+
+def median_checks(variants: dict[str, tuple[Path, bool]], repeat: int, *extra: str) -> dict[str, dict]:
+    """Median times of each variant's check, the variants taken in turns so that a machine
+    getting busier or quieter weighs on all of them alike."""
+    runs: dict[str, list[Run]] = {name: [] for name in variants}
+    for _ in range(repeat):
+        for name, (root, resolve) in variants.items():
+            runs[name].append(counted_check(root, *extra, resolve=resolve))
+    return {name: {"wall": statistics.median(r.wall for r in taken),
+                   "checking": statistics.median(r.checking for r in taken),
+                   "resolving": statistics.median(r.resolving for r in taken),
+                   "checked": taken[0].checked, "built": taken[0].built} for name, taken in runs.items()}
+
+
+def findings(root: Path, *extra: str, resolve: bool = True) -> set[tuple[str, str, int]]:
+    """(path relative to `root`, code, row) of every finding."""
+    out = counted_check(root, "--output-format", "json", *extra, resolve=resolve).stdout
+    return {(str(Path(d["filename"]).relative_to(root)), d["code"], d["location"]["row"]) for d in json.loads(out)}
+
+
+def cross_module(found: set[tuple[str, str, int]]) -> set[tuple[str, str]]:
+    """(file, code) of the findings about training a recurrent model (GL2xx), the ones a model
+    or optimizer from another module gives."""
+    return {(path, code) for path, code, _ in found if code.startswith("GL2")}
+
+
+def first_party(keras: dict, repeat: int) -> dict:
+    """Times the generated first-party package (see first_party_corpus.py), prints what it
+    found, and returns the figures the targets use."""
+    with tempfile.TemporaryDirectory() as tmp:
+        linked, local = Path(tmp) / "linked", Path(tmp) / "local"
+        expected = write_corpus(linked)
+        write_corpus(local, local=True)
+        variants = {"linked": (linked, True), "resolution off": (linked, False), "local copies": (local, True)}
+        rows = median_checks(variants, repeat, "--no-cache")
+        for name, (root, _) in variants.items():
+            files = py_files(root)
+            rows[name].update(files=len(files), size=sum(f.stat().st_size for f in files),
+                              parse=min(bare_libcst_parse(files) for _ in range(3)))
+        found = findings(linked, "--no-cache")
+        found_off = findings(linked, "--no-cache", resolve=False)
+        found_local = findings(local, "--no-cache")
+        # Each filling run writes a fresh cache; the warm runs read the last one.
+        fills = [counted_check(linked, "--cache-dir", str(Path(tmp) / f"cache{i}")) for i in range(repeat)]
+        cache = str(Path(tmp) / f"cache{repeat - 1}")
+        filling = {"wall": statistics.median(r.wall for r in fills),
+                   "checking": statistics.median(r.checking for r in fills)}
+        warm = median_checks({"warm": (linked, True)}, repeat, "--cache-dir", cache)["warm"]
+        edited = linked / WIDELY_IMPORTED
+        text = edited.read_text()
+        swapped = text.replace("layers.LSTM(units, return_sequences=True),\n        layers.LSTM(units),",
+                               "layers.Conv1D(units, 5, activation=\"relu\", kernel_initializer=\"he_normal\"),\n"
+                               "        layers.GlobalMaxPooling1D(),")
+        if swapped == text:
+            raise SystemExit(f"{WIDELY_IMPORTED}: the LSTM backbone to swap is not there")
+        edited.write_text(swapped)
+        after_edit = counted_check(linked, "--cache-dir", cache)
+        served = findings(linked, "--cache-dir", cache)
+        fresh = findings(linked, "--no-cache")
+
+    k_mb = sum(f.stat().st_size for f in keras["files"]) / 1e6
+    keras_per_mb = keras["cold1"] / k_mb
+    print(f"\nfirst-party corpus (generated package, {rows['linked']['files']} modules, {rows['linked']['checked']} "
+          f"with Keras code), no cache, 1 process, median of {repeat} taken in turns:")
+    header = (f"{'variant':<16}{'files':>6}{'KB':>6}{'libcst':>9}{'cold -j1':>10}{'ratio':>7}{'in-process':>12}"
+              f"{'s/MB':>7}{'vs keras':>9}{'resolving':>11}{'other graphs':>14}")
+    print(header)
+    print("-" * len(header))
+    for name, r in rows.items():
+        r["per_mb"] = r["checking"] / (r["size"] / 1e6)
+        print(f"{name:<16}{r['files']:>6}{r['size'] / 1e3:>6.0f}{r['parse']:>8.3f}s{r['wall']:>9.3f}s"
+              f"{r['wall'] / r['parse']:>7.2f}{r['checking']:>11.3f}s{r['per_mb']:>6.2f}s{r['per_mb'] / keras_per_mb:>8.2f}x"
+              f"{r['resolving'] * 1000:>8.0f} ms{r['built']:>14}")
+    on, off, copies = rows["linked"], rows["resolution off"], rows["local copies"]
+    print(f"(in-process: inside the engine's check_files, without the process's start; vs keras: s/MB against the "
+          f"Keras corpus's cold -j1, {keras_per_mb:.2f} s/MB; resolving: following calls into other modules; "
+          f"other graphs: modules parsed and built for another file's imports)")
+    print(f"summaries' cost: linked {on['checking']:.3f}s in-process against resolution off {off['checking']:.3f}s "
+          f"on the same bytes ({on['checking'] / off['checking']:.2f}x), {on['resolving'] * 1000:.0f} ms of it "
+          f"resolving; the local copies, {copies['size'] / on['size']:.2f}x the bytes: {copies['checking']:.3f}s")
+    warm_ratio = warm["checking"] / filling["checking"]
+    print(f"cache: filling {filling['wall']:.3f}s ({filling['checking']:.3f}s in-process), warm {warm['wall']:.3f}s "
+          f"({warm['checking']:.3f}s in-process; {warm_ratio:.3f}x, with start-up {warm['wall'] / filling['wall']:.3f}x), "
+          f"files checked again: {warm['checked']}")
+    print(f"after editing {WIDELY_IMPORTED} (LSTM backbone swapped for a Conv1D one; {len(users_of(WIDELY_IMPORTED))} "
+          f"other modules use its functions): {after_edit.wall:.3f}s ({after_edit.checking:.3f}s in-process), "
+          f"{after_edit.checked} files checked again, {after_edit.built} graphs of others built; "
+          f"findings as a cold check's: {'yes' if served == fresh else 'NO'}"
+          + ("" if served == fresh else f" (stale: {sorted(served - fresh)}, missing: {sorted(fresh - served)})"))
+
+    print("cross-module findings (linked corpus, cold):")
+    met = True
+    for e in expected:
+        hit = any(path == e.path and code == e.code for path, code, _ in found)
+        off_hit = any(path == e.path and code == e.code for path, code, _ in found_off)
+        ok = hit == e.present
+        met &= ok or not e.required
+        state = ("found" if hit else "absent") + (", as it must be" if ok else
+                                                  ", MISSING" if e.required else ", not followed yet")
+        print(f"  {e.code} {'' if e.present else 'not '}in {e.path}: {state}"
+              f"{' (also without resolution)' if off_hit and e.present else ''}  [{e.why}]")
+    linked_only = cross_module(found) - cross_module(found_off)
+    print(f"  GL2xx found only with resolution on: {len(linked_only)}; against the local copies: "
+          f"{len(cross_module(found) & cross_module(found_local))} alike, only in the copies "
+          f"{sorted(cross_module(found_local) - cross_module(found)) or 'none'}, only linked "
+          f"{sorted(cross_module(found) - cross_module(found_local)) or 'none'}")
+    met &= bool(linked_only)
+    return {"per_mb": on["per_mb"] / keras_per_mb, "warm": warm_ratio, "fresh": served == fresh, "findings_met": met}
 
 
 EMPTY_CONFIG = Path(tempfile.gettempdir()) / "gradlint-bench-pyproject.toml"
