@@ -175,7 +175,7 @@ def _summary(findings: Sequence[Diagnostic], report: ProbeReport | None = None) 
 def clean_verdict(report: ProbeReport | None, after: str = "") -> str:
     """What a probe without findings may claim: clean only where signals were measured per
     layer; otherwise what was measured, and that nothing else was."""
-    if report is None or fully_measured(report):
+    if report is None or fully_measured(report) or not report.layers:
         return f"No gradient problems found{after}."
     if not report.measured_kinds():
         return f"Nothing was measured per layer{after}, so the probe cannot say whether the gradients are healthy."
@@ -183,19 +183,35 @@ def clean_verdict(report: ProbeReport | None, after: str = "") -> str:
 
 
 def fully_measured(report: ProbeReport) -> bool:
-    return report.per_layer and not report.unmeasured_layers()
+    """Every hidden layer's forward RMS and backward signal and every layer's weight gradient
+    (but a frozen layer's) was measured, as the verdicts use them: only then may a probe
+    without findings call the model clean."""
+    return bool(report.layers) and not any(_gaps(layer) for layer in report.layers)
+
+
+def _gaps(layer: LayerStats) -> list[str]:
+    gaps = []
+    if layer.forward_rms is None and not layer.head:
+        gaps.append("forward RMS")
+    if layer.backward_signal is None and not layer.head:
+        gaps.append("backward signal")
+    if layer.weight_grad_norm is None and layer.trainable:
+        gaps.append("weight gradients")
+    return gaps
 
 
 def measured_phrase(report: ProbeReport) -> str:
-    """"weight gradients of 7 of 7 layers; forward RMS and backward signal not measured"."""
-    missing = [label for label, attr in (("forward RMS", "forward_rms"), ("backward signal", "backward_signal"))
-               if all(getattr(layer, attr) is None for layer in report.layers)]
-    unmeasured = report.unmeasured_layers()
+    """"weight gradients of 7 of 7 layers; not measured: forward RMS and backward signal of
+    block, block_1, …"."""
     parts = report.measured_kinds()
-    if missing:
-        parts.append(f"{' and '.join(missing)} not measured")
-    if unmeasured:
-        parts.append(f"{plural(len(unmeasured), 'layer')} not measured at all ({name_list(unmeasured)})")
+    missing: dict[str, list[LayerStats]] = {}
+    for layer in report.layers:
+        gaps = _gaps(layer)
+        if gaps:
+            missing.setdefault(" and ".join(gaps), []).append(layer)
+    for gaps, layers in missing.items():
+        which = "every layer" if len(layers) == len(report.layers) else name_list(layers)
+        parts.append(f"not measured: {gaps} of {which}")
     return "; ".join(parts)
 
 
@@ -220,7 +236,8 @@ def render_confirm_text(result: ConfirmResult, color: bool = False) -> str:
             name,
             _change(b.initializer if b else None, a.initializer if a else None, text=True),
             _change(b.forward_rms if b else None, a.forward_rms if a else None),
-            _change(b.backward_signal if b else None, a.backward_signal if a else None),
+            _change(b.backward_signal if b else None, a.backward_signal if a else None,
+                    unshown=(a or b).head),  # type: ignore[union-attr]
             _change(b.relative_grad if b else None, a.relative_grad if a else None),
         ])
     lines += _table(headers, rows, right={0})
@@ -234,10 +251,12 @@ def render_confirm_text(result: ConfirmResult, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _change(old: Any, new: Any, text: bool = False) -> str:
+def _change(old: Any, new: Any, text: bool = False, unshown: bool = False) -> str:
+    """"old → new"; "not measured" when neither was, "-" for what the table never shows (a head's
+    backward signal)."""
     show = (lambda v: v or "-") if text else fmt
     if text and old == new:
         return show(old)
     if not text and old is None and new is None:
-        return NOT_MEASURED
+        return "-" if unshown else NOT_MEASURED
     return f"{show(old)} → {show(new)}"

@@ -174,10 +174,11 @@ class ProbeReport:
         return hidden if hidden else list(self.layers[:-1])
 
     def ratio_layers(self) -> tuple[LayerStats, LayerStats] | None:
-        """(first weighted layer, last hidden weighted layer), when they differ."""
+        """(first weighted layer, last hidden weighted layer) whose backward signal was measured,
+        when they differ."""
         if not self.per_layer:
             return None
-        hidden = self.hidden()
+        hidden = [layer for layer in self.hidden() if layer.backward_signal is not None]
         if len(hidden) < 2:
             return None
         return hidden[0], hidden[-1]
