@@ -28,6 +28,8 @@ class ActivationFact:
     node: ast.AST | None = None
     parameter: str | None = None
     call_lines: tuple[int, ...] = ()
+    # Met on the main path of a layer whose output is also added back on a residual shortcut.
+    shortcut: bool = False
     slope: float | None = None  # a leaky slope the activation is given (PyTorch's LeakyReLU(0.1))
 
     @property

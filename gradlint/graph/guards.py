@@ -147,6 +147,15 @@ def is_add_node(graph: ModuleGraph, node: FlowNode) -> bool:
     return False
 
 
+def splits_at_a_shortcut(graph: ModuleGraph, layer: Layer) -> bool:
+    """The layer's output goes straight into a residual add and also somewhere else (a main
+    path): `h = relu(x)` … `x + h` with `x` the layer's output."""
+    consumers = [c for application in graph.dataflow.applications.get(id(layer.call), [])
+                 for c in application.consumers.values()]
+    adds = [c for c in consumers if isinstance(c, FlowNode) and c.kind in ("merge", "layer") and is_add_node(graph, c)]
+    return bool(adds) and len(adds) < len(consumers)
+
+
 def known_hidden(graph: ModuleGraph, layer: Layer) -> bool:
     """The layer's output is known to feed another layer with weights (or an activation and
     then one), not to leave the model, a residual add or a function whose caller is unseen."""

@@ -5,12 +5,13 @@ they form. Built once per file; every rule reads it.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from gradlint.graph.dataflow import Dataflow
 from gradlint.graph.facts import ActivationFact, Layer
+from gradlint.keras_api.activations import LINEAR
 from gradlint.graph.layers import LayerCatalog
 from gradlint.graph.scopes import Resolver, ScopeTable
 from gradlint.graph.sequential import SequentialContexts
@@ -70,6 +71,7 @@ def build_graph(tree: ast.Module, source: SourceText, path: str, project: Projec
     graph.training = Training(tree, scopes, resolver, catalog, sequential, dataflow, statements, project, path)
     _settle_following(graph)
     graph.shapes = infer_shapes(graph)
+    _settle_shortcuts(graph)
     return graph
 
 
@@ -91,6 +93,28 @@ def _why_no_following(facts: list[ActivationFact | None]) -> tuple[str, str]:
     if facts:
         return "output-opaque", ""
     return "output-unseen", ""
+
+
+def _settle_shortcuts(graph: ModuleGraph) -> None:
+    """A layer whose output goes both into an activation (the main path) and straight into a
+    residual add (the shortcut, linear) meets that activation: the shortcut carries the signal
+    on unchanged, whatever its scale, while on the main path the kernel's scale compounds with
+    the activation as in any stack. (Needs the merges' syntax, known once shapes are.)"""
+    from gradlint.graph.guards import splits_at_a_shortcut
+
+    for layer in graph.layers:
+        if layer.following is not None or layer.unknown_reason is None or layer.unknown_reason[0] != "outputs-disagree":
+            continue
+        facts = graph.sequential.outcomes.get(id(layer.call), []) + graph.dataflow.outcomes(layer)
+        names = {f.name for f in facts if f is not None}
+        main = names - {LINEAR}
+        if None in facts or LINEAR not in names or len(main) != 1 or not splits_at_a_shortcut(graph, layer):
+            continue
+        name = main.pop()
+        first = min((f for f in facts if f is not None and f.name == name),
+                    key=lambda f: (getattr(f.node, "lineno", 0), getattr(f.node, "col_offset", 0)))
+        layer.following = replace(first, shortcut=True)
+        layer.unknown_reason = None
 
 
 def _settle_following(graph: ModuleGraph) -> None:

@@ -47,6 +47,11 @@ normalization (BatchNormalization, LayerNormalization, …) through linear, ReLU
 pooling or reshape steps is left alone, since BN(c·Wx) = BN(Wx); so is one whose output only
 feeds a zero-initialized kernel. A lone layer whose consumer cannot be seen keeps its finding.
 
+A layer whose output goes both into an activation (a residual block's main path) and straight
+into an add (its shortcut) is judged by the main path's activation: the shortcut carries the
+signal on whatever its scale, while on the main path the kernel's scale meets the activation
+as in any stack.
+
 An activation passed to a helper (`def block(x, units, act="relu")`) is judged from every
 call of the helper in the module: when they all pass one activation, the layer is judged
 with it and the calls are named. When they pass different ones, no single initializer in
@@ -323,6 +328,8 @@ def _describe(graph: ModuleGraph, layer: Layer, activation: ActivationFact) -> s
         return f"{what} with activation '{activation.name}'"
     row = graph.source.position(graph.source.start(activation.node)).row if activation.node is not None else None
     at = f" (line {row})" if row else ""
+    if activation.source == "layer" and activation.shortcut:
+        return f"{what} followed by activation '{activation.name}'{at} on its main path (its output is also added back on a shortcut)"
     if activation.source == "layer":
         return f"{what} followed by activation '{activation.name}'{at}"
     if activation.source == "output":

@@ -518,3 +518,51 @@ def test_arguments_inserted_into_form_feed_indented_calls_keep_their_indentation
     """A form feed (a page break) may start an indented line: the new argument takes the
     indentation after it, and no page break of its own."""
     assert fix_source("import keras\n" + src, "m.py", GL101).source == "import keras\n" + expected
+
+
+# -- a layer whose output feeds both a main path and a residual shortcut -----------------------
+
+SHORTCUT = """
+    from tensorflow import keras
+    from tensorflow.keras import layers
+
+    inputs = keras.Input((128,))
+    x = layers.Dense(128, kernel_initializer=STEM)(inputs)
+    for _ in range(4):
+        h = layers.ReLU()(x)
+        h = layers.Dense(128, kernel_initializer="he_normal")(h)
+        h = layers.ReLU()(h)
+        h = layers.Dense(128, kernel_initializer="zeros")(h)
+        x = layers.Add()([x, h])
+    outputs = layers.Dense(10, activation="softmax")(x)
+    model = keras.Model(inputs, outputs)
+"""
+
+
+def test_a_layer_split_between_a_relu_main_path_and_a_shortcut_is_judged_by_the_main_path():
+    # The stem's output goes into ReLU (the block's main path) and straight into Add (the
+    # shortcut). The shortcut carries it on whatever its scale; on the main path the scale
+    # meets ReLU as in any stack: He. The zero-init branch ends are added back only (an idiom).
+    [(row, message)] = findings(SHORTCUT.replace("STEM", '"glorot_uniform"'))
+    assert row == 6
+    assert message.startswith("Dense followed by activation 'relu' (line 8) on its main path (its output is also "
+                              "added back on a shortcut) uses glorot_uniform")
+    assert findings(SHORTCUT.replace("STEM", '"he_normal"')) == []
+    assert 'Dense(128, kernel_initializer="he_uniform")(inputs)' in fixed(SHORTCUT.replace("STEM", '"glorot_uniform"'))
+
+
+def test_a_layer_added_back_only_is_not_taken_for_a_split():
+    # Both consumers of the layer's output are adds, one then meeting ReLU, the other a linear
+    # layer: there is no main path to judge by, and the layer stays unjudged.
+    src = """
+        from tensorflow import keras
+        from tensorflow.keras import layers
+
+        inputs = keras.Input((64,))
+        x = layers.Dense(64)(inputs)
+        a = layers.Add()([x, inputs])
+        b = layers.Add()([x, inputs])
+        merged = layers.Concatenate()([layers.ReLU()(a), b])
+        model = keras.Model(inputs, layers.Dense(1)(merged))
+    """
+    assert findings(src) == []
