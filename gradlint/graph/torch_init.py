@@ -72,6 +72,7 @@ class _Modules:
     layers: list[Layer]
     alone: bool
     sure: bool = True
+    class_name_of: str | None = None  # `classname = m.__class__.__name__`: the name of m's class
 
 
 class TorchInitializers:
@@ -115,6 +116,11 @@ class TorchInitializers:
                    depth: int, sure: bool) -> None:
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
             self._call(node.value, node, scope, cls, names, depth, sure)
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            of = _class_name_subject(node.value)
+            if of is not None and of in names:
+                modules = names[of]
+                names[node.targets[0].id] = _Modules(modules.layers, modules.alone, modules.sure, class_name_of=of)
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             self._read_function(node.body, scope, cls, names, depth, sure)
         elif isinstance(node, ast.For):
@@ -183,6 +189,9 @@ class TorchInitializers:
         negated = False
         if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
             test, negated = test.operand, True
+        by_name = self._class_name_test(test, names)
+        if by_name is not None:
+            return by_name[0], by_name[1], negated != by_name[2]
         subject: ast.expr | None = None
         kinds: ast.expr | None = None
         if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.func.id == "isinstance" \
@@ -202,6 +211,45 @@ class TorchInitializers:
                 return None  # a class of the user's own: which layers it picks is not known
             classes.add(qualified.rsplit(".", 1)[1])
         return subject.id, classes, negated
+
+    @staticmethod
+    def _class_name_test(test: ast.expr, names: dict[str, _Modules]) -> tuple[str, set[str], bool] | None:
+        """The DCGAN idiom: `classname.find("Conv") != -1`, `"Conv" in classname`,
+        `classname.startswith("Conv")`, `classname == "Linear"`, where `classname` holds a
+        module's class name: the module's name, the torch classes it picks, and negation."""
+        def text(node: ast.expr) -> str | None:
+            return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+        def variable(node: ast.expr) -> _Modules | None:
+            found = names.get(node.id) if isinstance(node, ast.Name) else None
+            return found if found is not None and found.class_name_of is not None else None
+
+        holder: _Modules | None = None
+        match = None
+        negated = False
+        if isinstance(test, ast.Compare) and len(test.ops) == 1:
+            op, right = test.ops[0], test.comparators[0]
+            left = test.left
+            if isinstance(left, ast.Call) and isinstance(left.func, ast.Attribute) and left.func.attr == "find"                     and len(left.args) == 1 and (part := text(left.args[0])) is not None                     and isinstance(right, (ast.Constant, ast.UnaryOp)):
+                holder = variable(left.func.value)
+                bound = right.operand.value if isinstance(right, ast.UnaryOp) and isinstance(right.operand, ast.Constant)                     and isinstance(right.op, ast.USub) else None
+                if bound == 1 and isinstance(op, (ast.NotEq, ast.Gt)):
+                    match = lambda name, part=part: part in name  # noqa: E731
+                elif bound == 1 and isinstance(op, ast.Eq):
+                    match, negated = (lambda name, part=part: part in name), True  # noqa: E731
+            elif isinstance(op, (ast.In, ast.NotIn)) and (part := text(left)) is not None:
+                holder = variable(right)
+                match, negated = (lambda name, part=part: part in name), isinstance(op, ast.NotIn)  # noqa: E731
+            elif isinstance(op, (ast.Eq, ast.NotEq)) and (whole := text(right)) is not None:
+                holder = variable(left)
+                match, negated = (lambda name, whole=whole: name == whole), isinstance(op, ast.NotEq)  # noqa: E731
+        elif isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and test.func.attr == "startswith" \
+                and len(test.args) == 1 and (prefix := text(test.args[0])) is not None:
+            holder = variable(test.func.value)
+            match = lambda name, prefix=prefix: name.startswith(prefix)  # noqa: E731
+        if holder is None or match is None or holder.class_name_of is None:
+            return None
+        return holder.class_name_of, {l.class_name for l in holder.layers if match(l.class_name)}, negated
 
     def _call(self, call: ast.Call, statement: ast.stmt, scope: Scope, cls: ast.ClassDef | None,
               names: dict[str, _Modules], depth: int, sure: bool) -> None:
@@ -330,6 +378,19 @@ class TorchInitializers:
     def _display(self, call: ast.Call) -> str:
         text = " ".join(self.graph.source.segment(call).split())
         return text if len(text) <= _DISPLAY_LIMIT else text[: _DISPLAY_LIMIT - 4] + " …)"
+
+
+def _class_name_subject(value: ast.expr) -> str | None:
+    """`m.__class__.__name__` or `type(m).__name__` → "m"."""
+    if not (isinstance(value, ast.Attribute) and value.attr == "__name__"):
+        return None
+    inner = value.value
+    if isinstance(inner, ast.Attribute) and inner.attr == "__class__" and isinstance(inner.value, ast.Name):
+        return inner.value.id
+    if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "type" \
+            and len(inner.args) == 1 and isinstance(inner.args[0], ast.Name):
+        return inner.args[0].id
+    return None
 
 
 def _weight_owner(tensor: ast.expr) -> ast.expr | None:

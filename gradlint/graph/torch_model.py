@@ -116,6 +116,8 @@ class TorchGraph:
         self.paths: dict[int, str] = {}  # id(layer call) → how code reaches it: self.features[0]
         self.classes: dict[str, ast.ClassDef] = {}
         self.attrs: dict[int, dict[str, object]] = {}  # id(class) → self.X → module value
+        # Every value __init__ may give self.X (several behind if/else: then attrs has None).
+        self.attr_values: dict[int, dict[str, list[object]]] = {}
         self.nodes: dict[int, list[Node]] = {}  # id(layer call) → its applications
         self.stacks: list[Stack] = []
         self.recurrent_classes: set[int] = set()
@@ -244,6 +246,7 @@ class TorchGraph:
 
     def _read_init(self, cls: ast.ClassDef) -> None:
         attrs = self.attrs.setdefault(id(cls), {})
+        values = self.attr_values.setdefault(id(cls), {})
         init = self.method(cls, "__init__")
         if init is None:
             return
@@ -257,8 +260,13 @@ class TorchGraph:
                 targets, value = [statement.target], statement.value
             for target in targets:
                 if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
-                    attrs[target.attr] = self.module_value(value, scope, cls)
-                    self._record_paths(attrs[target.attr], f"self.{target.attr}")
+                    value_of = self.module_value(value, scope, cls)
+                    seen = values.setdefault(target.attr, [])
+                    seen.append(value_of)
+                    # Assigned more than once (`self.rnn = nn.LSTM(...)` or `nn.GRU(...)` by a
+                    # test): which one forward() applies is not known.
+                    attrs[target.attr] = value_of if len(seen) == 1 else None
+                    self._record_paths(value_of, f"self.{target.attr}")
                     if isinstance(value, ast.Call) and id(value) in self.by_call and len(targets) == 1:
                         self.assign_sites[id(value)] = AssignSite(statement, target)
                 elif isinstance(target, ast.Name) and isinstance(value, ast.Call) and id(value) in self.by_call \
@@ -496,7 +504,7 @@ class TorchGraph:
                 return self._has_recurrent(value.cls, seen)
             return False
 
-        return any(holds(v) for v in self.attrs.get(id(cls), {}).values())
+        return any(holds(v) for vs in self.attr_values.get(id(cls), {}).values() for v in vs)
 
     def all_layers(self, value: object, seen: set[int] | None = None) -> list[Layer]:
         """Every layer a module value holds, submodules included (what `.modules()` visits)."""
@@ -509,8 +517,8 @@ class TorchGraph:
             if id(value.cls) in seen:
                 return []
             seen.add(id(value.cls))
-            return [layer for item in self.attrs.get(id(value.cls), {}).values()
-                    for layer in self.all_layers(item, seen)]
+            return [layer for items in self.attr_values.get(id(value.cls), {}).values()
+                    for item in items for layer in self.all_layers(item, seen)]
         return []
 
 

@@ -188,19 +188,20 @@ def _recurrent_model(graph: ModuleGraph, torch: TorchGraph, name: str, scope: Sc
     index = [a.arg for a in function.args.args].index(name) if name in [a.arg for a in function.args.args] else None
     calls = [n for n in ast.walk(graph.tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
              and n.func.id == function.name]
-    whats: list[str] = []
+    # One caller that passes a recurrent model is enough: the loop trains that model.
     for call in calls:
         arg = next((k.value for k in call.keywords if k.arg == name), None)
         if arg is None and index is not None and index < len(call.args):
             arg = call.args[index]
-        if not isinstance(arg, ast.Name):
-            return None
         caller_scope = graph.scopes.scope_of(call)
-        inner = _recurrent_model(graph, torch, arg.id, caller_scope, depth + 1)
-        if inner is None:
-            return None
-        whats.append(inner[1])
-    return (name, whats[0]) if whats else None
+        if isinstance(arg, ast.Name):
+            inner = _recurrent_model(graph, torch, arg.id, caller_scope, depth + 1)
+            what = inner[1] if inner is not None else None
+        else:
+            what = _recurrent_value(graph, torch, arg, caller_scope) if arg is not None else None
+        if what is not None:
+            return name, what
+    return None
 
 
 def _recurrent_value(graph: ModuleGraph, torch: TorchGraph, expr: ast.AST, scope: Scope) -> str | None:

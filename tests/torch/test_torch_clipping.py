@@ -106,3 +106,17 @@ def fit(model, loader, optimizer):
         optimizer.step()
 """
     assert check(MODEL + unknown) == []
+
+
+def test_a_loop_function_is_judged_by_the_models_its_callers_pass():
+    loop = """
+def fit(model, data, optimizer):
+    for x, y in data:
+        model(x).sum().backward()
+        optimizer.step()
+
+
+fit(nn.Sequential(nn.Linear(4, 4)), [], None)
+fit(Tagger().to("cuda"), [], None)
+"""
+    assert [d.code for d in check(MODEL + loop)] == ["GL202"]

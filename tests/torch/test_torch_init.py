@@ -145,3 +145,45 @@ def test_module_level_apply():
     """
     assert codes(text) == []
     assert [(r, c) for r, c in codes(text.replace("nn.Tanh()", "nn.ReLU()"))] == [(9, "GL101"), (9, "GL101")]
+
+
+def test_the_dcgan_class_name_idiom():
+    graph = graph_of("""
+        import torch.nn as nn
+
+        def weights_init(m):
+            classname = m.__class__.__name__
+            if classname.find("Conv") != -1:
+                nn.init.normal_(m.weight.data, 0.0, 0.02)
+            elif classname.find("BatchNorm") != -1:
+                nn.init.normal_(m.weight.data, 1.0, 0.02)
+                nn.init.constant_(m.bias.data, 0)
+
+        netD = nn.Sequential(nn.Conv2d(3, 64, 4, 2, 1, bias=False), nn.LeakyReLU(0.2), nn.Linear(64, 1))
+        netD.apply(weights_init)
+    """)
+    conv, linear = (l for l in graph.torch.layers if l.spec.initializer_param)
+    assert conv.initializer.weight_scale.variance == 0.02 ** 2
+    assert linear.initializer.no_family_default  # "Linear" does not contain "Conv"
+
+
+def test_a_module_assigned_in_two_branches_is_not_followed():
+    found = codes("""
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Net(nn.Module):
+            def __init__(self, deep):
+                super().__init__()
+                self.fc = nn.Linear(8, 8)
+                if deep:
+                    self.body = nn.Sequential(nn.Linear(8, 8), nn.Tanh())
+                else:
+                    self.body = nn.Identity()
+                self.out = nn.Linear(8, 1)
+
+            def forward(self, x):
+                return self.out(self.body(F.relu(self.fc(x))))
+    """)
+    # fc meets a ReLU: judged; what follows the body's Tanh (the body is one of two) is not.
+    assert found == [(7, "GL101")]
