@@ -36,7 +36,13 @@ def _positive(values: Sequence[float | None]) -> list[float]:
 def write_plot(path: Path, series: Sequence[tuple[str, ProbeReport]], options: ProbeOptions | None = None) -> None:
     """One line per (label, report): e.g. [("before", r1), ("after", r2)] with --confirm."""
     check_plot_path(path)
-    options = options or ProbeOptions()
+    figure = plot_figure(series, options or ProbeOptions())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+
+
+def plot_figure(series: Sequence[tuple[str, ProbeReport]], options: ProbeOptions):  # type: ignore[no-untyped-def]
+    """The figure `write_plot` saves: backward signal above, relative gradient below."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -74,8 +80,7 @@ def write_plot(path: Path, series: Sequence[tuple[str, ProbeReport]], options: P
     for axes in (top, bottom):
         axes.grid(True, which="major", alpha=0.3)
         axes.legend(fontsize=7)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
+    return figure
 
 
 def threshold_levels(report: ProbeReport, options: ProbeOptions) -> tuple[float, float] | None:
