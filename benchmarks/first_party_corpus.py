@@ -4,8 +4,8 @@ following the project's own modules costs (`static_speed.py` times it).
 `deepkit/`: layer helpers and backbones, model builders and a model zoo, optimizer factories,
 training scripts, utilities and a sweep of experiment scripts, written with relative and
 absolute imports, `import … as …` of modules, chains of three hops (an experiment → the zoo →
-a builder → a backbone) and import cycles (the zoo and the builders it dispatches to; two
-block modules). Its findings are a realistic mix: He/Glorot mismatches in helpers, fixed-scale
+a builder → a backbone) and import cycles (the zoo and the builders it dispatches to, whose
+default model goes through it and back: five hops; two block modules). Its findings are a realistic mix: He/Glorot mismatches in helpers, fixed-scale
 initializers, SELU with Dropout, a deep sigmoid stack, an exponential hidden layer, and
 recurrent models compiled or trained in another module than the one that builds them.
 
@@ -220,6 +220,9 @@ FUNCTIONS: dict[str, Function] = {
     "get_cnn": Function("def get_cnn():\n    return build_cnn()\n", ("build_cnn",)),
     "get_mlp": Function("def get_mlp(features=20):\n    return build_mlp(features)\n", ("build_mlp",)),
     "get_bow": Function("def get_bow():\n    return build_bow()\n", ("build_bow",)),
+    # The default model goes from the zoo to the text builders and back (the import cycle).
+    "get_default": Function("def get_default():\n    return build_default()\n", ("build_default",)),
+    "build_default": Function("def build_default():\n    return zoo.get_lstm()\n", ("get_lstm",)),
     # optim/factories.py
     "make_adam": Function(
         "def make_adam(lr=1e-3):\n    return keras.optimizers.Adam(learning_rate=lr)\n"),
@@ -360,9 +363,9 @@ def _modules(experiments: int, seed: int) -> tuple[list[Module], list[Expected]]
             "    def call(self, x):\n        x = self.norm(x + self.attention(x, x))\n        return x + self.ffn(x)\n")),
         Module(f"{p}/models/__init__.py", keras=False, body=(
             "from .text import build_lstm_classifier  # noqa: F401\nfrom .vision import build_cnn  # noqa: F401\n")),
-        Module(f"{p}/models/text.py", defines=("build_lstm_classifier", "build_gru_tagger", "build_bow"),
+        Module(f"{p}/models/text.py", defines=("build_lstm_classifier", "build_gru_tagger", "build_bow", "build_default"),
                imports=[("from ..layers.recurrent import gru_backbone, lstm_backbone", ("gru_backbone", "lstm_backbone")),
-                        ("from . import zoo  # noqa: F401 (cycle: the zoo imports this module)", ())]),
+                        ("from . import zoo  # the zoo imports this module too", ("get_lstm",))]),
         Module(f"{p}/models/vision.py", defines=("build_cnn", "build_resnetish"),
                imports=[(f"from {p}.layers.conv_blocks import conv_bn_relu, conv_stack", ("conv_bn_relu", "conv_stack"))]),
         Module(f"{p}/models/tabular.py", defines=("build_mlp", "build_selu_net"),
@@ -371,9 +374,9 @@ def _modules(experiments: int, seed: int) -> tuple[list[Module], list[Expected]]
         Module(f"{p}/models/seq2seq.py", defines=("build_seq2seq",)),
         Module(f"{p}/models/autoencoder.py", defines=("build_sigmoid_autoencoder", "build_wide_autoencoder"),
                imports=[(f"from {p}.layers.residual import wide_block", ("wide_block",))]),
-        Module(f"{p}/models/zoo.py", defines=("get_lstm", "get_tagger", "get_cnn", "get_mlp", "get_bow"),
-               imports=[("from .text import build_bow, build_gru_tagger, build_lstm_classifier",
-                         ("build_bow", "build_gru_tagger", "build_lstm_classifier")),
+        Module(f"{p}/models/zoo.py", defines=("get_lstm", "get_tagger", "get_cnn", "get_mlp", "get_bow", "get_default"),
+               imports=[("from .text import build_bow, build_default, build_gru_tagger, build_lstm_classifier",
+                         ("build_bow", "build_default", "build_gru_tagger", "build_lstm_classifier")),
                         ("from .vision import build_cnn", ("build_cnn",)),
                         ("from .tabular import build_mlp", ("build_mlp",))]),
         Module(f"{p}/optim/__init__.py", keras=False),
@@ -418,6 +421,11 @@ def _modules(experiments: int, seed: int) -> tuple[list[Module], list[Expected]]
                    "        loss = loss_fn(y, model(x, training=True))\n"
                    "    grads = tape.gradient(loss, model.trainable_variables)\n"
                    "    optimizer.apply_gradients(zip(grads, model.trainable_variables))\n    return loss\n")),
+        # The default model: five hops through the zoo ↔ text cycle to its LSTM backbone.
+        Module(f"{p}/train/train_default.py", imports=[
+            (f"from {p}.models.zoo import get_default", ("get_default",)), *common],
+            body=data + "model = get_default()\n"
+                        "model.compile(optimizer=keras.optimizers.Nadam(1e-3), loss=\"binary_crossentropy\")\n" + FIT),
         Module(f"{p}/train/autoencode.py", imports=[
             ("from ..models.autoencoder import build_sigmoid_autoencoder, build_wide_autoencoder",
              ("build_sigmoid_autoencoder", "build_wide_autoencoder"))],
@@ -442,6 +450,8 @@ def _modules(experiments: int, seed: int) -> tuple[list[Module], list[Expected]]
         Expected(f"{p}/train/custom_loop.py", "GL202", "GRU tagger of models/zoo.py → models/text.py → layers/recurrent.py"),
         Expected(f"{p}/train/train_seq2seq.py", "GL201", "GRU of models/seq2seq.py, optimizer of optim/factories.py",
                  required=False),
+        Expected(f"{p}/train/train_default.py", "GL201",
+                 "LSTM 5 hops away: zoo → text → zoo → text → layers/recurrent.py (the import cycle)", required=False),
     ]
     # The sweep: one script per run, each a model from the zoo or from a builder module, and
     # an optimizer written out or from the factories.
@@ -500,14 +510,22 @@ def _closure(names: list[str]) -> list[str]:
     return order
 
 
-def render(module: Module, local: bool) -> str:
+def _aliases(module: Module) -> set[str]:
+    """Modules bound by the module's imports of functions (`import a.b as x`, `from . import
+    zoo`), whose `x.` a local copy drops."""
+    return {m.group(1) for s, names in module.imports if names
+            for m in [re.search(r"(?: as |^from [.\w]+ import )(\w+)(?:\s+#.*)?$", s)]
+            if m and m.group(1) not in FUNCTIONS}
+
+
+def render(module: Module, local: bool, aliases: set[str] = frozenset()) -> str:
     """The module's text; with `local`, first-party imports replaced by the functions'
-    definitions (and their callees'), as if each module were written on its own."""
+    definitions (and their callees'), as if each module were written on its own, and the
+    module `aliases` dropped from the calls (`zoo.get_lstm()` → `get_lstm()`)."""
     doc = module.doc or (f"{Path(module.path).stem.replace('_', ' ').capitalize()} of deepkit "
                          f"({Path(module.path).parent.name}).\n\nSee docs/{Path(module.path).parent.name}.md "
                          "for what each function is for and which runs use it.")
     parts = [f'"""{doc}\n"""\n' + (HEADER if module.keras else "")]
-    aliases = {m.group(1) for s, _ in module.imports for m in [re.search(r" as (\w+)$", s)] if m}
     if local:
         own = set(module.defines)
         copied = [n for n in _closure([n for _, names in module.imports for n in names]) if n not in own]
@@ -546,10 +564,11 @@ def write_corpus(root: Path, local: bool = False, experiments: int = 36, seed: i
     modules, expected = _modules(experiments, seed)
     root.mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").write_text("[tool.gradlint]\nrespect-gitignore = false\n")
+    aliases = set().union(*map(_aliases, modules))
     for module in modules:
         path = root / module.path
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(module, local))
+        path.write_text(render(module, local, aliases))
     return expected
 
 
