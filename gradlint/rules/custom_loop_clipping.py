@@ -41,6 +41,9 @@ class RnnCustomLoopWithoutClipping(Rule):
                   "oversized step"),
         FixSafety("writes the clip value over a `clipnorm=None` that optimizer is given", "unsafe",
                   "the author wrote in so many words that this optimizer does not clip"),
+        FixSafety("inserts `torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)` before a "
+                  "PyTorch `optimizer.step()` (after `scaler.unscale_(optimizer)`, added if missing, with AMP)",
+                  "safe", "lines are added between backward() and step(); nothing the author wrote changes"),
     )
     doc = """\
 ## What it finds
@@ -100,6 +103,24 @@ optimizer = tf.keras.optimizers.Adam(1e-3, clipnorm=1.0)
 ...
 optimizer.minimize(loss, model.trainable_variables, tape=tape)
 ```
+
+## PyTorch
+A training loop whose `loss.backward()` is followed by `optimizer.step()` (or AMP's
+`scaler.step(optimizer)`) with no `torch.nn.utils.clip_grad_norm_`/`clip_grad_value_` (nor
+Accelerate's or Fabric's clipping) in the module, where the model the loop calls is recurrent:
+an instance of a module class of the file that holds an `nn.LSTM`, `nn.GRU` or `nn.RNN`
+(also inside a submodule), or such a layer itself, bound in the loop's function or passed to
+it by a caller. It is reported on the step call, and the fix inserts, right before it and
+with the loop's own names:
+```python
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+            optimizer.step()
+```
+With AMP, gradients are clipped after `scaler.unscale_(optimizer)` (clipping scaled
+gradients would clip the loss scale): the fix adds that line too when the loop has none. An
+optimizer is a name bound to a `torch.optim` class (learning-rate schedulers are not) or a
+parameter named like one (`optimizer`, `opt`).
 """
 
     valid = (
@@ -287,6 +308,55 @@ def train_step(x, y):
     with tf.GradientTape() as tape:
         loss = tf.reduce_mean(tf.square(y - model(x, training=True)))
     optimizer.minimize(loss, model.trainable_variables, tape=tape)
+""",
+        ),
+        Invalid(
+            """\
+import torch
+import torch.nn as nn
+
+class LM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(10000, 256)
+        self.lstm = nn.LSTM(256, 512, num_layers=2)
+        self.out = nn.Linear(512, 10000)
+
+    def forward(self, x):
+        h, _ = self.lstm(self.embed(x))
+        return self.out(h)
+
+model = LM()
+optimizer = torch.optim.SGD(model.parameters(), lr=20.0)
+for x, y in batches:
+    optimizer.zero_grad()
+    loss = nn.functional.cross_entropy(model(x).flatten(0, 1), y.flatten())
+    loss.backward()
+    optimizer.step()
+""",
+            fixed="""\
+import torch
+import torch.nn as nn
+
+class LM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(10000, 256)
+        self.lstm = nn.LSTM(256, 512, num_layers=2)
+        self.out = nn.Linear(512, 10000)
+
+    def forward(self, x):
+        h, _ = self.lstm(self.embed(x))
+        return self.out(h)
+
+model = LM()
+optimizer = torch.optim.SGD(model.parameters(), lr=20.0)
+for x, y in batches:
+    optimizer.zero_grad()
+    loss = nn.functional.cross_entropy(model(x).flatten(0, 1), y.flatten())
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+    optimizer.step()
 """,
         ),
     )

@@ -53,6 +53,9 @@ No automatic fix: choose a bounded or linearly growing activation, with He initi
     layers.Dense(64, activation="relu", kernel_initializer="he_normal", input_shape=(10,)),
 ```
 (`elu` and `softplus` grow linearly too.)
+
+In PyTorch, `torch.exp(self.fc(x))` or `self.fc(x).exp()` in a `forward()` is the same
+finding.
 """
 
     valid = (

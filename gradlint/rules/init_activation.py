@@ -32,6 +32,12 @@ class InitActivationMismatch(Rule):
                   "call, a config dict's class_name, or (for this layer alone) a shared variable", "unsafe",
                   "the author wrote that initializer, perhaps on purpose (a paper reproduced, a tuned "
                   "scale, a seed kept); review the change before applying it"),
+        FixSafety("adds one `nn.init.kaiming_normal_(self.fc1.weight, nonlinearity=\"relu\")` line (the "
+                  "family's nn.init function) after a PyTorch layer's assignment", "safe",
+                  "the layer had PyTorch's default, which nobody chose; one line is added and nothing "
+                  "the author wrote changes"),
+        FixSafety("rewrites an `nn.init.*_(…)` call that initializes that PyTorch layer alone", "unsafe",
+                  "the author wrote that initializer; review the change before applying it"),
     )
     doc = """\
 ## What it finds
@@ -95,6 +101,37 @@ module path and arguments (`initializers.GlorotUniform(seed=42)` → `initialize
 a `VarianceScaling` call gets the family's `scale` and `mode`. A variable shared by several
 layers is left alone; the flagged layer gets its own initializer. Added initializers use the
 normal distribution unless `fix-distribution = "uniform"` is set.
+
+## PyTorch
+`nn.Linear` and `nn.Conv1d/2d/3d` (also `ConvTranspose*` and `Lazy*`) start with
+`kaiming_uniform_(a=√5)`: U(±1/√fan_in), a variance of 1/(3·fan_in). That is a gain of 1/3,
+a third of LeCun's and a sixth of He's, and it fits no activation: under ReLU the signal
+shrinks ×0.41 per layer (in norm), under tanh ×0.58. GL101 flags it in hidden layers; the
+output layer's scale multiplies the loss's gradient once and is left alone. The activation is
+what `forward()` (or the `nn.Sequential`) applies next: `F.relu(self.fc1(x))`, `self.act(...)`,
+`x.relu()`, an `nn.ReLU()`/`nn.LeakyReLU(0.2)` element, through dropout and pooling; a layer
+whose output reaches `nn.BatchNorm*`, `nn.LayerNorm`, `nn.GroupNorm` or `nn.RMSNorm` through
+homogeneous steps is left alone, as in Keras. An initialization the code writes is read where
+PyTorch code writes it: `nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")` in
+`__init__` (He), `kaiming_*_` with its `a`, `mode` and `nonlinearity`, `xavier_*_` with
+`gain` (also `nn.init.calculate_gain(...)`), inside `for m in self.modules(): if
+isinstance(m, nn.Linear): ...`, in the function given to `self.apply(...)`/`model.apply(...)`,
+and in a method `__init__` calls (`self._init_weights()`). An initialization behind a test
+gradlint cannot decide makes the layer's initializer unknown, and it is not judged.
+
+For a layer assigned on its own line, `gradlint fix` adds the family's initializer after it,
+with the file's name for `torch.nn.init` and its quotes:
+```python
+        self.fc1 = nn.Linear(784, 256)
+        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")
+```
+(`nn.init.xavier_normal_(...)` for Glorot, `nonlinearity="linear"` for LeCun.) A layer
+written inside `nn.Sequential(...)` has no line of its own: it is reported without a fix,
+and the message names it as the code can reach it. Initialize it after the model is built:
+```python
+model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+nn.init.kaiming_normal_(model[0].weight, nonlinearity="relu")
+```
 """
 
     valid = (
@@ -141,6 +178,15 @@ out = layers.Dense(
     kernel_initializer=initializers.HeNormal(seed=7),
 )(features)
 model = Model(inputs, out)
+""",
+        # PyTorch: each convolution feeds a BatchNorm, and the Linear is the output layer.
+        """\
+import torch.nn as nn
+model = nn.Sequential(
+    nn.Conv2d(3, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+    nn.Conv2d(32, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+    nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10),
+)
 """,
         # SELU with LeCun normal, tanh with an explicit Glorot.
         """\
@@ -224,6 +270,35 @@ model = keras.Sequential([
     keras.layers.Flatten(),
     keras.layers.Dense(10, activation="softmax"),
 ])
+""",
+        ),
+        Invalid(
+            """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 256)
+        self.fc2 = nn.Linear(256, 10)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x)))
+""",
+            fixed="""\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 256)
+        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")
+        self.fc2 = nn.Linear(256, 10)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x)))
 """,
         ),
     )

@@ -43,6 +43,9 @@ class InitScale(Rule):
                   "carries over)", "unsafe",
                   "the scale is one the author wrote; a small or constant start can be deliberate in "
                   "ways the model graph cannot see, and its stddev or limits are dropped"),
+        FixSafety("rewrites a PyTorch `nn.init.*_(…)` call (or `weight.normal_(…)`) of a fixed scale that "
+                  "initializes one layer as the family's nn.init function", "unsafe",
+                  "the scale is one the author wrote; its std or bounds are dropped"),
     )
     doc = """\
 ## What it finds
@@ -88,6 +91,17 @@ GL101 would (an unsafe fix: it replaces the initializer the author wrote):
 `"random_uniform"` → `"glorot_uniform"` for tanh, `Zeros()` → `GlorotNormal()` for a linear
 layer. A normal distribution stays normal and a uniform one uniform. A layer whose activation
 is unknown, or fits no family, is reported without a fix.
+
+## PyTorch
+The same judgement for `nn.init` calls of a fixed scale on a layer's weight:
+`nn.init.normal_(w, mean, std)` (torch's default std is 1, not 0.05), `uniform_(w, a, b)`
+(default U(0, 1)), `trunc_normal_(w, mean, std, a, b)` (the bounds are absolute, so
+`trunc_normal_(w, std=0.02)` is a plain normal), `constant_`, `zeros_`, `ones_`, and the
+in-place tensor methods under `torch.no_grad()` (`self.fc.weight.normal_(0, 0.01)`,
+`.data.uniform_(-0.1, 0.1)`, `.zero_()`, `.fill_(v)`). Where the call initializes that layer
+alone, the fix (unsafe) rewrites it as the family's initializer:
+`nn.init.normal_(self.fc.weight, std=1e-4)` → `nn.init.kaiming_normal_(self.fc.weight,
+nonlinearity="relu")`; in a loop over several layers it is reported without a fix.
 """
 
     valid = (
@@ -164,6 +178,34 @@ from tensorflow.keras import layers
 from tensorflow.keras.initializers import RandomNormal, HeNormal
 def block(x):
     return layers.Conv2D(64, 3, activation="relu", kernel_initializer=HeNormal())(x)
+""",
+        ),
+        Invalid(
+            """\
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(256, 256)
+        nn.init.normal_(self.hidden.weight, std=1e-4)
+        self.out = nn.Linear(256, 10)
+
+    def forward(self, x):
+        return self.out(self.hidden(x).relu())
+""",
+            fixed="""\
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(256, 256)
+        nn.init.kaiming_normal_(self.hidden.weight, nonlinearity="relu")
+        self.out = nn.Linear(256, 10)
+
+    def forward(self, x):
+        return self.out(self.hidden(x).relu())
 """,
         ),
     )

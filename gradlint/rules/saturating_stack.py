@@ -72,6 +72,10 @@ or keep the activation and normalize between the layers:
     layers.BatchNormalization(),
     layers.Activation("sigmoid"),
 ```
+
+PyTorch stacks (`nn.Sequential`, the order `forward()` applies its layers in, loops over an
+`nn.ModuleList`) are judged the same way, and the advice names `nn.ReLU`, `nn.init` and
+`nn.BatchNorm*`.
 """
 
     valid = (
