@@ -1,8 +1,11 @@
 """Synthetic input batches shaped like the model's inputs.
 
 Floats are standard normal (what a normalised real input looks like to the first layer);
-inputs that feed an Embedding are integers below its vocabulary size. Unknown dimensions come
-from `--input-shape`; if one is still unknown, the probe stops and says which.
+inputs that feed an Embedding are integers below its vocabulary size. The model's declared
+dimensions are kept: `--input-shape` fills only the unknown ones, and one that contradicts a
+declared dimension is an error naming the input and both shapes. A sequence model's undeclared
+length (its inputs' first dimension, the rest known) is DEFAULT_SEQUENCE_LENGTH, said in the
+input's description; any other unknown dimension stops the probe and says which.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from gradlint.runtime.structure import FUNCTIONAL, SEQUENTIAL, is_builtin
 
 # Integer inputs that feed no Embedding get indices valid for any vocabulary.
 _DEFAULT_INT_HIGH = 2
+# The length a sequence model is probed at when its inputs leave it open (e.g. `Input((None,))`).
+DEFAULT_SEQUENCE_LENGTH = 100
+# Layers that make a model read its inputs' first dimension as time steps.
+_SEQUENCE_LAYERS = ("Embedding", "RNN", "Bidirectional", "Conv1D", "MultiHeadAttention", "TimeDistributed")
 
 
 @dataclass(frozen=True)
@@ -29,10 +36,14 @@ class InputSpec:
     shape: tuple[int, ...]
     dtype: str
     int_high: int | None = None  # draw integers in [0, int_high) when set
+    default_length: bool = False  # the first dimension is DEFAULT_SEQUENCE_LENGTH, not the model's
 
     def describe(self, batch_size: int) -> str:
         kind = f"int in [0, {self.int_high})" if self.int_high is not None else self.dtype
-        return f"{self.name} {(batch_size, *self.shape)} {kind}"
+        text = f"{self.name} {(batch_size, *self.shape)} {kind}"
+        if self.default_length:
+            text += f" (default sequence length {self.shape[0]}; --input-shape sets it)"
+        return text
 
 
 HINT = 'pass --input-shape (e.g. --input-shape "28,28,1"; repeat it for several inputs)'
@@ -40,6 +51,7 @@ HINT = 'pass --input-shape (e.g. --input-shape "28,28,1"; repeat it for several 
 
 def input_specs(model: Any, kind: str, backend: Backend, overrides: tuple[Shape, ...]) -> list[InputSpec]:
     """Resolve every input's shape and dtype, building the model if it needs a shape first."""
+    sequence = _is_sequence_model(model, backend)
     if kind in (SEQUENTIAL, FUNCTIONAL):
         tensors = _symbolic_inputs(model)
         if tensors is None:  # a Sequential without an Input: build it from the given shape
@@ -60,27 +72,28 @@ def input_specs(model: Any, kind: str, backend: Backend, overrides: tuple[Shape,
             history = getattr(tensor, "_keras_history", None)
             name = getattr(getattr(history, "operation", None), "name", None) or f"input_{i}"
             model_shape = tuple(tensor.shape[1:])
-            shape = _merge(model_shape, overrides[i] if overrides else None, name)
+            shape, defaulted = _merge(model_shape, overrides[i] if overrides else None, name, sequence)
             dtype = str(getattr(tensor, "dtype", "float32"))
-            specs.append(InputSpec(name, shape, dtype, _int_high(model, tensor, dtype, kind, backend)))
+            specs.append(InputSpec(name, shape, dtype, _int_high(model, tensor, dtype, kind, backend), defaulted))
         return specs
     # Subclassed: the shape it was built with, or the one given.
     built = _built_shape(model)
+    defaulted = False
     if overrides:
         if len(overrides) != 1:
             raise ProbeError("the probe feeds a subclassed model a single input; give one --input-shape")
         sample_shape: Shape = _strip_batch(overrides[0], built is None)
         if built is not None:
-            sample_shape = _merge(tuple(built[1:]), overrides[0], "input")
+            sample_shape, defaulted = _merge(tuple(built[1:]), overrides[0], "input", sequence)
     elif built is not None:
-        sample_shape = tuple(built[1:])
+        sample_shape, defaulted = _merge(tuple(built[1:]), None, "input", sequence)
     else:
         raise ProbeError(f"cannot determine the input shape of the subclassed model {model.name!r}; {HINT}")
     known = _known_dims(sample_shape)
     # What a subclassed model does with its input is hidden in call(); an Embedding as its
     # first layer is the telling case.
     high = _embedding_vocabulary(_first_leaf(model, backend), backend)
-    return [InputSpec("input", known, "int32" if high else "float32", high)]
+    return [InputSpec("input", known, "int32" if high else "float32", high, defaulted)]
 
 
 def synthetic_batch(specs: list[InputSpec], batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -150,8 +163,12 @@ def _known_dims(shape: Shape) -> tuple[int, ...]:
     return known
 
 
-def _merge(model_shape: tuple[Any, ...], given: Shape | None, name: str) -> tuple[int, ...]:
-    """Fill the model's unknown dimensions from the given shape (with or without batch dim)."""
+def _merge(model_shape: tuple[Any, ...], given: Shape | None, name: str,
+           sequence: bool = False) -> tuple[tuple[int, ...], bool]:
+    """The model's shape with its unknown dimensions filled from the given one (with or without
+    the batch dimension), and whether the sequence length is the default one. A given dimension
+    that contradicts a declared one is an error: the model would be probed on inputs it was
+    never built for."""
     shape = list(model_shape)
     if given is not None:
         if len(given) == len(shape) + 1 and given[0] is None:
@@ -161,12 +178,34 @@ def _merge(model_shape: tuple[Any, ...], given: Shape | None, name: str) -> tupl
                 f"input {name!r} has shape {_show(tuple(model_shape))} per sample, "
                 f"but --input-shape {_show(tuple(given))} has {len(given)} dimension(s)"
             )
-        shape = [g if g is not None else m for m, g in zip(shape, given)]
+        for position, (declared, wanted) in enumerate(zip(shape, given)):
+            if declared is not None and wanted is not None and int(declared) != int(wanted):
+                raise ProbeError(
+                    f"--input-shape {_show(tuple(given))} contradicts input {name!r}, declared as "
+                    f"{_show(tuple(model_shape))} per sample (dimension {position + 1} is {declared}, not "
+                    f"{wanted}); give None for a declared dimension, or leave --input-shape out"
+                )
+        shape = [m if m is not None else g for m, g in zip(shape, given)]
+    defaulted = False
+    if sequence and shape and shape[0] is None and all(d is not None for d in shape[1:]):
+        shape[0] = DEFAULT_SEQUENCE_LENGTH
+        defaulted = True
     if any(d is None for d in shape):
         raise ProbeError(
             f"cannot determine the input shape: input {name!r} has shape {_show(tuple(shape))} per sample; {HINT}"
         )
-    return tuple(int(d) for d in shape)
+    return tuple(int(d) for d in shape), defaulted
+
+
+def _is_sequence_model(model: Any, backend: Backend) -> bool:
+    """Whether some layer reads its input's first dimension as time steps (an Embedding, a
+    recurrent layer, a 1-D convolution, attention)."""
+    flatten = getattr(model, "_flatten_layers", None)
+    if flatten is None:
+        return False
+    layers = backend.keras.layers
+    kinds = tuple(getattr(layers, name) for name in _SEQUENCE_LAYERS if hasattr(layers, name))
+    return any(isinstance(layer, kinds) for layer in flatten(include_self=False, recursive=True))
 
 
 def _built_shape(model: Any) -> tuple[Any, ...] | None:

@@ -136,11 +136,12 @@ def test_embedding_lstm_gets_token_ids_below_the_vocabulary(fixture_target):
     assert report.findings == ()
 
 
-def test_variable_length_sequences_need_and_accept_an_input_shape(run_probe, fixture_target):
+def test_variable_length_sequences_get_the_default_length_or_the_given_one(run_probe, fixture_target):
     target = fixture_target("embedding_lstm.py", "build_variable_length_model")
-    result = run_probe(target)
-    assert result.exit_code == 2
-    assert "input 'input_layer' has shape (None,) per sample" in result.stderr
+    result = run_probe(target, "--repeats", "1", "--output-format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["inputs"] == [
+        "input_layer (32, 100) int in [0, 5000) (default sequence length 100; --input-shape sets it)"]
     result = run_probe(target, "--input-shape", "50", "--repeats", "1", "--output-format", "json")
     assert result.exit_code == 0, result.stderr
     data = result.json()
