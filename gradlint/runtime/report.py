@@ -157,7 +157,10 @@ def _seed_lines(report: ProbeReport) -> list[str]:
     assert summary is not None
     seeds = ", ".join(str(s) for s in summary.seeds)
     lines = ["", f"seeds {seeds} ({summary.reason}):"]
-    lines += [f"  {line}" for line in summary.lines()] or ["  no findings at any seed"]
+    shown = {(d.code, d.extra.get("criterion")) for d in report.findings}  # after select/ignore
+    of = len(summary.seeds)
+    lines += [f"  {f.line(of)}" for f in summary.findings if (f.code, f.criterion) in shown] or [
+        "  no findings at any seed"]
     return lines
 
 
