@@ -433,6 +433,7 @@ class TorchGraph:
                 steps[id(node)] = step
                 if step[1] is not None:
                     reached.add(id(step[1]))
+        shapes: set[tuple[object, ...]] = set()
         for start in starts:
             if id(start) in reached:
                 continue
@@ -446,7 +447,13 @@ class TorchGraph:
                 assert current.layer is not None
                 entries.append(StackEntry(current.layer, list(after), current.repeat))
                 current = nxt
-            self.stacks.append(Stack(entries, end if end in (OUTPUT, "weighted") else UNKNOWN))
+            stack = Stack(entries, end if end in (OUTPUT, "weighted") else UNKNOWN)
+            # A submodule class applied several times makes the same stack each time: once.
+            shape = (stack.end, *((id(e.layer.call), e.repeat, *(id(a) if isinstance(a, Layer) else a.name
+                                                                    for a in e.after)) for e in entries))
+            if shape not in shapes:
+                shapes.add(shape)
+                self.stacks.append(stack)
         self.stacks.sort(key=lambda s: (s.entries[0].layer.call.lineno, s.entries[0].layer.call.col_offset))
 
     def destinations(self, layer: Layer) -> list[tuple[str, Layer | None]]:
