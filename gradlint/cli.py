@@ -402,7 +402,7 @@ def check(paths: tuple[Path, ...], select: tuple[str, ...], extend_select: tuple
     diagnostics = [d for r in results for d in r.diagnostics]
     runtime_failed = False
     if runtime:
-        found, errors = _runtime_findings(settings)
+        found, errors = _runtime_findings(settings, quiet=output_format == "json")
         from gradlint.diagnostics import Diagnostic
 
         diagnostics = sorted([*diagnostics, *found], key=Diagnostic.sort_key)
@@ -487,10 +487,12 @@ def _add_noqa(files: list, settings: Settings, quiet: bool) -> None:
     sys.exit(EXIT_ERROR if failed else EXIT_CLEAN)
 
 
-def _runtime_findings(settings: Settings) -> tuple[list[Diagnostic], list[str]]:
-    """Probe the configured targets; their findings obey --select/--ignore like static ones."""
+def _runtime_findings(settings: Settings, *, quiet: bool) -> tuple[list[Diagnostic], list[str]]:
+    """Probe the configured targets; their findings obey --select/--ignore like static ones.
+    On a terminal (and not `quiet`), progress and each target's time go to stderr."""
     from gradlint.rules import is_selected
     from gradlint.runtime import options_from_table, run_targets
+    from gradlint.runtime.progress import Progress
 
     try:
         options = options_from_table(settings.runtime)
@@ -499,7 +501,7 @@ def _runtime_findings(settings: Settings) -> tuple[list[Diagnostic], list[str]]:
     if not options.targets:
         return [], ["--runtime: no targets configured; add `targets = [\"model.py:build_model\"]` "
                     "to [tool.gradlint.runtime] in pyproject.toml"]
-    found, errors = run_targets(list(options.targets), options)
+    found, errors = run_targets(list(options.targets), options, Progress(enabled=False if quiet else None))
     return [d for d in found if is_selected(d.code, settings.select, settings.ignore)], errors
 
 

@@ -90,3 +90,42 @@ def quiet_python_warnings(enabled: bool) -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """While the target's code runs (building, tracing, its call()), its prints and
+    `model.summary()` go to stderr, so that stdout holds gradlint's output alone (and JSON
+    parses). File descriptor 1 follows when stdout is the process's own, for output written
+    below Python."""
+    sys.stdout.flush()
+    with contextlib.redirect_stdout(sys.stderr), _fd_redirected(1, 2, enabled=_is_process_stdout(sys.__stdout__)):
+        yield
+    sys.stdout.flush()
+
+
+def _is_process_stdout(stream: object) -> bool:
+    try:
+        return stream is not None and stream.fileno() == 1  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def _fd_redirected(fd: int, to: int, *, enabled: bool) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    try:
+        saved = os.dup(fd)
+        os.dup2(to, fd)
+    except OSError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            sys.__stdout__.flush()  # what was written to fd 1 meanwhile belongs before the switch back
+        os.dup2(saved, fd)
+        os.close(saved)

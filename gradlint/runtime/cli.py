@@ -88,8 +88,11 @@ def probe(targets: tuple[str, ...], confirm: bool, output_format: str, plot: Pat
         sys.exit(EXIT_ERROR)
 
     from gradlint.runtime.progress import Progress
+    from gradlint.runtime.session import timing_line
 
-    progress = Progress(verbose=verbose)
+    # On a terminal, steps and each target's time go to stderr; never in JSON mode.
+    progress = Progress(enabled=False if output_format == "json" else None, verbose=verbose)
+
     color = not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
     failed = False
     results: list = []
@@ -99,11 +102,13 @@ def probe(targets: tuple[str, ...], confirm: bool, output_format: str, plot: Pat
                 from gradlint.runtime.confirm import confirm_fix
 
                 results.append(_filtered_confirm(confirm_fix(target, options, progress=progress), settings))
+                progress.done(f"{timing_line(results[-1].before)}; with the fixes, {timing_line(results[-1].after)}")
             else:
                 from gradlint.runtime.seeds import probe_seeds
 
                 report = probe_seeds(target, options, seed_count, progress=progress)
                 results.append(report.with_findings(_selected(report.findings, settings)))
+                progress.done(timing_line(report))
         except GradlintError as exc:
             failed = True
             progress.clear()
