@@ -82,6 +82,7 @@ def merge(reports: list[ProbeReport], reason: str) -> ProbeReport:
         summary.append(SeedFinding(d.code, key[1], str(d.extra.get("headline") or d.code), tuple(which),
                                    tuple(str(h.extra.get("where") or "") for _, h in hits)))
     per_seed = tuple((r.seed, tuple(d.code for d in r.findings)) for r in reports)
-    timings = {**first.timings, "seeds": sum(sum(r.timings.values()) for r in reports)}
+    # Each step's time over all the seeds (TensorFlow's import is in the first seed's only).
+    timings = {key: sum(r.timings.get(key, 0.0) for r in reports) for key in first.timings}
     return replace(first, findings=tuple(findings), timings=timings,
                    seed_summary=SeedSummary(seeds, reason, tuple(summary), per_seed))
