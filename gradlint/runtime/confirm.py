@@ -112,7 +112,11 @@ class ConfirmResult:
     def conclusion(self) -> str:
         """Never "clean" from nothing: where the probe could not measure per layer, the
         conclusion says what it did measure."""
-        from gradlint.runtime.report import clean_verdict, fully_measured, measured_phrase
+        from gradlint.runtime.report import (
+            clean_verdict,
+            fully_measured,
+            measured_phrase,
+        )
 
         if not self.changed:
             return "No static fixes apply, so there is nothing to confirm."

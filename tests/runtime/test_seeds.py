@@ -8,7 +8,13 @@ import pytest
 
 from gradlint.diagnostics import Diagnostic, Position
 from gradlint.runtime.results import LayerStats, ProbeReport
-from gradlint.runtime.seeds import DEFAULT_SEEDS, SMALL_MODEL_PARAMETERS, merge, probe_seeds, seed_count
+from gradlint.runtime.seeds import (
+    DEFAULT_SEEDS,
+    SMALL_MODEL_PARAMETERS,
+    merge,
+    probe_seeds,
+    seed_count,
+)
 from gradlint.runtime.settings import ProbeOptions
 
 
