@@ -352,7 +352,7 @@ class MLP(nn.Module):
         initializer = layer.initializer
         if activation is None or initializer is None:
             return None
-        if initializer.family is None and not (initializer.no_family_default and activation.source != "output"):
+        if initializer.family is None and not (initializer.no_family_default and not _is_head(graph, layer)):
             return None  # (a default of no family's scale is judged, but not in the output layer,
             # whose scale multiplies the loss's gradient once)
         wanted = family_of(activation.name)
@@ -370,6 +370,14 @@ class MLP(nn.Module):
             return False
         # A layer a partial makes with the partial's initializer is judged once, on the partial.
         return layer.is_template or layer.partial is None or layer.initializer_home is not layer.partial
+
+
+def _is_head(graph: ModuleGraph, layer: Layer) -> bool:
+    """The model's output layer: its output leaves the model, directly or through its activation."""
+    following = layer.following
+    if following is not None and following.source == "output":
+        return True
+    return any(stack.end == "output" and stack.entries and stack.entries[-1].layer is layer for stack in graph.stacks)
 
 
 def _effect_text(effect: LayerEffect) -> str:

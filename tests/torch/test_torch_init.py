@@ -187,3 +187,20 @@ def test_a_module_assigned_in_two_branches_is_not_followed():
     """)
     # fc meets a ReLU: judged; what follows the body's Tanh (the body is one of two) is not.
     assert found == [(7, "GL101")]
+
+
+def test_an_output_layer_with_its_activation_keeps_the_default_silently():
+    assert codes("""
+        import torch
+        import torch.nn as nn
+
+        class Classifier(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.hidden = nn.Linear(30, 16)
+                nn.init.kaiming_normal_(self.hidden.weight, nonlinearity="relu")
+                self.out = nn.Linear(16, 1)
+
+            def forward(self, x):
+                return torch.sigmoid(self.out(torch.relu(self.hidden(x))))
+    """) == []
