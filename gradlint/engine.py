@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 # `model.compile(optimizer=make_optimizer(), loss="mse")` lets it in too.
 _COMPILE_CALL = (r"""\.compile\(\s*(?:optimizer\b|loss\b|["'](?:adam|adamw|sgd|rmsprop|nadam|adamax|adagrad|"""
                  r"""adadelta|ftrl|lion)["'])|\.compile\([^)]*\bloss\s*=""")
-_MENTIONS_KERAS = re.compile(r"keras|tensorflow|torch|" + _COMPILE_CALL)
-_MENTIONS_KERAS_BYTES = re.compile(rb"keras|tensorflow|torch|" + _COMPILE_CALL.encode())
+_MENTIONS_KERAS = re.compile(r"keras|tensorflow|torch|flax|jax|optax|" + _COMPILE_CALL)
+_MENTIONS_KERAS_BYTES = re.compile(rb"keras|tensorflow|torch|flax|jax|optax|" + _COMPILE_CALL.encode())
 _MAX_FIX_PASSES = 10
 
 

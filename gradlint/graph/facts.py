@@ -56,6 +56,9 @@ class InitializerFact:
     # A default that realises no family (PyTorch's kaiming_uniform_(a=√5), a gain of 1/3): it
     # fits no activation, so GL101 judges it against the family the activation wants.
     no_family_default: bool = False
+    # Families a framework's default is taken to fit besides its own (Flax's lecun_normal has
+    # Glorot's gain at equal widths, under tanh or at a linear output): GL101 asks no change.
+    default_also_fits: tuple[Family, ...] = ()
 
     @property
     def is_default(self) -> bool:

@@ -66,6 +66,7 @@ def _destinations(graph: ModuleGraph, layer: Layer) -> list[tuple[str, Layer | N
     for application in graph.dataflow.applications.get(id(layer.call), []):
         found.extend(_along_flow(graph, application, set()))
     found.extend(graph.torch.destinations(layer))
+    found.extend(graph.flax.destinations(layer))
     return found
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from gradlint.graph.dataflow import Dataflow
 from gradlint.graph.facts import ActivationFact, Layer
+from gradlint.graph.flax_model import FlaxGraph
 from gradlint.keras_api.activations import LINEAR
 from gradlint.graph.layers import LayerCatalog
 from gradlint.graph.scopes import Resolver, ScopeTable
@@ -48,15 +49,21 @@ class ModuleGraph:
         """The module's torch.nn layers and the models they form (graph/torch_model.py)."""
         return TorchGraph(self.tree, self.scopes, self.resolver, self.source)
 
+    @cached_property
+    def flax(self) -> FlaxGraph:
+        """The module's Flax (linen and NNX) layers and the models they form (graph/flax_model.py)."""
+        return FlaxGraph(self.tree, self.scopes, self.resolver, self.source)
+
     @property
     def layers(self) -> list[Layer]:
         torch_layers = self.torch.layers
-        return self.catalog.layers + torch_layers if torch_layers else self.catalog.layers
+        layers = self.catalog.layers + torch_layers if torch_layers else self.catalog.layers
+        return layers + self.flax.layers if self.flax.layers else layers
 
     @cached_property
     def stacks(self) -> list[Stack]:
         """Runs of weighted layers, each feeding the next (graph/stacks.py)."""
-        return find_stacks(self) + self.torch.stacks
+        return find_stacks(self) + self.torch.stacks + self.flax.stacks
 
 
 def build_graph(tree: ast.Module, source: SourceText, path: str, project: Project | None = None) -> ModuleGraph:

@@ -356,7 +356,7 @@ class MLP(nn.Module):
             return None  # (a default of no family's scale is judged, but not in the output layer,
             # whose scale multiplies the loss's gradient once)
         wanted = family_of(activation.name)
-        if wanted is None or wanted is initializer.family:
+        if wanted is None or wanted is initializer.family or (initializer.is_default and wanted in initializer.default_also_fits):
             return None
         if normalization_reached(graph, layer) is not None:
             return None  # BN(c·Wx) = BN(Wx): the kernel's scale cancels

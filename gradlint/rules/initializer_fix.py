@@ -48,6 +48,10 @@ def plan_initializer_fix(graph: ModuleGraph, layer: Layer, family: Family, setti
         from gradlint.rules.torch_fix import plan_torch_fix  # (it builds on this module's InitializerFix)
 
         return plan_torch_fix(graph, layer, family, settings, distribution)
+    if graph.flax.owns(layer):
+        from gradlint.rules.flax_fix import plan_flax_fix  # (it builds on this module's InitializerFix)
+
+        return plan_flax_fix(graph, layer, family, settings, distribution)
     fact = layer.initializer
     param = layer.spec.initializer_param
     if fact is None or param is None or layer.initializer_home is None:

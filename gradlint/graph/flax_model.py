@@ -1,0 +1,647 @@
+"""Flax models in one module (linen and NNX): the layers constructed, and the order in which
+`nn.Sequential`/`nnx.Sequential` and `__call__` bodies apply them.
+
+The layers become `Layer` facts with the Keras-equivalent spec of `flax_api/layers.py`, and the
+order becomes the same stacks (graph/stacks.py) and destinations (graph/guards.py) the Keras
+and PyTorch sides build, through the same nodes as graph/torch_model.py. A `__call__` is
+interpreted statement by statement: linen's `@nn.compact` bodies construct and apply layers
+inline (`x = nn.Dense(128)(x)`), linen's `setup()` and NNX's `__init__` assign them to `self.X`
+for `__call__` to apply. A tensor carries its width where known (the features of the layer
+that made it), which gives a linen `Dense(features)` its fan-in; NNX layers name theirs.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gradlint.flax_api.activations import (
+    POOLING,
+    RESHAPE_METHODS,
+    RESHAPES,
+    FlaxActivation,
+    activation_function,
+)
+from gradlint.flax_api.layers import MODULE_BASES, SEQUENTIAL, FlaxLayer, class_name, flax_layer
+from gradlint.graph.facts import ActivationFact, ArgSource, Layer
+from gradlint.graph.flax_init import read_initializer
+from gradlint.graph.scopes import Resolver, Scope, ScopeTable
+from gradlint.graph.stacks import OUTPUT, UNKNOWN, Stack, StackEntry
+from gradlint.graph.torch_model import (
+    ACT,
+    ADD,
+    END,
+    INPUT,
+    LAYER,
+    OTHER,
+    WEIGHTED,
+    Act,
+    Instance,
+    Node,
+    Seq,
+    _following,
+    _homogeneous_layer,
+    _statements,
+    _walk,
+)
+from gradlint.graph.values import constant_value, range_length
+from gradlint.keras_api.activations import HOMOGENEOUS_ACTIVATIONS
+from gradlint.keras_api.layers import NORMALIZATION_LAYERS, Role
+
+if TYPE_CHECKING:
+    from gradlint.graph.source import SourceText
+
+_MAX_INLINE = 4  # submodule classes inlined into a __call__, at most this deep
+Value = tuple[Node, "int | None"]  # a tensor: the node that made it, and its width where known
+
+
+@dataclass(frozen=True)
+class Application:
+    """One application of a layer: the width of what it received."""
+
+    width: int | None
+    repeat: int | None
+
+
+class FlaxGraph:
+    """Every Flax layer of the module, the stacks its models form, where each layer's output
+    goes, and the recurrent classes it names."""
+
+    def __init__(self, tree: ast.Module, scopes: ScopeTable, resolver: Resolver, source: SourceText) -> None:
+        self.tree = tree
+        self.scopes = scopes
+        self.resolver = resolver
+        self.source = source
+        self.layers: list[Layer] = []
+        self.by_call: dict[int, Layer] = {}
+        self.entries: dict[int, FlaxLayer] = {}  # id(layer call) → its table entry
+        self.classes: dict[str, ast.ClassDef] = {}
+        self.attrs: dict[int, dict[str, object]] = {}  # id(class) → self.X → module value
+        self.nodes: dict[int, list[Node]] = {}  # id(layer call) → its applications
+        self.applied: dict[int, list[Application]] = {}
+        self.stacks: list[Stack] = []
+        self.recurrent: list[tuple[str, ast.AST]] = []  # (nn.LSTMCell, the name's node) wherever named
+        self._inlining: list[int] = []
+        if "flax" not in source.text:
+            return
+        self._find_layers()
+        if not self.layers and not self.recurrent:
+            return
+        self._find_classes()
+        for cls in self.classes.values():
+            self._read_attributes(cls)
+        self._read_models()
+        self._settle()
+
+    def owns(self, layer: Layer) -> bool:
+        return id(layer.call) in self.by_call
+
+    # -- layers ------------------------------------------------------------------------------
+    def _find_layers(self) -> None:
+        for node in ast.walk(self.tree):
+            if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(getattr(node, "ctx", None), ast.Load):
+                if isinstance(node, ast.Attribute) or node.id:
+                    self._note_recurrent(node)
+            if not isinstance(node, ast.Call):
+                continue
+            scope = self.scopes.scope_of(node)
+            name = self.resolver.qualified_name(node.func, scope)
+            if name is None or not name.startswith("flax."):
+                continue
+            entry = flax_layer(name)
+            if entry is not None:
+                self._add_layer(node, name, entry, scope)
+
+    def _note_recurrent(self, node: ast.Name | ast.Attribute) -> None:
+        if isinstance(node, ast.Attribute) and node.attr not in _RECURRENT_NAMES:
+            return
+        if isinstance(node, ast.Name) and node.id not in _RECURRENT_NAMES:
+            return
+        name = self.resolver.qualified_name(node, self.scopes.scope_of(node))
+        entry = flax_layer(name) if name is not None else None
+        if entry is not None and entry.spec.recurrent:
+            self.recurrent.append((class_name(name), node))  # type: ignore[arg-type]
+
+    def _add_layer(self, call: ast.Call, name: str, entry: FlaxLayer, scope: Scope) -> None:
+        layer = Layer(call, class_name(name), entry.spec, scope, [ArgSource(call)])
+        if entry.fans is not None:
+            fact, unknown = read_initializer(layer, self.resolver, self.source.segment)
+            layer.initializer = fact
+            layer.initializer_home = call
+            if fact is None:
+                layer.unknown_reason = ("initializer-unknown", unknown)
+            layer.fan_in, layer.fan_out = self._fans(layer, entry)
+        self.layers.append(layer)
+        self.by_call[id(call)] = layer
+        self.entries[id(call)] = entry
+
+    def _number(self, layer: Layer, param: str | None) -> int | None:
+        """A positive int (or the product of a tuple of them) passed for `param`."""
+        if param is None:
+            return None
+        found = layer.argument(param)
+        value = constant_value(found[0], layer.scope, self.resolver) if found else None
+        if isinstance(value, tuple) and value and all(_positive(v) for v in value):
+            product = 1
+            for v in value:
+                product *= v
+            return product
+        return value if _positive(value) else None
+
+    def _fans(self, layer: Layer, entry: FlaxLayer) -> tuple[int | None, int | None]:
+        """JAX's fans for the kernel: in × receptive field, out × receptive field (a linen
+        layer's input width is set when it is seen applied)."""
+        fans = entry.fans
+        assert fans is not None
+        area: int | None = self._number(layer, "kernel_size") if fans.conv else 1
+        if area is None:
+            return None, None
+        inner, outer = self._number(layer, fans.fan_in_param), self._number(layer, fans.fan_out_param)
+        return (inner * area if inner else None), (outer * area if outer else None)
+
+    def _width_after(self, layer: Layer) -> int | None:
+        """The width (last axis) of a weighted layer's output."""
+        entry = self.entries.get(id(layer.call))
+        if entry is None or entry.fans is None:
+            return None
+        return self._number(layer, entry.fans.fan_out_param)
+
+    def activation_fact(self, act: FlaxActivation, call: ast.Call | None, node: ast.AST, scope: Scope) -> ActivationFact:
+        """The activation applied by `call` (None: given uncalled, with its default slope)."""
+        slope = act.default_slope
+        if act.slope_param is not None and call is not None:
+            given = next((k.value for k in call.keywords if k.arg == act.slope_param), None)
+            position = (act.slope_position or 0) + 1
+            if given is None and len(call.args) > position:
+                given = call.args[position]
+            if given is not None:
+                value = constant_value(given, scope, self.resolver)
+                slope = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        return ActivationFact(act.key, "layer", node, slope=slope)
+
+    # -- classes -----------------------------------------------------------------------------
+    def _find_classes(self) -> None:
+        """Module-level classes that derive from nn.Module or nnx.Module (or from one of those)."""
+        changed = True
+        while changed:
+            changed = False
+            for node in self.tree.body:
+                if not isinstance(node, ast.ClassDef) or node.name in self.classes:
+                    continue
+                scope = self.scopes.scope_of(node)
+                for base in node.bases:
+                    name = self.resolver.qualified_name(base, scope)
+                    if name in MODULE_BASES or (isinstance(base, ast.Name) and base.id in self.classes):
+                        self.classes[node.name] = node
+                        changed = True
+                        break
+
+    def method(self, cls: ast.ClassDef, name: str, seen: set[int] | None = None) -> ast.FunctionDef | None:
+        seen = set() if seen is None else seen
+        if id(cls) in seen:
+            return None
+        seen.add(id(cls))
+        found = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
+        if found is not None:
+            return found
+        for base in cls.bases:
+            if isinstance(base, ast.Name) and base.id in self.classes:
+                found = self.method(self.classes[base.id], name, seen)
+                if found is not None:
+                    return found
+        return None
+
+    def _read_attributes(self, cls: ast.ClassDef) -> None:
+        """`self.X = …` in linen's setup() or NNX's __init__, and class fields with a module
+        default (`act: Callable = nn.relu`)."""
+        attrs = self.attrs.setdefault(id(cls), {})
+        counts: dict[str, int] = {}
+        class_scope = self.scopes.scope_of(cls.body[0]) if cls.body else self.scopes.module_scope
+        for statement in cls.body:
+            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) \
+                    and statement.value is not None:
+                value = self.module_value(statement.value, class_scope, cls)
+                if value is not None:
+                    attrs[statement.target.id] = value
+        for method in ("setup", "__init__"):
+            function = self.method(cls, method)
+            if function is None:
+                continue
+            scope = self.scopes.defs.get(id(function), self.scopes.module_scope)
+            for statement in _statements(function.body):
+                if isinstance(statement, ast.Assign):
+                    targets, value = statement.targets, statement.value
+                elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+                    targets, value = [statement.target], statement.value
+                else:
+                    continue
+                for target in targets:
+                    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                            and target.value.id == "self":
+                        counts[target.attr] = counts.get(target.attr, 0) + 1
+                        # Assigned more than once (behind an if): which one __call__ applies is not known.
+                        attrs[target.attr] = self.module_value(value, scope, cls) if counts[target.attr] == 1 else None
+
+    def module_value(self, expr: ast.AST | None, scope: Scope, cls: ast.ClassDef | None, depth: int = 0) -> object:
+        """What a module expression stands for: a Layer, an Act, a Seq, an Instance, or None."""
+        if expr is None or depth > 6:
+            return None
+        if isinstance(expr, ast.Call):
+            if id(expr) in self.by_call:
+                return self.by_call[id(expr)]
+            name = self.resolver.qualified_name(expr.func, scope)
+            if name in SEQUENTIAL:
+                if len(expr.args) == 1 and not expr.keywords and isinstance(expr.args[0], (ast.List, ast.Tuple, ast.Name)):
+                    return self._list_value(expr.args[0], scope, cls, depth)  # linen: a list
+                return Seq([self.module_value(a, scope, cls, depth + 1) for a in expr.args])  # nnx: positional
+            if name in ("functools.partial",) and expr.args:
+                return self._partial_activation(expr, scope)
+            if isinstance(expr.func, ast.Name) and expr.func.id in self.classes:
+                return Instance(self.classes[expr.func.id])
+            return None
+        if isinstance(expr, (ast.Name, ast.Attribute)):
+            name = self.resolver.qualified_name(expr, scope)
+            act = activation_function(name) if name is not None else None
+            if act is not None:
+                return Act(self.activation_fact(act, None, expr, scope))
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self" \
+                and cls is not None:
+            return self.attrs.get(id(cls), {}).get(expr.attr)
+        if isinstance(expr, ast.Name):
+            found = self.resolver.assigned_value(expr.id, scope)
+            if found is not None and found[0] is not expr:
+                return self.module_value(found[0], found[1], cls, depth + 1)
+            return None
+        if isinstance(expr, (ast.List, ast.Tuple, ast.ListComp)):
+            return self._list_value(expr, scope, cls, depth)
+        if isinstance(expr, ast.Subscript):
+            inner = self.module_value(expr.value, scope, cls, depth + 1)
+            index = constant_value(expr.slice, scope, self.resolver)
+            if isinstance(inner, Seq) and inner.repeat == 1 and isinstance(index, int) and not isinstance(index, bool) \
+                    and -len(inner.items) <= index < len(inner.items):
+                return inner.items[index]
+        return None
+
+    def _partial_activation(self, call: ast.Call, scope: Scope) -> object:
+        """`functools.partial(nn.leaky_relu, negative_slope=0.2)`: the activation, its slope given."""
+        name = self.resolver.qualified_name(call.args[0], scope)
+        act = activation_function(name) if name is not None else None
+        if act is None or len(call.args) > 1:
+            return None
+        fact = self.activation_fact(act, None, call, scope)
+        given = next((k.value for k in call.keywords if k.arg == act.slope_param), None) if act.slope_param else None
+        if given is not None:
+            value = constant_value(given, scope, self.resolver)
+            slope = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            fact = ActivationFact(fact.name, fact.source, fact.node, slope=slope)
+        return Act(fact)
+
+    def _list_value(self, expr: ast.AST, scope: Scope, cls: ast.ClassDef | None, depth: int) -> object:
+        if isinstance(expr, ast.Name):
+            found = self.resolver.assigned_value(expr.id, scope)
+            if found is None:
+                return None
+            expr, scope = found
+        if isinstance(expr, (ast.List, ast.Tuple)):
+            if any(isinstance(e, ast.Starred) for e in expr.elts):
+                return None
+            return Seq([self.module_value(e, scope, cls, depth + 1) for e in expr.elts])
+        if isinstance(expr, ast.ListComp) and len(expr.generators) == 1 and not expr.generators[0].ifs:
+            count = range_length(expr.generators[0].iter, scope, self.resolver)
+            inner_scope = self.scopes.scope_of(expr.elt) if isinstance(expr.elt, ast.Call) else scope
+            return Seq([self.module_value(expr.elt, inner_scope, cls, depth + 1)], repeat=count)
+        return None
+
+    # -- models ------------------------------------------------------------------------------
+    def _read_models(self) -> None:
+        """Each class's __call__, and each Sequential bound to a module-level name."""
+        for cls in self.classes.values():
+            call = self.method(cls, "__call__")
+            if call is None or not call.args.args:
+                continue
+            env: dict[str, Value] = {a.arg: (Node(INPUT), None) for a in call.args.args[1:]}
+            for node, _ in self._run_call(cls, call, env):
+                Node.make(END, [node])
+        for statement in self.tree.body:
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+                value = self.module_value(statement.value, self.scopes.module_scope, None)
+                if isinstance(value, Seq):
+                    Node.make(END, [self.apply(value, (Node(INPUT), None), None)[0]])
+
+    def _run_call(self, cls: ast.ClassDef, function: ast.FunctionDef, env: dict[str, Value]) -> list[Value]:
+        run = _CallRun(self, cls, self.scopes.defs.get(id(function), self.scopes.module_scope))
+        run.env.update(env)
+        run.body(function.body)
+        return run.returned
+
+    def apply(self, value: object, given: Value, cls: ast.ClassDef | None, repeat: int | None = 1) -> Value:
+        """What a module value makes of its input."""
+        node, width = given
+        if isinstance(value, Layer):
+            kind = WEIGHTED if value.spec.role is Role.WEIGHTED else LAYER
+            made = Node.make(kind, [node], layer=value, repeat=repeat)
+            self.nodes.setdefault(id(value.call), []).append(made)
+            if kind == WEIGHTED:
+                self.applied.setdefault(id(value.call), []).append(Application(width, repeat))
+                return made, self._width_after(value)
+            return made, width
+        if isinstance(value, Act):
+            return Node.make(ACT, [node], activation=value.fact), width
+        if isinstance(value, Seq):
+            times = repeat if value.repeat == 1 else (None if value.repeat is None or repeat is None else value.repeat * repeat)
+            current = given
+            for item in value.items:
+                current = self.apply(item, current, cls, times)
+            return current
+        if isinstance(value, Instance) and len(self._inlining) < _MAX_INLINE and id(value.cls) not in self._inlining:
+            call = self.method(value.cls, "__call__")
+            if call is not None and len(call.args.args) >= 2:
+                self._inlining.append(id(value.cls))
+                try:
+                    returned = self._run_call(value.cls, call, {call.args.args[1].arg: given})
+                finally:
+                    self._inlining.pop()
+                if len(returned) == 1:
+                    return returned[0]
+                return Node.make(OTHER, [n for n, _ in returned]), None
+        return Node.make(OTHER, [node]), None
+
+    # -- facts -------------------------------------------------------------------------------
+    def _settle(self) -> None:
+        """Each layer's fan-in (linen), following activation, and the stacks."""
+        for layer in self.layers:
+            entry = self.entries[id(layer.call)]
+            if entry.fans is not None and entry.fans.fan_in_param is None:
+                self._settle_fan_in(layer)
+            nodes = self.nodes.get(id(layer.call), [])
+            facts = [_following(n) for n in nodes]
+            if facts and all(f is not None for f in facts) and len({f.name for f in facts}) == 1:  # type: ignore[union-attr]
+                layer.following = facts[0]
+                if layer.unknown_reason is not None and layer.unknown_reason[0] != "initializer-unknown":
+                    layer.unknown_reason = None
+            elif layer.unknown_reason is None and layer.spec.role is Role.WEIGHTED:
+                names = {f.name for f in facts if f is not None}
+                layer.unknown_reason = ("outputs-disagree", " and ".join(sorted(names))) if len(names) > 1 else \
+                    ("output-opaque", "") if facts else ("output-unseen", "")
+        starts: list[Node] = []
+        reached: set[int] = set()
+        steps: dict[int, tuple[list[Layer | ActivationFact], Node | None, str]] = {}
+        for nodes in self.nodes.values():
+            for node in nodes:
+                if node.kind != WEIGHTED:
+                    continue
+                starts.append(node)
+                step = _walk(node)
+                steps[id(node)] = step
+                if step[1] is not None:
+                    reached.add(id(step[1]))
+        for start in starts:
+            if id(start) in reached:
+                continue
+            entries: list[StackEntry] = []
+            current: Node | None = start
+            end = UNKNOWN
+            seen: set[int] = set()
+            while current is not None and id(current) not in seen:
+                seen.add(id(current))
+                after, nxt, end = steps[id(current)]
+                assert current.layer is not None
+                entries.append(StackEntry(current.layer, list(after), current.repeat))
+                current = nxt
+            self.stacks.append(Stack(entries, end if end in (OUTPUT, "weighted") else UNKNOWN))
+        self.stacks.sort(key=lambda s: (s.entries[0].layer.call.lineno, s.entries[0].layer.call.col_offset))
+
+    def _settle_fan_in(self, layer: Layer) -> None:
+        """A linen layer's fan-in: the width it receives in every application (× its kernel
+        area); a loop's later turns receive its own output, so they must match too."""
+        widths: set[int | None] = set()
+        for application in self.applied.get(id(layer.call), []):
+            widths.add(application.width)
+            if application.repeat != 1:
+                widths.add(self._width_after(layer))
+        if len(widths) != 1 or None in widths or layer.fan_out is None:
+            return
+        width = widths.pop()
+        outer = self._width_after(layer)
+        area = layer.fan_out // outer if outer else None
+        layer.fan_in = width * area if width and area else None
+
+    def destinations(self, layer: Layer) -> list[tuple[str, Layer | None]]:
+        """Where each application's output goes, past homogeneous steps (graph/guards.py's kinds)."""
+        from gradlint.graph.guards import ADDED, NORMALIZED
+        from gradlint.graph.guards import OTHER as ELSEWHERE
+
+        found: list[tuple[str, Layer | None]] = []
+
+        def follow(node: Node, seen: set[int]) -> None:
+            if not node.consumers:
+                found.append((ELSEWHERE, None))
+            for target in node.consumers:
+                if id(target) in seen:
+                    continue
+                seen.add(id(target))
+                if target.kind == ADD:
+                    found.append((ADDED, None))
+                elif target.kind == LAYER and target.layer is not None:
+                    if target.layer.spec.name in NORMALIZATION_LAYERS:
+                        found.append((NORMALIZED, target.layer))
+                    elif _homogeneous_layer(target.layer):
+                        follow(target, seen)
+                    else:
+                        found.append((ELSEWHERE, target.layer))
+                elif target.kind == ACT and target.activation is not None \
+                        and target.activation.name in HOMOGENEOUS_ACTIVATIONS:
+                    follow(target, seen)
+                else:
+                    found.append((ELSEWHERE, None))
+
+        for node in self.nodes.get(id(layer.call), []):
+            follow(node, set())
+        return found
+
+
+_RECURRENT_NAMES = frozenset({"LSTMCell", "OptimizedLSTMCell", "ConvLSTMCell", "GRUCell", "MGUCell", "SimpleCell",
+                              "RNN", "Bidirectional"})
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+class _CallRun:
+    """One interpretation of a __call__ body: local names → tensors or module values."""
+
+    def __init__(self, graph: FlaxGraph, cls: ast.ClassDef, scope: Scope) -> None:
+        self.graph = graph
+        self.cls = cls
+        self.scope = scope
+        self.env: dict[str, Value] = {}
+        self.modules: dict[str, object] = {}
+        self.returned: list[Value] = []
+        self.repeat: int | None = 1
+
+    def body(self, statements: list[ast.stmt]) -> None:
+        for statement in statements:
+            self.statement(statement)
+
+    def statement(self, node: ast.stmt) -> None:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            module = self._module_of(node.value)
+            if module is not None and len(targets) == 1 and isinstance(targets[0], ast.Name):
+                self.modules[targets[0].id] = module  # `dense = nn.Dense(128)`, applied below
+                self.env.pop(targets[0].id, None)
+                return
+            value = self.expr(node.value)
+            for target in targets:
+                self.bind(target, value)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            left = self.env.get(node.target.id) or (Node(OTHER), None)
+            right = self.expr(node.value)
+            self.env[node.target.id] = self._merge(node.op, left, right)
+        elif isinstance(node, ast.Return) and node.value is not None:
+            self.returned.append(self.expr(node.value))
+        elif isinstance(node, ast.Expr):
+            self.expr(node.value)
+        elif isinstance(node, ast.If):
+            self.expr(node.test)
+            self.branches([node.body, node.orelse])
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            self.body(node.body)
+        elif isinstance(node, ast.For):
+            self.loop(node)
+        elif isinstance(node, (ast.While, ast.Try)):
+            self.branches([node.body, []])
+
+    def _module_of(self, expr: ast.expr) -> object:
+        """A module an assignment binds (a layer constructed, a Sequential, an activation given
+        uncalled), not a tensor an application computes."""
+        if isinstance(expr, ast.Call) and (id(expr) in self.graph.by_call or not self._applies(expr)):
+            return self.graph.module_value(expr, self.scope, self.cls)
+        if isinstance(expr, (ast.Name, ast.Attribute)) and not (isinstance(expr, ast.Name) and expr.id in self.env):
+            value = self.graph.module_value(expr, self.scope, self.cls)
+            return value if isinstance(value, (Layer, Act, Seq, Instance)) else None
+        return None
+
+    def _applies(self, call: ast.Call) -> bool:
+        """`nn.Dense(8)(x)`, `self.fc(x)`, `layer(x)`: a module applied (not constructed)."""
+        return isinstance(call.func, ast.Call) or self._module_callee(call.func) is not None
+
+    def _module_callee(self, func: ast.expr) -> object:
+        if isinstance(func, ast.Name) and func.id in self.modules:
+            return self.modules[func.id]
+        if isinstance(func, ast.Name) and func.id in self.env:
+            return None
+        if isinstance(func, (ast.Attribute, ast.Call, ast.Subscript)) and not self._is_tensor_method(func):
+            return self.graph.module_value(func, self.scope, self.cls)
+        return None
+
+    def branches(self, bodies: list[list[ast.stmt]]) -> None:
+        """An if/else: each branch from the same names; a name they leave different is opaque."""
+        before = dict(self.env)
+        results = []
+        for body in bodies:
+            self.env = dict(before)
+            self.body(body)
+            results.append(self.env)
+        merged = dict(before)
+        for name in {n for env in results for n in env}:
+            values = [env.get(name) for env in results]
+            if all(v is values[0] for v in values) and values[0] is not None:
+                merged[name] = values[0]  # type: ignore[assignment]
+            else:
+                merged[name] = (Node.make(OTHER, [v[0] for v in values if v is not None]), None)
+        self.env = merged
+
+    def loop(self, node: ast.For) -> None:
+        """`for layer in self.layers: x = layer(x)`: the body once per module the list holds;
+        `for _ in range(n)` or `for feat in self.features` around inline layers (a compact
+        body's stack): the body once, standing for its turns (n, or a count not known)."""
+        container = self.graph.module_value(node.iter, self.scope, self.cls)
+        if isinstance(container, Seq) and isinstance(node.target, ast.Name) and not node.orelse:
+            for item in container.items:
+                self.modules[node.target.id] = item
+                outer = self.repeat
+                self.repeat = container.repeat if outer == 1 else None
+                self.body(node.body)
+                self.repeat = outer
+            self.modules.pop(node.target.id, None)
+            return
+        inline = any(id(c) in self.graph.by_call for s in node.body for c in ast.walk(s) if isinstance(c, ast.Call))
+        if inline and not node.orelse:
+            count = range_length(node.iter, self.scope, self.graph.resolver)
+            outer = self.repeat
+            self.repeat = count if outer == 1 else None
+            if isinstance(node.target, ast.Name):
+                self.env.pop(node.target.id, None)
+            self.body(node.body)
+            self.repeat = outer
+            return
+        self.branches([node.body, []])
+
+    def bind(self, target: ast.expr, value: Value) -> None:
+        if isinstance(target, ast.Name):
+            self.env[target.id] = value
+            self.modules.pop(target.id, None)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self.bind(element, (Node.make(OTHER, [value[0]]), None))
+
+    @staticmethod
+    def _merge(op: ast.operator, left: Value, right: Value) -> Value:
+        if isinstance(op, ast.Add):
+            width = left[1] if left[1] == right[1] else None
+            return Node.make(ADD, [left[0], right[0]]), width
+        return Node.make(OTHER, [left[0], right[0]]), None
+
+    def expr(self, node: ast.expr) -> Value:
+        if isinstance(node, ast.Name):
+            return self.env.get(node.id) or (Node(OTHER), None)
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.BinOp):
+            return self._merge(node.op, self.expr(node.left), self.expr(node.right))
+        if isinstance(node, ast.Starred):
+            return self.expr(node.value)
+        inputs = [self.expr(child)[0] for child in ast.iter_child_nodes(node) if isinstance(child, ast.Name)
+                  and child.id in self.env]
+        return Node.make(OTHER, inputs), None
+
+    def call(self, node: ast.Call) -> Value:
+        graph = self.graph
+        func = node.func
+        first = node.args[0] if node.args and not isinstance(node.args[0], ast.Starred) else None
+        name = graph.resolver.qualified_name(func, self.scope) if isinstance(func, (ast.Name, ast.Attribute)) else None
+        act = activation_function(name) if name is not None else None
+        if act is not None and first is not None:
+            fact = graph.activation_fact(act, node, node, self.scope)
+            given = self.expr(first)
+            return Node.make(ACT, [given[0]], activation=fact), given[1]
+        module = self._module_callee(func)
+        if module is not None and first is not None:
+            return graph.apply(module, self.expr(first), self.cls, self.repeat)
+        if name is not None and first is not None:
+            if name in POOLING:
+                return self.expr(first)
+            if name in RESHAPES:
+                return self.expr(first)[0], None
+        if isinstance(func, ast.Attribute) and self._is_tensor_method(func):
+            receiver = self.expr(func.value)
+            if func.attr in RESHAPE_METHODS:
+                return receiver[0], None
+            return Node.make(OTHER, [receiver[0]]), None
+        inputs = [self.expr(a)[0] for a in node.args] + [self.expr(k.value)[0] for k in node.keywords]
+        return Node.make(OTHER, inputs), None
+
+    def _is_tensor_method(self, func: ast.AST) -> bool:
+        """`x.reshape(...)`, `self.fc(x).reshape(...)`: a method called on a tensor."""
+        if not isinstance(func, ast.Attribute):
+            return False
+        receiver = func.value
+        while isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute) \
+                and receiver.func.attr in RESHAPE_METHODS:
+            receiver = receiver.func.value
+        if isinstance(receiver, ast.Name):
+            return receiver.id in self.env
+        return isinstance(receiver, (ast.Call, ast.BinOp, ast.Subscript))
