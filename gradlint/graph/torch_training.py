@@ -49,12 +49,19 @@ def torch_steps(graph: ModuleGraph) -> list[TorchStep]:
     torch = graph.torch
     if not torch.layers or not any(layer.spec.recurrent for layer in torch.layers):
         return []
-    if _clips_anywhere(graph):
-        return []  # a clip call anywhere (a helper, a hook): its reach is not followed
+    calls: dict[str, list[ast.Call]] = {}  # calls of a plain name: a function's callers
+    for node in ast.walk(graph.tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+            if name in CLIP_CALLS or name == "register_hook":
+                return []  # a clip call anywhere (a helper, a hook): its reach is not followed
+            if isinstance(func, ast.Name):
+                calls.setdefault(func.id, []).append(node)
     found: list[TorchStep] = []
     seen: set[int] = set()
     for loop, scope in _loops(graph):
-        for step in _steps_in(graph, torch, loop, scope):
+        for step in _steps_in(graph, torch, loop, scope, calls):
             if id(step.call) not in seen:  # (an inner loop's step is in the outer loop's body too)
                 seen.add(id(step.call))
                 found.append(step)
@@ -87,18 +94,8 @@ def _walk_body(body: list[ast.stmt]) -> list[ast.AST]:
     return found
 
 
-def _clips_anywhere(graph: ModuleGraph) -> bool:
-    for node in ast.walk(graph.tree):
-        if isinstance(node, ast.Call):
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-            if name in CLIP_CALLS or name == "register_hook":
-                return True
-    return False
-
-
 def _steps_in(graph: ModuleGraph, torch: TorchGraph, loop: ast.For | ast.AsyncFor | ast.While,
-              scope: Scope) -> list[TorchStep]:
+              scope: Scope, calls: dict[str, list[ast.Call]]) -> list[TorchStep]:
     nodes = _walk_body(loop.body)
     statements = {id(s): s for s in nodes if isinstance(s, ast.stmt)}
     parents: dict[int, ast.stmt] = {}
@@ -114,7 +111,7 @@ def _steps_in(graph: ModuleGraph, torch: TorchGraph, loop: ast.For | ast.AsyncFo
             continue
         func = node.func
         if isinstance(func, ast.Name) and model is None:
-            model = _recurrent_model(graph, torch, func.id, scope)
+            model = _recurrent_model(graph, torch, func.id, scope, calls)
         if not isinstance(func, ast.Attribute):
             continue
         if func.attr == "backward":
@@ -175,7 +172,7 @@ def _is_parameter(graph: ModuleGraph, name: str, scope: Scope) -> bool:
 
 
 def _recurrent_model(graph: ModuleGraph, torch: TorchGraph, name: str, scope: Scope,
-                     depth: int = 0) -> tuple[str, str] | None:
+                     calls: dict[str, list[ast.Call]], depth: int = 0) -> tuple[str, str] | None:
     """(name, what makes it recurrent) when `name` is bound to a recurrent model."""
     found = graph.resolver.assigned_value(name, scope)
     if found is not None:
@@ -186,16 +183,14 @@ def _recurrent_model(graph: ModuleGraph, torch: TorchGraph, name: str, scope: Sc
     function = scope.node
     assert isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
     index = [a.arg for a in function.args.args].index(name) if name in [a.arg for a in function.args.args] else None
-    calls = [n for n in ast.walk(graph.tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-             and n.func.id == function.name]
     # One caller that passes a recurrent model is enough: the loop trains that model.
-    for call in calls:
+    for call in calls.get(function.name, []):
         arg = next((k.value for k in call.keywords if k.arg == name), None)
         if arg is None and index is not None and index < len(call.args):
             arg = call.args[index]
         caller_scope = graph.scopes.scope_of(call)
         if isinstance(arg, ast.Name):
-            inner = _recurrent_model(graph, torch, arg.id, caller_scope, depth + 1)
+            inner = _recurrent_model(graph, torch, arg.id, caller_scope, calls, depth + 1)
             what = inner[1] if inner is not None else None
         else:
             what = _recurrent_value(graph, torch, arg, caller_scope) if arg is not None else None
