@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import re
 import time
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -34,6 +36,7 @@ from gradlint.runtime.structure import (
     Structure,
     activation_name,
     describe,
+    is_builtin,
     model_kind,
 )
 from gradlint.runtime.units import dead_units
@@ -108,6 +111,7 @@ class Prober:
         self._weight_squares: dict[int, float] = {}
         self._with_gradient: list[int] = []  # ids of the variables the pass returns a gradient for
         self._step: Any = None
+        self._autograph = False  # whether the compiled pass needs user call()s converted
         self._call_order: list[int] = []  # row indices in the order the trace entered them
         self._head_rows: list[int] = []  # rows whose output is a model output
         self._settled = False
@@ -158,25 +162,27 @@ class Prober:
 
     def _run(self, inputs: Any, targets: list[Any]) -> Any:
         """The pass, compiled on first use: without AutoGraph (tracing is a good part of a probe's
-        time), with it for a call() whose Python branches on tensors, and eagerly, said in a note,
-        for a model that cannot be traced at all."""
+        time); for user-defined layers whose call() branches on tensors in Python, with their
+        call() converted by AutoGraph; eagerly, said in a note, for a model that cannot be
+        traced at all (one that reads values in numpy, say)."""
         tf = self.backend.tf
         if not self.compiled:
             return _to_numpy(self._pass(inputs, targets))
         if self._step is not None:
-            with _few_graph_optimizations(tf):
+            with _few_graph_optimizations(tf), _autograph_calls(self.model, tf, self._autograph):
                 return _to_numpy(self._step(inputs, targets))
         failure: Exception | None = None
-        for autograph in (False, True):
-            step = tf.function(self._pass, autograph=autograph)
+        attempts = (False, True) if _user_layers(self.model) else (False,)
+        for autograph in attempts:
+            step = tf.function(self._pass, autograph=False)
             try:
-                with _few_graph_optimizations(tf):
+                with _few_graph_optimizations(tf), _autograph_calls(self.model, tf, autograph):
                     result = _to_numpy(step(inputs, targets))
             except Exception as exc:
-                failure = exc
+                failure = failure or exc  # the first failure says best what cannot be traced
                 self._call_order, self._head_rows = [], []
                 continue
-            self._step = step
+            self._step, self._autograph = step, autograph
             return result
         self.compiled = False
         try:
@@ -187,7 +193,8 @@ class Prober:
                 f"calling the model on a synthetic batch ({shapes}) failed: {reason(exc)}; "
                 f"if the input shape is wrong, pass --input-shape"
             ) from exc
-        self.notes.append(f"the pass could not be compiled ({reason(failure)}); it ran eagerly")
+        assert failure is not None
+        self.notes.append(f"the pass could not be compiled ({_where(failure)}); it ran eagerly")
         return result
 
     def _pass(self, inputs: Any, targets: list[Any]) -> tuple[Any, list[list[Any]], list[list[Any]], list[Any]]:
@@ -412,6 +419,51 @@ def _intercept(rows: tuple[Row, ...] | list[Row]) -> Iterator[_Records]:
                 object.__delattr__(layer, "call")
             else:
                 object.__setattr__(layer, "call", previous)
+
+
+def _user_layers(model: Any) -> list[Any]:
+    """The model and its sublayers whose class the user wrote (their call() is Python we trace)."""
+    flatten = getattr(model, "_flatten_layers", None)
+    layers = list(flatten(include_self=True, recursive=True)) if flatten is not None else [model]
+    return [layer for layer in layers if not is_builtin(layer)]
+
+
+@contextlib.contextmanager
+def _autograph_calls(model: Any, tf: Any, enabled: bool) -> Iterator[None]:
+    """User-defined call()s converted by AutoGraph, so that a Python `if` on a tensor traces.
+    Keras' own __call__ is never converted, so AutoGraph would not reach them on its own."""
+    if not enabled:
+        yield
+        return
+    missing = object()
+    patched: list[tuple[Any, Any]] = []
+    try:
+        for layer in _user_layers(model):
+            function = getattr(type(layer).call, "__func__", type(layer).call)
+            converted = tf.autograph.to_graph(function)
+            patched.append((layer, layer.__dict__.get("call", missing)))
+            object.__setattr__(layer, "call", types.MethodType(converted, layer))
+        yield
+    finally:
+        for layer, previous in reversed(patched):
+            if previous is missing:
+                object.__delattr__(layer, "call")
+            else:
+                object.__setattr__(layer, "call", previous)
+
+
+_FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\w+)')
+
+
+def _where(exc: BaseException) -> str:
+    """`OperatorNotAllowedInGraphError at model.py:13 in call`: the user's line that stops
+    tracing, without TensorFlow's traceback text."""
+    frames = [f for f in _FRAME.findall(str(exc))
+              if not any(part in f[0] for part in ("site-packages", "dist-packages", "/gradlint/runtime/"))]
+    if not frames:
+        return re.sub(r"\x1b\[[0-9;]*m", "", reason(exc, limit=200))
+    path, line, function = frames[-1]
+    return f"{type(exc).__name__} at {path}:{line} in {function}"
 
 
 def _declared_outputs(model: Any) -> list[np.ndarray] | None:
