@@ -106,7 +106,15 @@ def _init_prefix(graph: ModuleGraph) -> str | None:
 
 
 def _quote_like(graph: ModuleGraph) -> ast.AST | None:
-    """A one-line string literal of the file, to quote the nonlinearity like it."""
+    """A one-line string literal of the file, to quote the nonlinearity like it (looked for
+    once per module, however many findings ask)."""
+    key = "_torch_quote_like"
+    if key not in graph.__dict__:
+        graph.__dict__[key] = _first_quoted(graph)
+    return graph.__dict__[key]
+
+
+def _first_quoted(graph: ModuleGraph) -> ast.AST | None:
     for node in ast.walk(graph.tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and hasattr(node, "lineno") \
                 and node.lineno == node.end_lineno:
