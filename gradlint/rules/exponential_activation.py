@@ -13,6 +13,7 @@ from gradlint.keras_api.scales import FLOAT32_EXP_OVERFLOW
 from gradlint.rules.base import Invalid, Rule
 from gradlint.signal.from_graph import describe_run
 from gradlint.signal.recurrence import predict
+from gradlint.flax_api import vocabulary as flax_words
 from gradlint.torch_api.vocabulary import EXPONENTIAL_FIX
 
 EXPONENTIAL = "exponential"
@@ -154,4 +155,5 @@ def _message(graph: ModuleGraph, layer: Layer, depth: int, growth: float | None 
     return (f"{what}: exp is unbounded and float32 overflows to Inf above {FLOAT32_EXP_OVERFLOW}, so "
             "exponential hidden layers turn ordinary inputs into Inf/NaN at initialization or within the "
             f"first updates{predicted}; " + (EXPONENTIAL_FIX if graph.torch.owns(layer) else
+                                             flax_words.EXPONENTIAL_FIX if graph.flax.owns(layer) else
                                              "use relu, elu or softplus with kernel_initializer=\"he_normal\""))

@@ -461,6 +461,9 @@ model.compile(optimizer=get_optimizer("adam", 1e-3), loss="mse")
     )
 
     def check(self, graph: ModuleGraph, settings: Settings) -> Iterator[Diagnostic]:
+        from gradlint.rules.optax_clipping import optax_findings  # (it imports this module's helpers)
+
+        yield from optax_findings(self, graph, settings)  # Flax: an optax optimizer not chained with a clip
         compiles = [c for c in graph.training.compiles if c.keras_compile]
         sharing: dict[int, list[CompileFact]] = defaultdict(list)
         for fact in compiles:

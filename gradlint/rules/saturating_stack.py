@@ -18,6 +18,7 @@ from gradlint.rules.base import Invalid, Rule
 from gradlint.signal.effects import ERROR, WARNING, times
 from gradlint.signal.from_graph import describe_run
 from gradlint.signal.recurrence import EXPLODING_RATIO, VANISHING_RATIO, Prediction, predict
+from gradlint.flax_api import vocabulary as flax_words
 from gradlint.torch_api.vocabulary import CHAOTIC_FIX, SATURATING_FIX
 
 
@@ -155,7 +156,8 @@ model = tf.keras.Model(inputs, outputs)
                 if not crosses and not (depth >= wanted and (ratio < 0.1 or ratio > 10)):
                     continue  # the probe would see a healthy gradient: tanh with Glorot, a short stack
                 reported.add(id(first.call))
-                yield self.report(graph, first.call, _message(counted, depth, ratio, prediction, graph.torch.owns(first)),
+                yield self.report(graph, first.call, _message(counted, depth, ratio, prediction, graph.torch.owns(first),
+                                                                   graph.flax.owns(first)),
                                   severity=ERROR if crosses else WARNING)
 
 
@@ -184,7 +186,7 @@ def _member(stack: Stack) -> Callable[[int, StackEntry], bool]:
 
 
 def _message(counted: list[tuple[StackEntry, int]], depth: int, ratio: float, prediction: Prediction,
-             torch: bool = False) -> str:
+             torch: bool = False, flax: bool = False) -> str:
     names: dict[str, int] = {}
     for entry, n in counted:
         name = entry.layer.activation.name  # type: ignore[union-attr]
@@ -199,12 +201,13 @@ def _message(counted: list[tuple[StackEntry, int]], depth: int, ratio: float, pr
                "the units saturate and their derivatives fall toward 0, so ")
         way = (f"the gradient shrinks {times(typical)} per layer and the first layer gets "
                f"{_fraction(ratio)} of the last one's")
-        fix = SATURATING_FIX if torch else "use relu with kernel_initializer=\"he_normal\", or put BatchNormalization between the layers"
+        fix = SATURATING_FIX if torch else flax_words.SATURATING_FIX if flax else "use relu with kernel_initializer=\"he_normal\", or put BatchNormalization between the layers"
         return f"{head}: {why}{way}; {fix}"
     why = ("the weights' gain is above the activation's critical value (the chaotic phase), so the gradient "
            f"grows {times(typical)} per layer and reaches the first layer {times(ratio)} larger")
-    if torch:
-        return f"{head}: {why}; {CHAOTIC_FIX.format(listed=listed)}"
+    if torch or flax:
+        chaotic = CHAOTIC_FIX if torch else flax_words.CHAOTIC_FIX
+        return f"{head}: {why}; {chaotic.format(listed=listed)}"
     return (f"{head}: {why}; use Glorot initialization (kernel_initializer=\"glorot_normal\") for "
             f"{listed}, or put LayerNormalization between the layers")
 

@@ -258,6 +258,8 @@ def after_step(graph: ModuleGraph, item: Layer | ActivationFact) -> Step | None:
         epsilon = _number(graph, item, "epsilon" if torch_entry is None else "eps")
         if epsilon is None:
             epsilon = torch_entry.default_epsilon if torch_entry is not None else None
+        if epsilon is None and graph.flax.owns(item):
+            epsilon = graph.flax.entries[id(item.call)].default_epsilon  # (Flax's: 1e-5 or 1e-6)
         return Normalize(_NORMALIZATION_KIND[name], epsilon if epsilon is not None else _DEFAULT_EPSILON.get(name, 1e-3))
     if name in _DROPOUTS:
         rate = _number(graph, item, "rate" if torch_entry is None else "p", position=0)
