@@ -122,12 +122,16 @@ class TorchGraph:
         self.stacks: list[Stack] = []
         self.recurrent_classes: set[int] = set()
         self._inlining: list[int] = []
+        self._fanned: list[tuple[Layer, TorchLayer]] = []
+        self._callers: dict[str, list[ast.Call]] = {}  # calls of a plain name: a class's or function's
         if "torch" not in source.text:
             return
         self._find_layers()
         if not self.layers and not self.activations:
             return
         self._find_classes()
+        for layer, entry in self._fanned:
+            layer.fan_in, layer.fan_out = self._fans(layer, entry)
         for cls in self.classes.values():
             self._read_init(cls)
         self.inits = TorchInitializers(self)
@@ -143,6 +147,8 @@ class TorchGraph:
         for node in ast.walk(self.tree):
             if not isinstance(node, ast.Call):
                 continue
+            if isinstance(node.func, ast.Name):
+                self._callers.setdefault(node.func.id, []).append(node)
             scope = self.scopes.scope_of(node)
             name = self.resolver.qualified_name(node.func, scope)
             if name is None or not name.startswith("torch."):
@@ -157,11 +163,10 @@ class TorchGraph:
 
     def _add_layer(self, call: ast.Call, name: str, entry: TorchLayer, scope: Scope) -> None:
         layer = Layer(call, name.rsplit(".", 1)[1], entry.spec, scope, [ArgSource(call)])
-        fans = entry.fans
-        if fans is not None:
+        if entry.fans is not None:
             layer.initializer = default_initializer()
             layer.initializer_home = call
-            layer.fan_in, layer.fan_out = self._fans(layer, entry)
+            self._fanned.append((layer, entry))
         self.layers.append(layer)
         self.by_call[id(call)] = layer
 
@@ -175,13 +180,13 @@ class TorchGraph:
             if param is None:
                 return None
             found = layer.argument(param)
-            value = constant_value(found[0], layer.scope, self.resolver) if found else None
+            value = self.value(found[0], layer.scope) if found else None
             return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
         area: int | None = 1
         if fans.kernel_dims:
             found = layer.argument("kernel_size")
-            value = constant_value(found[0], layer.scope, self.resolver) if found else None
+            value = self.value(found[0], layer.scope) if found else None
             if isinstance(value, int) and not isinstance(value, bool):
                 area = value ** fans.kernel_dims
             elif isinstance(value, tuple) and len(value) == fans.kernel_dims and all(isinstance(v, int) for v in value):
@@ -191,7 +196,7 @@ class TorchGraph:
             else:
                 area = None
         groups_found = layer.argument("groups")
-        groups = constant_value(groups_found[0], layer.scope, self.resolver) if groups_found else 1
+        groups = self.value(groups_found[0], layer.scope) if groups_found else 1
         if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
             groups = None
         inner, outer = number(fans.fan_in_param), number(fans.fan_out_param)
@@ -202,6 +207,58 @@ class TorchGraph:
         if area is None:
             return None, None
         return (inner * area if inner else None), (outer * area if outer else None)
+
+    def value(self, expr: ast.expr, scope: Scope, depth: int = 0) -> object:
+        """A constant, integer arithmetic on constants, or a parameter of the enclosing
+        `__init__` (or function) that every call of it in the module gives the same value."""
+        found = constant_value(expr, scope, self.resolver)
+        if isinstance(found, (int, float, str, tuple)) or depth > 3:
+            return found
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)):
+            left, right = self.value(expr.left, scope, depth), self.value(expr.right, scope, depth)
+            if isinstance(left, int) and isinstance(right, int) and not isinstance(left, bool) \
+                    and not isinstance(right, bool) and (right != 0 or not isinstance(expr.op, ast.FloorDiv)):
+                return {ast.Add: left + right, ast.Sub: left - right, ast.Mult: left * right}.get(
+                    type(expr.op), left // right if right else None)
+            return None
+        if isinstance(expr, ast.Name):
+            return self._parameter_value(expr.id, scope, depth)
+        return None
+
+    def _parameter_value(self, name: str, scope: Scope, depth: int) -> object:
+        while scope is not None and not isinstance(scope.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if isinstance(scope.node, (ast.Module, ast.ClassDef)):
+                return None
+            scope = scope.parent  # (a comprehension inside the function)
+        function = scope.node if scope is not None else None
+        if not isinstance(function, ast.FunctionDef) or len(scope.bindings.get(name, [])) != 1:
+            return None  # (not a parameter, or one the function assigns again)
+        args = function.args
+        params = [a.arg for a in args.args]
+        if name not in params or args.vararg is not None and name == args.vararg.arg:
+            return None
+        owner = self.scopes.class_of(scope)
+        callee = owner.name if owner is not None and function.name == "__init__" else (
+            function.name if owner is None else None)
+        if callee is None:
+            return None
+        index = params.index(name) - (1 if owner is not None else 0)
+        defaults = dict(zip(params[len(params) - len(args.defaults):], args.defaults))
+        values = []
+        for call in self._callers.get(callee, []):
+            if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+                return None
+            given = next((k.value for k in call.keywords if k.arg == name), None)
+            if given is None and 0 <= index < len(call.args):
+                given = call.args[index]
+            where = self.scopes.scope_of(call)
+            if given is None and name in defaults:
+                given, where = defaults[name], self.scopes.scope_of(function)
+            value = self.value(given, where, depth + 1) if given is not None else None
+            if not isinstance(value, int) or isinstance(value, bool):
+                return None
+            values.append(value)
+        return values[0] if values and len(set(values)) == 1 else None
 
     def _activation_fact(self, act: TorchActivation, call: ast.Call, scope: Scope, module: bool,
                          skip: int = 0) -> ActivationFact:

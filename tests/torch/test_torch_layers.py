@@ -176,3 +176,36 @@ def test_a_linear_of_the_users_own_is_not_torch():
             def forward(self, x):
                 return torch.relu(self.fc(x))
     """) == []
+
+
+def test_fans_from_the_arguments_every_instantiation_passes():
+    graph = graph_of("""
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self, d, expansion=4):
+                super().__init__()
+                self.fc1 = nn.Linear(d, expansion * d)
+                self.fc2 = nn.Linear(expansion * d, d)
+
+        class Net(nn.Module):
+            def __init__(self, width=128):
+                super().__init__()
+                self.blocks = nn.Sequential(Block(width), Block(width))
+
+        def head(w):
+            w = w * 2
+            return nn.Linear(w, 1)
+
+        def tail(w):
+            return nn.Linear(w, 1)
+
+        net = Net()
+        head(8)
+        tail(16)
+        tail(32)
+    """)
+    fans = {l.call.lineno: (l.fan_in, l.fan_out) for l in graph.torch.layers}
+    assert fans[6] == (128, 512) and fans[7] == (512, 128)
+    assert fans[16] == (None, 1)  # reassigned before use
+    assert fans[19] == (None, 1)  # the two calls disagree
