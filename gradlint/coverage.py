@@ -22,7 +22,7 @@ FAMILIES: dict[str, str] = {LAYERS: "layer calls", TRAINING: "compiles"}
 
 # Why something was not judged: a short key, and how a person reads it.
 REASONS: dict[str, str] = {
-    "activation-parameter": "activation is a parameter and no call passing it is seen",
+    "activation-parameter": "activation is a parameter that no call in its module passes (other modules' calls are judged there)",
     "activation-callers": "activation is a parameter some of whose callers pass a value that cannot be known",
     "activation-mixed": "activation is a parameter whose callers pass different activations",
     "activation-config": "activation comes from a configuration object or mapping",

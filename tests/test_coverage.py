@@ -91,8 +91,8 @@ def test_explain_unknown_lists_each_place_and_why(project: Path):
     result = cli(project, "check", "--explain-unknown", "--no-cache", ".")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        "blocks.py:10:12: Dense not judged: activation is a parameter and no call passing it is seen "
-        "(`act` of dense_block())",
+        "blocks.py:10:12: Dense not judged: activation is a parameter that no call in its module passes "
+        "(other modules' calls are judged there) (`act` of dense_block())",
         'blocks.py:24:9: Dense not judged: activation comes from a configuration object or mapping '
         '(CONFIG["hidden_act"])',
         "blocks.py:25:9: FancyProjection not judged: layer class is not one gradlint knows "
@@ -110,7 +110,7 @@ def test_statistics_count_what_was_judged_per_family(project: Path):
         "Judged 6 of 9 layer calls; 2 of 3 compiles.",
         "Not judged:",
         "  1 layer calls  activation comes from a configuration object or mapping",
-        "  1 layer calls  activation is a parameter and no call passing it is seen",
+        "  1 layer calls  activation is a parameter that no call in its module passes (other modules' calls are judged there)",
         "  1 layer calls  layer class is not one gradlint knows",
         "  1 compiles     optimizer cannot be known statically",
         "(--explain-unknown lists them with their places)",

@@ -163,3 +163,51 @@ def test_an_unknown_imported_factory_is_listed_as_not_judged(project: Path):
         "rnn.compile not judged: optimizer cannot be known statically (make_optimizer(3e-4))",
         "clipped.compile not judged: optimizer cannot be known statically (make_clipped())",
     ]  # (the CNN has no recurrent layer: any optimizer suits it)
+
+
+BLOCKS = textwrap.dedent('''\
+    from tensorflow.keras import layers
+
+
+    def dense_block(x, units, act="relu"):
+        x = layers.Dense(units, activation=act)(x)
+        return layers.Dropout(0.2)(x)
+
+
+    def conv_bn(x, filters, act):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        return layers.Activation(act)(x)
+''')
+
+CLASSIFIER = textwrap.dedent('''\
+    from tensorflow import keras
+
+    from blocks import conv_bn, dense_block
+
+    inputs = keras.Input((32, 32, 3))
+    x = conv_bn(inputs, 32, "relu")
+    x = keras.layers.Flatten()(x)
+    x = dense_block(x, 256)
+    x = dense_block(x, 128, act="tanh")
+    outputs = keras.layers.Dense(10, activation="softmax")(x)
+    model = keras.Model(inputs, outputs)
+''')
+
+
+def test_a_helper_imported_from_another_module_is_judged_at_each_call(tmp_path: Path):
+    (tmp_path / "pyproject.toml").write_text("[tool.gradlint]\n")
+    (tmp_path / "blocks.py").write_text(BLOCKS)
+    (tmp_path / "classifier.py").write_text(CLASSIFIER)
+    result = gradlint(tmp_path, "check", "--no-cache", "--output-format", "concise", ".")
+    # The default relu meets the helper's Glorot Dense: a finding at that call, naming the
+    # layer's place. The tanh call fits Glorot; the BatchNorm-guarded conv fits anything.
+    assert result.stdout.splitlines() == [
+        "classifier.py:8:5: GL101 dense_block() gets activation 'relu' (its default) here for its Dense "
+        "(blocks.py:5), which uses glorot_uniform (Keras default); relu wants He initialization: give "
+        "dense_block() the initializer as a parameter too, and pass the one this activation wants"]
+    # He in the helper: now the tanh call is the one that does not fit, at its argument.
+    (tmp_path / "blocks.py").write_text(BLOCKS.replace("activation=act)", 'activation=act, kernel_initializer="he_normal")'))
+    again = gradlint(tmp_path, "check", "--output-format", "concise", ".")
+    assert [line.split(" GL101 ")[0] for line in again.stdout.splitlines()] == ["classifier.py:9:29:"]
+    assert "gets activation 'tanh' here" in again.stdout and "wants Glorot" in again.stdout

@@ -59,7 +59,7 @@ class CallSites:
             return None
         found: list[ArgumentValue] = []
         for call in calls:
-            value = _argument(function.args, param, call)
+            value = argument_of(function.args, param, call)
             if value is None:
                 return None
             expr, from_default = value
@@ -96,7 +96,7 @@ def _parameter_names(args: ast.arguments) -> list[str]:
     return [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
 
 
-def _argument(args: ast.arguments, param: str, call: ast.Call) -> tuple[ast.expr, bool] | None:
+def argument_of(args: ast.arguments, param: str, call: ast.Call) -> tuple[ast.expr, bool] | None:
     """What `call` passes for `param` and whether it is the default; None if not readable."""
     if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
         return None

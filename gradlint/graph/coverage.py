@@ -10,6 +10,7 @@ graph records why it could not know (`Layer.unknown_reason`); this module only c
 from __future__ import annotations
 
 import ast
+import re
 
 from gradlint.coverage import LAYERS, TRAINING, Coverage, Unseen
 from gradlint.graph.guards import normalization_reached
@@ -28,12 +29,16 @@ def coverage_of(graph: ModuleGraph) -> Coverage:
     _layers(graph, coverage)
     _unknown_classes(graph, coverage)
     _compiles(graph, coverage)
-    coverage.keras_unseen = not graph.layers and _imports_keras(graph.tree) and _names_a_layer(graph.tree)
+    coverage.keras_unseen = (not graph.layers and _imports_keras(graph.tree)
+                             and _MENTIONS_WEIGHTED.search(graph.source.text) is not None
+                             and _names_a_layer(graph.tree))
     return coverage
 
 
 _KERAS_PACKAGES = ("keras", "tensorflow", "tf_keras", "keras_core")
 _WEIGHTED_NAMES = frozenset(name for name, spec in LAYER_TABLE.items() if spec.role is Role.WEIGHTED)
+# The cheap test first: most modules without layers never spell one's name.
+_MENTIONS_WEIGHTED = re.compile(r"\b(?:" + "|".join(sorted(_WEIGHTED_NAMES)) + r")\b")
 
 
 def _imports_keras(tree: ast.Module) -> bool:
@@ -48,23 +53,22 @@ def _imports_keras(tree: ast.Module) -> bool:
 def _names_a_layer(tree: ast.Module) -> bool:
     """Whether the module calls a weighted layer class by its name (`Dense(...)`), or takes one
     from a `layers` module (`tf.keras.layers.Dense`), other than a class it defines itself: it
-    seems to build layers, though none was recognised."""
-    classes = [node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
-    own = {c.name for c in classes}
-    bases = {id(base) for c in classes for base in c.bases}  # `class Mine(layers.Dense)` builds none
+    seems to build layers, though none was recognised. One walk."""
+    own: set[str] = set()
+    bases: set[int] = set()  # `class Mine(layers.Dense)` builds none
+    named: list[tuple[ast.AST, str]] = []
     for node in ast.walk(tree):
-        if id(node) in bases:
-            continue
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            name = node.func.id
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, (ast.Name, ast.Attribute)) \
+        if isinstance(node, ast.ClassDef):
+            own.add(node.name)
+            bases.update(id(base) for base in node.bases)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id in _WEIGHTED_NAMES:
+                named.append((node, node.func.id))
+        elif isinstance(node, ast.Attribute) and node.attr in _WEIGHTED_NAMES \
+                and isinstance(node.value, (ast.Name, ast.Attribute)) \
                 and (node.value.id if isinstance(node.value, ast.Name) else node.value.attr) == "layers":
-            name = node.attr
-        else:
-            continue
-        if name in _WEIGHTED_NAMES and name not in own:
-            return True
-    return False
+            named.append((node, node.attr))
+    return any(id(node) not in bases and name not in own for node, name in named)
 
 
 def _layers(graph: ModuleGraph, coverage: Coverage) -> None:
@@ -87,8 +91,10 @@ def _unknown_classes(graph: ModuleGraph, coverage: Coverage) -> None:
     """Calls of a `keras.layers` class the tables do not have: a layer gradlint cannot judge."""
     known = {id(layer.call) for layer in graph.layers}
     for call in graph.scopes.calls:
-        if id(call) in known:
-            continue
+        func = call.func
+        spelled = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        if id(call) in known or not spelled[:1].isupper():
+            continue  # (a class is spelled with a capital: the cheap test first)
         qualified = graph.resolver.qualified_name(call.func, graph.scopes.scope_of(call))
         if qualified is None or not qualified.startswith("keras.layers."):
             continue

@@ -33,18 +33,31 @@ class Project:
     _graphs: dict[tuple[str, str], ModuleGraph | None] = field(default_factory=dict)
     dependencies: dict[str, str] = field(default_factory=dict)  # path → sha256 of what was read
     depth: int = 0
+    # What the current file's check already looked up: each import is located, and each module
+    # read and hashed, once per checked file however often it is called.
+    _located: dict[tuple[str, str, int], Path | None] = field(default_factory=dict)
+    _read: dict[str, ModuleGraph | None] = field(default_factory=dict)
 
     def begin(self) -> None:
         """A new file is checked: start its list of dependencies afresh."""
         self.dependencies = {}
+        self._located = {}
+        self._read = {}
 
     def function(self, importer: str, module: str, level: int, name: str
                  ) -> tuple[ModuleGraph, ast.FunctionDef | ast.AsyncFunctionDef] | None:
         """The function `name` of the module an import names, with that module's graph."""
         if self.depth >= _MAX_DEPTH:
             return None
-        path = self.locate(Path(importer), module, level)
-        graph = self.graph(path) if path is not None else None
+        key = (importer, module, level)
+        if key not in self._located:
+            self._located[key] = self.locate(Path(importer), module, level)
+        path = self._located[key]
+        if path is None:
+            return None
+        if str(path) not in self._read:
+            self._read[str(path)] = self.graph(path)
+        graph = self._read[str(path)]
         if graph is None:
             return None
         for binding in graph.scopes.module_scope.bindings.get(name, []):

@@ -14,6 +14,7 @@ from gradlint.keras_api.activations import Family, family_of
 from gradlint.keras_api.layers import Role
 from gradlint.rules.base import FixSafety, Invalid, Rule
 from gradlint.rules.callsite_activations import callsite_mismatches
+from gradlint.rules.imported_helpers import imported_helper_mismatches, where
 from gradlint.rules.initializer_fix import plan_initializer_fix, suggested_text
 from gradlint.signal.effects import LayerEffect, layer_effect, times
 from gradlint.signal.from_graph import signal_of
@@ -326,6 +327,20 @@ class MLP(nn.Module):
             yield self.report(graph, layer.call, message, plan.edits if plan else (), f"Use {suggestion}",
                               severity=effect.severity, applicability=plan.applicability if plan else SAFE)
         yield from self._callsite_findings(graph)
+        yield from self._imported_helper_findings(graph)
+
+    def _imported_helper_findings(self, graph: ModuleGraph) -> Iterator[Diagnostic]:
+        """Calls of a helper imported from the project's other module, whose layer's
+        initializer does not fit the activation this call passes (see imported_helpers)."""
+        for m in imported_helper_mismatches(graph):
+            initializer = m.layer.initializer
+            assert initializer is not None
+            default = " (its default)" if m.by_default else ""
+            yield self.report(graph, m.node, (
+                f"{m.function}() gets activation '{m.activation}'{default} here for its {m.layer.class_name} "
+                f"({where(graph, m)}), which uses {initializer.display}; {m.activation} wants {m.wanted.value} "
+                f"initialization: give {m.function}() the initializer as a parameter too, and pass the one "
+                f"this activation wants"))
 
     def _callsite_findings(self, graph: ModuleGraph) -> Iterator[Diagnostic]:
         """A helper's layer whose callers pass different activations: each call the layer's
