@@ -64,8 +64,10 @@ call of the helper in the module: when they all pass one activation, the layer i
 with it and the calls are named. When they pass different ones, no single initializer in
 the helper fits them all, and the finding is on each call whose activation the helper's
 initializer does not fit, naming the layer's line (without a fix: the initializer has to
-follow the activation through the helper). A helper that is never called in the module, or
-whose calls cannot all be read, is not judged (`gradlint check --explain-unknown` lists it).
+follow the activation through the helper). A helper imported from another module of the
+project (`from blocks import dense_block`) is judged at each call in the importing module,
+against the activation that call passes, naming the layer's file and line. A helper whose
+calls cannot all be read is not judged (`gradlint check --explain-unknown` lists it).
 
 ## Why it matters
 An initializer sets the variance of the weights so that the signal keeps its scale from layer
