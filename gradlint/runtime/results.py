@@ -142,6 +142,7 @@ class ProbeReport:
     predicted_backward_ratio: float | None = None
     predicted_forward_growth: float | None = None
     parameters: int | None = None  # the model's parameter count
+    framework: str = "keras"  # "keras" | "torch"
     seed_summary: SeedSummary | None = None  # set when several seeds were probed
     timings: dict[str, float] = field(default_factory=dict, compare=False)
     findings: tuple[Diagnostic, ...] = ()
@@ -214,7 +215,8 @@ class ProbeReport:
         return {
             "target": self.target,
             "filename": self.filename,
-            "model": {"name": self.model_name, "class": self.model_class, "kind": self.model_kind},
+            "model": {"name": self.model_name, "class": self.model_class, "kind": self.model_kind,
+                      "framework": self.framework},
             "loss": self.loss,
             "loss_value": _json_number(self.loss_value),
             "inputs": list(self.inputs),

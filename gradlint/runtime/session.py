@@ -21,6 +21,8 @@ from gradlint.runtime.progress import NoProgress, Progress
 from gradlint.runtime.results import ProbeReport
 from gradlint.runtime.settings import ProbeOptions
 from gradlint.runtime.targets import load_model, parse_target
+from gradlint.runtime.torch_backend import is_torch_module
+from gradlint.runtime.torch_session import is_torch_target, probe_torch
 from gradlint.runtime.verdicts import judge
 
 
@@ -39,6 +41,8 @@ def probe_target(
     """
     progress = progress or NoProgress()
     parsed = parse_target(target)
+    if is_torch_target(parsed):  # a PyTorch target: TensorFlow is never imported for it
+        return probe_torch(parsed, options, progress=progress, source=source)
     if "tensorflow" not in sys.modules:
         progress.step("loading TensorFlow")
     started = time.perf_counter()
@@ -56,6 +60,8 @@ def probe_target(
             raise
         except Exception as exc:
             raise ProbeError(f"{target}: building the model failed: {reason(exc)}") from exc
+        if is_torch_module(loaded.model):  # the file imports TensorFlow too: built again, seeded for torch
+            return probe_torch(parsed, options, progress=progress, source=source)
         built = time.perf_counter()
         try:
             report = probe_model(loaded.model, backend, options, target=target, filename=loaded.filename,
@@ -104,7 +110,8 @@ def run_targets(targets: list[str], options: ProbeOptions,
 def timing_line(report: ProbeReport) -> str:
     """`model.py:build_model: 0.84 s (build 0.21 s, probe 0.61 s)`, TensorFlow's import apart."""
     t = report.timings
-    named = (("build", "build"), ("probe", "probe"), ("import", "TensorFlow import"))
+    named = (("build", "build"), ("probe", "probe"),
+             ("import", "torch import" if report.framework == "torch" else "TensorFlow import"))
     parts = [f"{name} {t[key]:.2f} s" for key, name in named if key in t and (key != "import" or t[key] >= 0.05)]
     total = sum(v for k, v in t.items() if k != "import")
     return f"{report.target}: {total:.2f} s ({', '.join(parts)})"

@@ -22,6 +22,7 @@ from typing import Any
 
 from gradlint.runtime.backend import Backend
 from gradlint.runtime.errors import ProbeError, reason
+from gradlint.runtime.torch_backend import is_torch_module
 
 SAVED_SUFFIXES = (".keras", ".h5", ".hdf5")
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -250,7 +251,7 @@ def _call_factory(target: Target, factory: Any, backend: Backend) -> Any:
             f"{target.spec}: calling {target.factory}() raised {reason(exc)}"
             + ("; the factory is called with no arguments" if isinstance(exc, TypeError) else "")
         ) from exc
-    if isinstance(result, keras.Model):
+    if isinstance(result, keras.Model) or is_torch_module(result):  # (torch: runtime/torch_session.py)
         return result
     if isinstance(result, keras.layers.Layer):
         what = f"a {type(result).__name__} layer"

@@ -1,0 +1,219 @@
+"""One PyTorch target from string to judged report: import torch, build, probe, judge, explain.
+
+`runtime/session.py` hands a target here when it is a PyTorch one, before TensorFlow is
+imported: a file whose imports name torch and neither Keras nor TensorFlow (or any source
+target when TensorFlow is not installed and torch is). A target that imports both is built on
+the Keras path, and handed here if what it returns is a `torch.nn.Module`. Either way the
+framework is the returned object's: a torch module is probed here, anything else is an error
+naming what came back.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import importlib.util
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from gradlint.diagnostics import Diagnostic, Position
+from gradlint.errors import GradlintError
+from gradlint.runtime import explain
+from gradlint.runtime.backend import quiet_python_warnings, stdout_to_stderr
+from gradlint.runtime.errors import ProbeError, reason
+from gradlint.runtime.origins import _call_sites, _rows, _same_file
+from gradlint.runtime.progress import NoProgress, Progress
+from gradlint.runtime.results import ProbeReport
+from gradlint.runtime.settings import ProbeOptions
+from gradlint.runtime.targets import (
+    LoadedModel,
+    Target,
+    _display_path,
+    _exec_module,
+    _first_line,
+    _fresh_module,
+    _import,
+    _module_name_for,
+    _on_sys_path,
+    _resolve_factory,
+    source_of,
+)
+from gradlint.runtime.torch_backend import is_torch_module, load_torch
+from gradlint.runtime.verdicts import judge
+
+TORCH_ROOTS = frozenset({"torch", "torchvision", "torchaudio", "torchtext", "timm", "lightning", "pytorch_lightning"})
+KERAS_ROOTS = frozenset({"keras", "tensorflow", "tf_keras"})
+
+
+def is_torch_target(target: Target) -> bool:
+    """Whether to probe `target` with torch without importing TensorFlow first."""
+    if not target.has_source:
+        return False
+    try:
+        _, text = source_of(target)
+    except GradlintError:
+        return False  # the Keras path reports it as it always has
+    roots = imported_roots(text)
+    if roots & KERAS_ROOTS:
+        return False
+    if roots & TORCH_ROOTS:
+        return True
+    return importlib.util.find_spec("tensorflow") is None and importlib.util.find_spec("torch") is not None
+
+
+def imported_roots(text: str) -> set[str]:
+    """The top-level packages a module's imports name, anywhere in it (empty if it does not parse)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return set()
+    roots: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def probe_torch(target: Target, options: ProbeOptions, *, progress: Progress | None = None,
+                source: str | None = None) -> ProbeReport:
+    """Probe one PyTorch target and judge it. `source` replaces the module's text (--confirm).
+
+    torch's global seed is `options.seed` while the model is built, so the same code gets the
+    same initial weights. Raises ProbeError (naming the target) or RuntimeMissing.
+    """
+    from gradlint.runtime.torch_probe import probe_module
+
+    progress = progress or NoProgress()
+    spec = target.spec
+    started = time.perf_counter()
+    progress.step("loading torch")
+    torch = load_torch()
+    imported = time.perf_counter()
+    with quiet_python_warnings(not options.verbose), stdout_to_stderr():
+        progress.step(f"building {spec}")
+        try:
+            with torch.random.fork_rng(devices=[]), _recording(torch) as origins:
+                torch.manual_seed(options.seed)
+                loaded = load_torch_model(target, source=source)
+        except GradlintError:
+            raise
+        except Exception as exc:
+            raise ProbeError(f"{spec}: building the model failed: {reason(exc)}") from exc
+        built = time.perf_counter()
+        try:
+            report = probe_module(loaded.model, options, target=spec, filename=loaded.filename, progress=progress)
+        except ProbeError as exc:
+            raise ProbeError(f"{spec}: {exc}") from exc.__cause__
+        except Exception as exc:
+            raise ProbeError(f"{spec}: probing failed: {reason(exc)}") from exc
+    report = _with_rows(report, origins, loaded)
+    static: list[Diagnostic] = []
+    if options.explain and loaded.source is not None:
+        static = explain.static_findings(loaded.source, loaded.filename)
+    location = Position(loaded.factory_line or 1, 1)
+    findings = judge(report, options, location=location, static=static)
+    timings = {"import": imported - started, "build": built - imported, **report.timings}
+    return replace(report, findings=tuple(findings), timings=timings)
+
+
+def load_torch_model(target: Target, *, source: str | None = None) -> LoadedModel:
+    """Run the target's module and call its factory; the result must be a torch.nn.Module."""
+    if target.kind == "file" or source is not None:
+        path, original = source_of(target)
+        text = original if source is None else source
+        name = _module_name_for(target, path)
+        with _fresh_module(name):
+            module = _exec_module(target, name, path, text)
+            factory = _resolve_factory(target, module)
+            model = _call(target, factory)
+        filename = target.location if target.kind == "file" else _display_path(path)
+        return LoadedModel(model, filename, text, path, _first_line(factory))
+    with _on_sys_path(Path.cwd()):
+        module = _import(target)
+        factory = _resolve_factory(target, module)
+        model = _call(target, factory)
+    module_file = getattr(module, "__file__", None)
+    module_path = Path(module_file) if module_file else None
+    module_text = None
+    if module_path is not None and module_path.suffix == ".py":
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            module_text = module_path.read_text(encoding="utf-8")
+    filename = _display_path(module_path) if module_path is not None else target.spec
+    return LoadedModel(model, filename, module_text, module_path, _first_line(factory))
+
+
+def _call(target: Target, factory: Any) -> Any:
+    try:
+        result = factory()
+    except Exception as exc:
+        raise ProbeError(
+            f"{target.spec}: calling {target.factory}() raised {reason(exc)}"
+            + ("; the factory is called with no arguments" if isinstance(exc, TypeError) else "")
+        ) from exc
+    if is_torch_module(result):
+        return result
+    raise ProbeError(f"{target.spec}: {target.factory}() returned {returned(result)}")
+
+
+def returned(result: Any) -> str:
+    """What a factory returned that the probe cannot measure, in words."""
+    root = type(result).__module__.split(".")[0]
+    if result is None:
+        what = "None"
+    elif root in KERAS_ROOTS:
+        what = (f"a Keras {type(result).__name__} from a file that imports torch and not Keras; "
+                f"import keras (or tensorflow) in that file to have it probed as a Keras model")
+        return what
+    elif root == "torch":
+        what = f"a torch {type(result).__name__}"
+    else:
+        what = f"a {type(result).__name__}"
+    return f"{what}, neither a Keras model nor a torch.nn.Module"
+
+
+# --- where each module was constructed --------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _recording(torch: Any) -> Iterator[list[tuple[Any, tuple]]]:
+    """Note the construction sites of every torch module made inside the block."""
+    sites: list[tuple[Any, tuple]] = []
+    base = torch.nn.Module
+    original = base.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        with contextlib.suppress(Exception):
+            sites.append((self, _call_sites(self)))
+
+    base.__init__ = init  # type: ignore[method-assign]
+    try:
+        yield sites
+    finally:
+        base.__init__ = original  # type: ignore[method-assign]
+
+
+def _with_rows(report: ProbeReport, sites: list[tuple[Any, tuple]], loaded: LoadedModel) -> ProbeReport:
+    """Each layer's construction rows in the target's file (for "explained by")."""
+    if loaded.source_path is None:
+        return report
+    import os
+
+    from gradlint.runtime.torch_probe import display_name
+
+    wanted = os.path.realpath(loaded.source_path)
+    names = {id(m): display_name(n, m) for n, m in loaded.model.named_modules()}
+    rows: dict[str, tuple[int, int]] = {}
+    for module, frames in sites:
+        name = names.get(id(module))
+        found = next((_rows(f) for f in frames if _same_file(f[0], wanted)), None)
+        if name is not None and found is not None:
+            rows[name] = found
+    if not rows:
+        return report
+    return replace(report, layers=tuple(replace(layer, source_rows=rows.get(layer.name)) for layer in report.layers))
