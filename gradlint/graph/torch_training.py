@@ -17,6 +17,9 @@ from gradlint.graph.facts import Layer
 from gradlint.graph.scopes import Scope
 from gradlint.torch_api.training import (
     CLIP_CALLS,
+    LIGHTNING_CLIP,
+    LIGHTNING_SELF_CLIPPING,
+    LIGHTNING_TRAINERS,
     MODEL_METHODS,
     OPTIMIZER_PREFIX,
     SCALERS,
@@ -221,3 +224,79 @@ def _instance(cls: ast.ClassDef) -> object:
     from gradlint.graph.torch_model import Instance
 
     return Instance(cls)
+
+
+@dataclass(frozen=True)
+class LightningFit:
+    """A Lightning `Trainer(...)` that fits a recurrent LightningModule without clipping."""
+
+    trainer: ast.Call
+    fit: ast.Call
+    model: str  # the model as the fit call writes it
+    recurrent: str
+    clip: ast.expr | None  # a `gradient_clip_val=None` (or 0) it is given
+
+
+def lightning_fits(graph: ModuleGraph) -> list[LightningFit]:
+    """Trainers whose `.fit(model)` trains a recurrent module with no gradient_clip_val."""
+    torch = graph.torch
+    if "Trainer" not in graph.source.text or not any(layer.spec.recurrent for layer in torch.layers):
+        return []
+    trainers: dict[int, ast.Call] = {}
+    fits: list[tuple[ast.Call, ast.Call]] = []
+    for node in ast.walk(graph.tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name in CLIP_CALLS:
+            return []  # manual clipping somewhere: its reach is not followed
+        if isinstance(func, (ast.Name, ast.Attribute)) and \
+                graph.resolver.qualified_name(func, graph.scopes.scope_of(node)) in LIGHTNING_TRAINERS:
+            trainers[id(node)] = node
+        if isinstance(func, ast.Attribute) and func.attr == "fit":
+            trainer = _trainer_of(graph, func.value, node)
+            if trainer is not None:
+                fits.append((trainer, node))
+    found: list[LightningFit] = []
+    for trainer, fit in fits:
+        if id(trainer) not in trainers or any(k.arg is None for k in trainer.keywords):
+            continue
+        clip = next((k.value for k in trainer.keywords if k.arg == LIGHTNING_CLIP), None)
+        if clip is not None and not (isinstance(clip, ast.Constant) and clip.value in (None, 0)):
+            continue
+        model = fit.args[0] if fit.args else next((k.value for k in fit.keywords if k.arg == "model"), None)
+        if model is None:
+            continue
+        scope = graph.scopes.scope_of(fit)
+        expr: ast.AST | None = model
+        if isinstance(model, ast.Name):
+            bound = graph.resolver.assigned_value(model.id, scope)
+            expr, scope = bound if bound is not None else (None, scope)
+        what = _recurrent_value(graph, torch, expr, scope) if expr is not None else None
+        if what is None or _clips_itself(graph, torch, expr):
+            continue
+        found.append(LightningFit(trainer, fit, " ".join(graph.source.segment(model).split()), what, clip))
+    return found
+
+
+def _trainer_of(graph: ModuleGraph, receiver: ast.expr, at: ast.AST) -> ast.Call | None:
+    if isinstance(receiver, ast.Call):
+        return receiver
+    if isinstance(receiver, ast.Name):
+        bound = graph.resolver.assigned_value(receiver.id, graph.scopes.scope_of(at))
+        if bound is not None and isinstance(bound[0], ast.Call):
+            return bound[0]
+    return None
+
+
+def _clips_itself(graph: ModuleGraph, torch: TorchGraph, expr: ast.AST) -> bool:
+    """A LightningModule that overrides its gradient clipping or optimizes manually."""
+    while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in MODEL_METHODS:
+        expr = expr.func.value
+    if not (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id in torch.classes):
+        return False
+    cls = torch.classes[expr.func.id]
+    if any(torch.method(cls, name) is not None for name in LIGHTNING_SELF_CLIPPING):
+        return True
+    return any(isinstance(n, ast.Attribute) and n.attr == "automatic_optimization" for n in ast.walk(cls))

@@ -226,6 +226,9 @@ class RnnOptimizerWithoutClipping(Rule):
                   "the file has no name for it", "unsafe",
                   "it replaces what the author wrote in compile() with a constructor call they did "
                   "not write"),
+        FixSafety("adds `gradient_clip_val=1.0` to a PyTorch Lightning `Trainer(...)` that fits a recurrent "
+                  "module", "safe", "the Trainer's other arguments stay the author's; clipping only caps the "
+                  "rare oversized step"),
     )
     doc = """\
 ## What it finds
@@ -301,6 +304,14 @@ its other callers, and one in compile() would drop the factory. An optimizer sha
 non-recurrent model is fixed all the same: clipping does no harm there. The keyword and its
 value are configurable: `clip = "clipnorm" | "clipvalue" | "global_clipnorm"` and
 `clip-value = 1.0` in `[tool.gradlint]`.
+
+## PyTorch Lightning
+A Lightning `Trainer(...)` whose `.fit(model)` trains a recurrent LightningModule (one that
+holds an `nn.LSTM`, `nn.GRU` or `nn.RNN`, also in a submodule) without `gradient_clip_val`
+is reported on the `Trainer(...)` call, and the fix adds `gradient_clip_val=1.0` (the
+configured `clip-value`); a `gradient_clip_val=None` or `0` is rewritten (unsafe). A module
+that overrides `configure_gradient_clipping` or optimizes manually, and a file that calls
+`clip_grad_norm_` anywhere, are left alone. A plain PyTorch loop is GL202's.
 """
 
     valid = (
@@ -462,8 +473,10 @@ model.compile(optimizer=get_optimizer("adam", 1e-3), loss="mse")
 
     def check(self, graph: ModuleGraph, settings: Settings) -> Iterator[Diagnostic]:
         from gradlint.rules.optax_clipping import optax_findings  # (it imports this module's helpers)
+        from gradlint.rules.torch_clipping import lightning_findings  # (it imports this module's helpers)
 
         yield from optax_findings(self, graph, settings)  # Flax: an optax optimizer not chained with a clip
+        yield from lightning_findings(self, graph, settings)  # PyTorch Lightning: Trainer(gradient_clip_val=)
         compiles = [c for c in graph.training.compiles if c.keras_compile]
         sharing: dict[int, list[CompileFact]] = defaultdict(list)
         for fact in compiles:

@@ -14,12 +14,13 @@ from collections.abc import Iterator
 
 from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic
-from gradlint.edits import insert_lines_before
+from gradlint.diagnostics import SAFE, UNSAFE
+from gradlint.edits import insert_argument, insert_lines_before, replace_node
 from gradlint.graph.model import ModuleGraph
-from gradlint.graph.torch_training import TorchStep, torch_steps
+from gradlint.graph.torch_training import TorchStep, lightning_fits, torch_steps
 from gradlint.rules.base import Rule
 from gradlint.rules.rnn_clipping import number
-from gradlint.torch_api.training import CLIP_FUNCTION
+from gradlint.torch_api.training import CLIP_FUNCTION, LIGHTNING_CLIP
 
 
 def torch_loop_findings(rule: Rule, graph: ModuleGraph, settings: Settings) -> Iterator[Diagnostic]:
@@ -38,6 +39,25 @@ def torch_loop_findings(rule: Rule, graph: ModuleGraph, settings: Settings) -> I
                    f"training; add {'; '.join(lines)} before {stepped}")
         yield rule.report(graph, step.call, message, (edit,) if edit is not None else (),
                           f"Clip gradients before {stepped}")
+
+
+def lightning_findings(rule: Rule, graph: ModuleGraph, settings: Settings) -> Iterator[Diagnostic]:
+    """GL201 for PyTorch Lightning: the Trainer that fits a recurrent module is the optimizer's
+    configuration, and `gradient_clip_val` is where it clips."""
+    for fit in lightning_fits(graph):
+        value = number(settings.clip_value)
+        if fit.clip is None:
+            edits = insert_argument(graph.source, fit.trainer, f"{LIGHTNING_CLIP}={value}")
+            given, applicability = "without gradient clipping", SAFE
+        else:
+            edits = (replace_node(graph.source, fit.clip, value),)
+            given, applicability = f"with {LIGHTNING_CLIP}={graph.source.segment(fit.clip)}", UNSAFE
+        trainer = " ".join(graph.source.segment(fit.trainer.func).split())
+        message = (f"{trainer}(...) fits the recurrent model `{fit.model}` ({fit.recurrent}) {given}: "
+                   "backpropagation through time can make one batch's gradient explode and wreck training; "
+                   f"add {LIGHTNING_CLIP}={value}")
+        yield rule.report(graph, fit.trainer, message, edits, f"Add {LIGHTNING_CLIP}={value}",
+                          applicability=applicability)
 
 
 def _fix_lines(step: TorchStep, prefix: str | None, settings: Settings) -> list[str]:

@@ -14,3 +14,11 @@ CLIP_CALLS = frozenset({"clip_grad_norm_", "clip_grad_value_", "clip_grad_norm",
 MODEL_METHODS = frozenset({"to", "cuda", "cpu", "train", "double", "float", "half", "bfloat16"})
 # What the fix writes, after the file's name for torch.nn.utils.
 CLIP_FUNCTION = "clip_grad_norm_"
+# PyTorch Lightning's Trainer, and the argument that makes it clip.
+LIGHTNING_TRAINERS = frozenset({
+    "pytorch_lightning.Trainer", "pytorch_lightning.trainer.Trainer", "pytorch_lightning.trainer.trainer.Trainer",
+    "lightning.Trainer", "lightning.pytorch.Trainer", "lightning.pytorch.trainer.trainer.Trainer",
+})
+LIGHTNING_CLIP = "gradient_clip_val"
+# A LightningModule that clips (or steps) itself: the Trainer's argument is not what decides.
+LIGHTNING_SELF_CLIPPING = frozenset({"configure_gradient_clipping", "on_before_optimizer_step"})
