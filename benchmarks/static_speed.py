@@ -16,7 +16,7 @@ other) measures what following the project's own modules costs: cold and warm, a
 same bytes with first-party resolution switched off and against a twin with every import
 replaced by local copies, and after an edit of a module that 17 others use. Its cross-module
 findings are checked too, so that a resolution that silently finds nothing cannot pass.
-`--first-party-only` measures, of the other corpora, only the Keras one it is compared with.
+`--first-party-only` measures that alone (and the Keras corpus's cold -j1 it is compared with).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,21 +138,24 @@ def main() -> None:
     parser.add_argument("--first-party-repeat", type=int, default=7,
                         help="cold and warm runs of the first-party corpus to take the median of")
     parser.add_argument("--first-party-only", action="store_true",
-                        help="of the other corpora, measure only the Keras corpus (the first-party figures' reference)")
+                        help="measure only the first-party corpus (and the Keras corpus's cold -j1, its reference)")
     args = parser.parse_args()
     # gradlint as an installed package runs it: from bytecode (pip compiles it on install; an
     # editable install under PYTHONDONTWRITEBYTECODE would compile every module at every start).
     compileall.compile_dir(str(package_dir("gradlint")), quiet=1)
 
     corpora = {"keras": [package_dir("keras") / "src"]}
-    mixed = [package_dir(n) for n in ("numpy", "click", "pathspec", "hypothesis", "jsonschema", "_pytest")
-             if importlib.util.find_spec(n)]
-    if not args.first_party_only:
-        corpora["mixed"] = mixed
-    if not args.skip_tensorflow and not args.first_party_only and importlib.util.find_spec("tensorflow"):
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    if args.first_party_only:
+        fp = first_party(corpora["keras"], args.first_party_repeat)
+        print("\ntargets:")
+        first_party_targets(fp)
+        return
+    corpora["mixed"] = [package_dir(n) for n in ("numpy", "click", "pathspec", "hypothesis", "jsonschema", "_pytest")
+                        if importlib.util.find_spec(n)]
+    if not args.skip_tensorflow and importlib.util.find_spec("tensorflow"):
         corpora["tensorflow"] = [package_dir("tensorflow") / "python"]
-
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
+    print()
     header = f"{'corpus':<11}{'files':>6}{'MB':>7}{'libcst':>9}{'cold -j1':>10}{'ratio':>7}{'cold -j2':>10}{'ratio':>7}{'speedup':>8}{'filling':>9}{'warm':>8}{'warm/cold':>10}"
     print(header)
     print("-" * len(header))
@@ -169,8 +173,7 @@ def main() -> None:
         print(f"{name:<11}{len(files):>6}{size:>7.1f}{parse:>8.2f}s{cold1:>9.2f}s{cold1 / parse:>7.2f}"
               f"{cold2:>9.2f}s{cold2 / parse:>7.2f}{cold1 / cold2:>7.2f}x{filling:>8.2f}s{warm:>7.2f}s{warm / filling:>10.3f}")
 
-    if not args.first_party_only:
-        peak_memory(results)
+    peak_memory(results)
 
     with tempfile.TemporaryDirectory() as tmp:
         plain = Path(tmp) / "plain.py"
@@ -182,22 +185,20 @@ def main() -> None:
           f"gradlint on a non-Keras file {plain_t * 1000:.0f} ms ({plain_t / base:.2f}x); "
           f"on a Keras file {keras_t * 1000:.0f} ms ({keras_t / base:.2f}x)")
 
-    fp = first_party(results["keras"], args.first_party_repeat)
+    fp = first_party(corpora["keras"], args.first_party_repeat)
 
-    k = results["keras"]
+    k, m = results["keras"], results["mixed"]
     print("\ntargets:")
-    if not args.first_party_only:
-        m = results["mixed"]
-        print(f"  Keras corpus, 1 process, cold ≤ {TARGETS['keras_cold_1']}x libcst parse: "
-              f"{k['cold1'] / k['parse']:.2f}x  {verdict(k['cold1'] / k['parse'] <= TARGETS['keras_cold_1'])}")
-        print(f"  mixed corpus, cold ≤ {TARGETS['mixed_cold']}x libcst parse: "
-              f"{m['cold1'] / m['parse']:.3f}x  {verdict(m['cold1'] / m['parse'] <= TARGETS['mixed_cold'])}")
-        speedup = k["cold1"] / k["cold2"]
-        print(f"  --jobs 2 vs --jobs 1 ≥ {TARGETS['speedup_2']}x: {speedup:.2f}x  {verdict(speedup >= TARGETS['speedup_2'])}")
-        warm_ratio = k["warm"] / k["filling"]
-        print(f"  warm cache ≤ {TARGETS['warm']}x cold: {warm_ratio:.3f}x  {verdict(warm_ratio <= TARGETS['warm'])}")
-        print(f"  start-up on a non-Keras file ≤ {TARGETS['startup']}x python: {plain_t / base:.2f}x  "
-              f"{verdict(plain_t / base <= TARGETS['startup'])}")
+    print(f"  Keras corpus, 1 process, cold ≤ {TARGETS['keras_cold_1']}x libcst parse: "
+          f"{k['cold1'] / k['parse']:.2f}x  {verdict(k['cold1'] / k['parse'] <= TARGETS['keras_cold_1'])}")
+    print(f"  mixed corpus, cold ≤ {TARGETS['mixed_cold']}x libcst parse: "
+          f"{m['cold1'] / m['parse']:.3f}x  {verdict(m['cold1'] / m['parse'] <= TARGETS['mixed_cold'])}")
+    speedup = k["cold1"] / k["cold2"]
+    print(f"  --jobs 2 vs --jobs 1 ≥ {TARGETS['speedup_2']}x: {speedup:.2f}x  {verdict(speedup >= TARGETS['speedup_2'])}")
+    warm_ratio = k["warm"] / k["filling"]
+    print(f"  warm cache ≤ {TARGETS['warm']}x cold: {warm_ratio:.3f}x  {verdict(warm_ratio <= TARGETS['warm'])}")
+    print(f"  start-up on a non-Keras file ≤ {TARGETS['startup']}x python: {plain_t / base:.2f}x  "
+          f"{verdict(plain_t / base <= TARGETS['startup'])}")
     first_party_targets(fp)
 
 
@@ -279,11 +280,14 @@ def counted_check(root: Path, *extra: str, resolve: bool = True) -> Run:
     return Run(wall, float(checking), int(checked), int(built), float(resolving), out.stdout)
 
 
-def median_checks(variants: dict[str, tuple[Path, bool]], repeat: int, *extra: str) -> dict[str, dict]:
+def median_checks(variants: dict[str, tuple[Path, bool]], repeat: int, *extra: str,
+                  between: Callable[[int], object] | None = None) -> dict[str, dict]:
     """Median times of each variant's check, the variants taken in turns so that a machine
-    getting busier or quieter weighs on all of them alike."""
+    getting busier or quieter weighs on all of them alike; `between(i)` runs before round i."""
     runs: dict[str, list[Run]] = {name: [] for name in variants}
-    for _ in range(repeat):
+    for i in range(repeat):
+        if between is not None:
+            between(i)
         for name, (root, resolve) in variants.items():
             runs[name].append(counted_check(root, *extra, resolve=resolve))
     return {name: {"wall": statistics.median(r.wall for r in taken),
@@ -304,15 +308,23 @@ def cross_module(found: set[tuple[str, str, int]]) -> set[tuple[str, str]]:
     return {(path, code) for path, code, _ in found if code.startswith("GL2")}
 
 
-def first_party(keras: dict, repeat: int) -> dict:
+def first_party(keras_roots: list[Path], repeat: int) -> dict:
     """Times the generated first-party package (see first_party_corpus.py), prints what it
-    found, and returns the figures the targets use."""
+    found, and returns the figures the targets use. The Keras corpus's cold -j1, the
+    reference, is taken again at the first, middle and last of the rounds: on a shared machine
+    the load of a minute ago says little about the load now."""
+    references: list[float] = []
+
+    def reference(i: int) -> None:
+        if i in (0, repeat // 2, repeat - 1):
+            references.append(run_gradlint(keras_roots, "--no-cache", "--jobs", "1")[0])
+
     with tempfile.TemporaryDirectory() as tmp:
         linked, local = Path(tmp) / "linked", Path(tmp) / "local"
         expected = write_corpus(linked)
         write_corpus(local, local=True)
         variants = {"linked": (linked, True), "resolution off": (linked, False), "local copies": (local, True)}
-        rows = median_checks(variants, repeat, "--no-cache")
+        rows = median_checks(variants, repeat, "--no-cache", between=reference)
         for name, (root, _) in variants.items():
             files = py_files(root)
             rows[name].update(files=len(files), size=sum(f.stat().st_size for f in files),
@@ -338,8 +350,8 @@ def first_party(keras: dict, repeat: int) -> dict:
         served = findings(linked, "--cache-dir", cache)
         fresh = findings(linked, "--no-cache")
 
-    k_mb = sum(f.stat().st_size for f in keras["files"]) / 1e6
-    keras_per_mb = keras["cold1"] / k_mb
+    k_mb = sum(f.stat().st_size for r in keras_roots for f in py_files(r)) / 1e6
+    keras_per_mb = statistics.median(references) / k_mb
     print(f"\nfirst-party corpus (generated package, {rows['linked']['files']} modules, {rows['linked']['checked']} "
           f"with Keras code), no cache, 1 process, median of {repeat} taken in turns:")
     header = (f"{'variant':<16}{'files':>6}{'KB':>6}{'libcst':>9}{'cold -j1':>10}{'ratio':>7}{'in-process':>12}"
@@ -353,7 +365,8 @@ def first_party(keras: dict, repeat: int) -> dict:
               f"{r['resolving'] * 1000:>8.0f} ms{r['built']:>14}")
     on, off, copies = rows["linked"], rows["resolution off"], rows["local copies"]
     print(f"(in-process: inside the engine's check_files, without the process's start; vs keras: s/MB against the "
-          f"Keras corpus's cold -j1, {keras_per_mb:.2f} s/MB; resolving: following calls into other modules; "
+          f"Keras corpus's cold -j1 taken in turns, {statistics.median(references):.2f}s (of "
+          f"{', '.join(f'{t:.2f}' for t in references)}), {keras_per_mb:.2f} s/MB; resolving: following calls into other modules; "
           f"other graphs: modules parsed and built for another file's imports)")
     print(f"summaries' cost: linked {on['checking']:.3f}s in-process against resolution off {off['checking']:.3f}s "
           f"on the same bytes ({on['checking'] / off['checking']:.2f}x), {on['resolving'] * 1000:.0f} ms of it "
