@@ -315,6 +315,22 @@ def test_each_sub_project_keeps_its_cache_beside_its_configuration(repo: Path, m
         assert list((project / ".gradlint_cache").glob("results-*.json")), project
 
 
+def test_a_nested_cache_dir_must_lie_inside_its_own_projects_directory(repo: Path, monkeypatch):
+    config = repo / "services" / "vision" / "pyproject.toml"
+    config.write_text('[tool.gradlint]\ncache-dir = "../shared-cache"\n')  # inside the repository, not the project
+    refused = cli("check", ".", cwd=repo, monkeypatch=monkeypatch)
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith(f"error: {config.resolve()}: [tool.gradlint] cache-dir '../shared-cache' "
+                                     "must lie inside the project directory")
+    assert not (repo / "services" / "shared-cache").exists()
+    config.write_text('[tool.gradlint]\ncache-dir = ".cache/gradlint"\n')
+    (repo / "services" / "vision" / ".cache").mkdir()
+    used = cli("check", ".", cwd=repo, monkeypatch=monkeypatch)
+    assert used.exit_code == 1
+    assert list((repo / "services" / "vision" / ".cache" / "gradlint").glob("results-*.json"))
+    assert not (repo / "services" / "vision" / ".gradlint_cache").exists()
+
+
 def test_the_same_table_in_two_places_does_not_share_cached_results(tmp_path: Path, monkeypatch):
     # Two projects with the same table, one shared cache, and a file with the same name (from
     # where each run starts) and content: `tests/*` matches it in one project only.
