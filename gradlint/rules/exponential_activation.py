@@ -56,7 +56,7 @@ No automatic fix: choose a bounded or linearly growing activation, with He initi
 (`elu` and `softplus` grow linearly too.)
 
 In PyTorch, `torch.exp(self.fc(x))` or `self.fc(x).exp()` in a `forward()` is the same
-finding.
+finding; in Flax, `jnp.exp(nn.Dense(32)(x))` in a `__call__`.
 """
 
     valid = (

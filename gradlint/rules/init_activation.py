@@ -39,6 +39,12 @@ class InitActivationMismatch(Rule):
                   "the author wrote changes"),
         FixSafety("rewrites an `nn.init.*_(…)` call that initializes that PyTorch layer alone", "unsafe",
                   "the author wrote that initializer; review the change before applying it"),
+        FixSafety("adds `kernel_init=nn.initializers.he_normal()` (the family's initializer, in the file's "
+                  "name for jax.nn.initializers) to a Flax layer that gives none", "safe",
+                  "the layer had Flax's default, lecun_normal(), which nobody chose; nothing the author "
+                  "wrote changes"),
+        FixSafety("rewrites a Flax layer's `kernel_init=` for that layer alone", "unsafe",
+                  "the author wrote that initializer; review the change before applying it"),
     )
     doc = """\
 ## What it finds
@@ -135,6 +141,28 @@ and the message names it as the code can reach it. Initialize it after the model
 model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
 nn.init.kaiming_normal_(model[0].weight, nonlinearity="relu")
 ```
+
+## Flax
+linen's `nn.Dense`, `nn.DenseGeneral`, `nn.Conv`, `nn.ConvTranspose` and NNX's `nnx.Linear`,
+`nnx.LinearGeneral`, `nnx.Conv`, `nnx.ConvTranspose` default to `kernel_init=lecun_normal()`,
+a variance of 1/fan_in: under ReLU the signal shrinks ×0.71 per layer, as with Keras' Glorot,
+and GL101 flags it. Under tanh, sigmoid or at a linear output lecun_normal has Glorot's gain at
+equal widths, and the default is left alone there. The activation is what `__call__` applies
+next (`nn.relu(x)`, `jax.nn.gelu`, `jnp.tanh`, `self.act` given `nn.relu`, an element of
+`nn.Sequential([...])`), in `@nn.compact` bodies, `setup()` attributes and NNX modules alike;
+a layer whose output reaches `nn.BatchNorm`, `nn.LayerNorm`, `nn.GroupNorm` or `nn.RMSNorm`
+(or the `nnx.` ones) through homogeneous steps is left alone. `kernel_init=` is read from
+`nn.initializers`, `nnx.initializers` and `jax.nn.initializers` (`he_*`, `kaiming_*`,
+`glorot_*`, `xavier_*`, `lecun_*`, `variance_scaling(scale, mode, distribution)`).
+
+The fix adds the family's initializer with the file's name for it, a safe fix:
+```python
+        x = nn.Dense(512, kernel_init=nn.initializers.he_normal())(x)
+        self.fc1 = nnx.Linear(784, 256, kernel_init=nnx.initializers.he_normal(), rngs=rngs)
+```
+(`jax.nn.initializers.he_normal()` where the file imports only jax.) An initializer the
+author wrote is rewritten for that layer alone, through the path it was written with
+(`jax.nn.initializers.glorot_uniform()` → `jax.nn.initializers.he_uniform()`): unsafe.
 """
 
     valid = (

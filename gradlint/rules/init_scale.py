@@ -102,6 +102,15 @@ in-place tensor methods under `torch.no_grad()` (`self.fc.weight.normal_(0, 0.01
 alone, the fix (unsafe) rewrites it as the family's initializer:
 `nn.init.normal_(self.fc.weight, std=1e-4)` → `nn.init.kaiming_normal_(self.fc.weight,
 nonlinearity="relu")`; in a loop over several layers it is reported without a fix.
+
+## Flax
+The same judgement for a Flax layer's `kernel_init=` of a fixed scale, with JAX's defaults:
+`nn.initializers.normal(stddev=0.01)` (also `jax.nn.initializers`, `nnx.initializers`),
+`truncated_normal(stddev=0.01)` (truncated at ±2 stddev, its variance not corrected),
+`uniform(scale=0.01)` (U[0, scale): not centred), `zeros`, `ones`, `constant(v)`. A linen
+`nn.Dense` has its fan-in where the layer before it shows its width; NNX layers name it. The
+fix (unsafe) writes the family's initializer over it for that layer alone:
+`kernel_init=nn.initializers.normal(0.01)` → `kernel_init=nn.initializers.he_normal()`.
 """
 
     valid = (

@@ -229,6 +229,10 @@ class RnnOptimizerWithoutClipping(Rule):
         FixSafety("adds `gradient_clip_val=1.0` to a PyTorch Lightning `Trainer(...)` that fits a recurrent "
                   "module", "safe", "the Trainer's other arguments stay the author's; clipping only caps the "
                   "rare oversized step"),
+        FixSafety("wraps an optax optimizer as `optax.chain(optax.clip_by_global_norm(1.0), optimizer)`, or "
+                  "puts the clip first in the `optax.chain(...)` it is in", "safe",
+                  "the optimizer and its arguments stay the author's; clipping only caps the rare "
+                  "oversized step"),
     )
     doc = """\
 ## What it finds
@@ -312,6 +316,22 @@ is reported on the `Trainer(...)` call, and the fix adds `gradient_clip_val=1.0`
 configured `clip-value`); a `gradient_clip_val=None` or `0` is rewritten (unsafe). A module
 that overrides `configure_gradient_clipping` or optimizes manually, and a file that calls
 `clip_grad_norm_` anywhere, are left alone. A plain PyTorch loop is GL202's.
+
+## Flax and optax
+A module that names a Flax recurrent model (`nn.LSTMCell`, `nn.OptimizedLSTMCell`,
+`nn.GRUCell`, `nn.RNN`, `nnx.RNN`, `nnx.LSTMCell`, …, also given to `nn.scan`) and builds an
+optax optimizer (`optax.adam(...)`, `optax.adamw`, `optax.sgd`, …,
+`optax.inject_hyperparams(optax.adam)(...)`) that reaches training — `TrainState.create(tx=…)`,
+`nnx.Optimizer(model, tx)`, `tx.init(params)`, through names, `optax.MultiSteps` and a
+function's return — without an `optax.clip_by_global_norm`/`optax.clip` in its
+`optax.chain(...)`: the finding is on the optimizer call, and the fix wraps it:
+```python
+tx = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(1e-3))
+```
+(`optax.clip(1.0)` under `clip = "clipvalue"`, the value from `clip-value`). An optimizer
+already in an unclipped chain gets the clip as the chain's first transformation. An
+optimizer handed to code gradlint cannot follow, and a file that builds a clip
+transformation outside a chain (clipping by hand), are left alone.
 """
 
     valid = (

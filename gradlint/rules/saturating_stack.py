@@ -76,7 +76,9 @@ or keep the activation and normalize between the layers:
 
 PyTorch stacks (`nn.Sequential`, the order `forward()` applies its layers in, loops over an
 `nn.ModuleList`) are judged the same way, and the advice names `nn.ReLU`, `nn.init` and
-`nn.BatchNorm*`.
+`nn.BatchNorm*`. So are Flax stacks (`nn.Sequential`, `@nn.compact` bodies, `setup()` and
+NNX modules, `for _ in range(n)` around inline layers), with the advice in Flax's words
+(`nn.relu` with `kernel_init=nn.initializers.he_normal()`, `nn.BatchNorm`/`nn.LayerNorm`).
 """
 
     valid = (
