@@ -84,9 +84,25 @@ class TorchInitializers:
         self._done: set[int] = set()
 
     def read(self) -> None:
+        self._read_layer_classes()
         for cls in self.graph.classes.values():
             self._read_class(cls)
         self._read_function(self.graph.tree.body, self.graph.scopes.module_scope, None, {}, depth=0)
+
+    def _read_layer_classes(self) -> None:
+        """A layer class's `reset_parameters` override initializes every instance (torch's
+        own __init__ calls it): read with `self` standing for each instance."""
+        graph = self.graph
+        for layer in graph.layers:
+            own = graph.layer_classes.get(layer.class_name)
+            if own is None or layer.spec.initializer_param is None:
+                continue
+            method = next((n for n in own[1].body if isinstance(n, ast.FunctionDef) and n.name == "reset_parameters"), None)
+            if method is None:
+                continue
+            scope = graph.scopes.defs.get(id(method), graph.scopes.module_scope)
+            # The statement serves every instance: a fix may not rewrite it for one.
+            self._read_function(method.body, scope, None, {"self": _Modules([layer], alone=False)}, depth=1)
 
     def _read_class(self, cls: ast.ClassDef) -> None:
         """A class's __init__, after those of the submodule classes it builds (they run first)."""
@@ -173,8 +189,9 @@ class TorchInitializers:
             return
         name, classes, negated = split
         modules = names[name]
-        hit = [l for l in modules.layers if l.class_name in classes]
-        miss = [l for l in modules.layers if l.class_name not in classes]
+        torch_class = self.graph.torch_class
+        hit = [l for l in modules.layers if l.class_name in classes or torch_class.get(id(l.call)) in classes]
+        miss = [l for l in modules.layers if l not in hit]
         if negated:
             hit, miss = miss, hit
         for chosen, body in ((hit, node.body), (miss, node.orelse)):

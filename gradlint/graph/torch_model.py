@@ -123,6 +123,9 @@ class TorchGraph:
         self.recurrent_classes: set[int] = set()
         self._inlining: list[int] = []
         self._fanned: list[tuple[Layer, TorchLayer]] = []
+        # Classes deriving from a torch layer: name → (its entry, the class, the torch class name).
+        self.layer_classes: dict[str, tuple[TorchLayer, ast.ClassDef, str]] = {}
+        self.torch_class: dict[int, str] = {}  # id(layer call) → the torch.nn class it is an instance of
         self._callers: dict[str, list[ast.Call]] = {}  # calls of a plain name: a class's or function's
         if "torch" not in source.text:
             return
@@ -143,12 +146,39 @@ class TorchGraph:
     def owns(self, layer: Layer) -> bool:
         return id(layer.call) in self.by_call
 
+    def _find_layer_classes(self) -> None:
+        """Module-level classes deriving from a torch layer (`class ScaledLinear(nn.Linear)`):
+        their instances are that layer, initialized by their `reset_parameters` if they
+        override it; one that defines its own `__init__` has arguments gradlint cannot place."""
+        changed = True
+        while changed:
+            changed = False
+            for node in self.tree.body:
+                if not isinstance(node, ast.ClassDef) or node.name in self.layer_classes:
+                    continue
+                scope = self.scopes.scope_of(node)
+                for base in node.bases:
+                    name = self.resolver.qualified_name(base, scope) or ""
+                    entry = torch_layer(name)
+                    inherited = self.layer_classes.get(base.id) if isinstance(base, ast.Name) else None
+                    if entry is not None or inherited is not None:
+                        torch_name = name.rsplit(".", 1)[1] if entry is not None else inherited[2]  # type: ignore[index]
+                        self.layer_classes[node.name] = (entry or inherited[0], node, torch_name)  # type: ignore[index]
+                        changed = True
+                        break
+
     def _find_layers(self) -> None:
+        self._find_layer_classes()
         for node in ast.walk(self.tree):
             if not isinstance(node, ast.Call):
                 continue
             if isinstance(node.func, ast.Name):
                 self._callers.setdefault(node.func.id, []).append(node)
+                own = self.layer_classes.get(node.func.id)
+                if own is not None:
+                    self._add_layer(node, f"{own[1].name}", own[0], self.scopes.scope_of(node), own[2],
+                                    positional=self._own_init(own[1]) is None)
+                    continue
             scope = self.scopes.scope_of(node)
             name = self.resolver.qualified_name(node.func, scope)
             if name is None or not name.startswith("torch."):
@@ -161,8 +191,26 @@ class TorchGraph:
             if act is not None:
                 self.activations[id(node)] = Act(self._activation_fact(act, node, scope, module=True))
 
-    def _add_layer(self, call: ast.Call, name: str, entry: TorchLayer, scope: Scope) -> None:
-        layer = Layer(call, name.rsplit(".", 1)[1], entry.spec, scope, [ArgSource(call)])
+    def _own_init(self, cls: ast.ClassDef) -> ast.FunctionDef | None:
+        """The `__init__` a layer class (or a layer class it derives from) defines."""
+        found = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+        if found is not None:
+            return found
+        for base in cls.bases:
+            if isinstance(base, ast.Name) and base.id in self.layer_classes and self.layer_classes[base.id][1] is not cls:
+                return self._own_init(self.layer_classes[base.id][1])
+        return None
+
+    def _add_layer(self, call: ast.Call, name: str, entry: TorchLayer, scope: Scope, torch_name: str | None = None,
+                   positional: bool = True) -> None:
+        layer = Layer(call, name.rsplit(".", 1)[-1], entry.spec, scope, [ArgSource(call)])
+        self.torch_class[id(call)] = torch_name or layer.class_name
+        if entry.fans is not None and not positional:
+            self.layers.append(layer)
+            self.by_call[id(call)] = layer
+            layer.initializer = default_initializer()
+            layer.initializer_home = call
+            return  # its own __init__: where its arguments go is not known
         if entry.fans is not None:
             layer.initializer = default_initializer()
             layer.initializer_home = call

@@ -204,3 +204,33 @@ def test_an_output_layer_with_its_activation_keeps_the_default_silently():
             def forward(self, x):
                 return torch.sigmoid(self.out(torch.relu(self.hidden(x))))
     """) == []
+
+
+def test_layer_subclasses_and_their_reset_parameters():
+    text = """
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class HeLinear(nn.Linear):
+            def reset_parameters(self):
+                nn.init.kaiming_normal_(self.weight, nonlinearity="relu")
+
+        class PlainLinear(nn.Linear):
+            pass
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1 = HeLinear(64, 64)
+                self.fc2 = PlainLinear(64, 64)
+                self.fc3 = nn.Linear(64, 1)
+
+            def forward(self, x):
+                return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+    """
+    found = check(text)
+    # HeLinear initializes itself; PlainLinear keeps PyTorch's default, and its message says so.
+    assert [(d.location.row, d.code) for d in found] == [(15, "GL101")]
+    assert found[0].message.startswith("PlainLinear followed by activation 'relu'")
+    graph = graph_of(text)
+    assert graph.torch.layers[0].fan_in == 64
