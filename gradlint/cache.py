@@ -172,9 +172,12 @@ class ResultCache:
     once on first use, written once at the end of a run. One file rather than one per
     checked file: a warm run opens one cache file instead of thousands."""
 
-    def __init__(self, directory: Path, settings: Settings) -> None:
+    def __init__(self, directory: Path, settings: Settings, code: str | None = None) -> None:
+        """`code`: gradlint's `_code_fingerprint()`, when the caller has it already (a run with
+        a cache per sub-project takes it once)."""
         self.directory = directory
-        salt = f"{_FORMAT}\0{__version__}\0{_code_fingerprint()}\0{settings_fingerprint(settings)}"
+        code = _code_fingerprint() if code is None else code
+        salt = f"{_FORMAT}\0{__version__}\0{code}\0{settings_fingerprint(settings)}"
         self.id = hashlib.sha256(salt.encode()).hexdigest()[:16]
         self.file = directory / f"results-{self.id}.json"
         self._entries: dict[str, Any] | None = None

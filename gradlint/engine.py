@@ -395,12 +395,12 @@ def check_file(path: Path, display: str, settings: Settings, fix: bool = False,
     return record_fixes(result, source, fix_source(source.text, display, settings, source.encoding), settings)
 
 
-def _cache_for(settings: Settings) -> ResultCache | None:
+def _cache_for(settings: Settings, code: str | None = None) -> ResultCache | None:
     if not settings.use_cache:
         return None
     from gradlint.cache import ResultCache, cache_directory
 
-    return ResultCache(cache_directory(settings), settings)
+    return ResultCache(cache_directory(settings), settings, code)
 
 
 def _check_with_key(path: Path, display: str, settings: Settings, fix: bool) -> FileResult:
@@ -510,11 +510,16 @@ class _Caches:
     def __init__(self) -> None:
         self._by_settings: dict[int, tuple[Settings, ResultCache | None]] = {}
         self._by_file: dict[Path, ResultCache] = {}
+        self._code: str | None = None  # gradlint's own sources, fingerprinted once per run
 
     def of(self, settings: Settings) -> ResultCache | None:
         found = self._by_settings.get(id(settings))
         if found is None:
-            cache = _cache_for(settings)
+            if self._code is None and settings.use_cache:
+                from gradlint.cache import _code_fingerprint
+
+                self._code = _code_fingerprint()
+            cache = _cache_for(settings, self._code)
             if cache is not None:
                 cache = self._by_file.setdefault(cache.file, cache)
             found = self._by_settings[id(settings)] = (settings, cache)  # (kept alive: ids stay unique)
