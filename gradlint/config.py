@@ -209,13 +209,15 @@ def config_in(directory: Path, names: Container[str] | None = None, read: TomlRe
     """The configuration file of `directory` itself, if it has one. `names`: the directory's
     entries when the caller has listed them (a walk), which saves a stat per candidate;
     `read`: as for `settings_from_file`."""
+    def present(name: str) -> bool:
+        return (names is None or name in names) and os.path.isfile(directory / name)
+
     own, pyproject = directory / CONFIG_FILE, directory / PYPROJECT
-    if (CONFIG_FILE in names if names is not None else True) and os.path.isfile(own):
-        if (PYPROJECT in names if names is not None else True) and os.path.isfile(pyproject):
+    if present(CONFIG_FILE):
+        if present(PYPROJECT):
             _warn_if_shadowed(pyproject, own)
         return own
-    if (PYPROJECT in names if names is not None else True) and os.path.isfile(pyproject) \
-            and _configures_gradlint(pyproject, read):
+    if present(PYPROJECT) and _configures_gradlint(pyproject, read):
         return pyproject
     return None
 
