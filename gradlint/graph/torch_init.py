@@ -151,7 +151,7 @@ class TorchInitializers:
         layers = self._iterated(node.iter, scope, cls)
         target = node.target
         if isinstance(target, ast.Tuple) and len(target.elts) == 2 and isinstance(node.iter, ast.Call) \
-                and isinstance(node.iter.func, ast.Attribute) and node.iter.func.attr.startswith("named_"):
+                and isinstance(node.iter.func, ast.Attribute) and (node.iter.func.attr.startswith("named_") or node.iter.func.attr == "items"):
             target = target.elts[1]
         if layers is None or not isinstance(target, ast.Name):
             return
@@ -172,6 +172,8 @@ class TorchInitializers:
             for element in expr.elts:
                 found.extend(graph.all_layers(graph.module_value(element, scope, cls)))
             return found
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in ("values", "items"):
+            expr = expr.func.value  # a ModuleDict's modules (an items() pair's module is taken below)
         value = graph.module_value(expr, scope, cls)
         return graph.all_layers(value) if value is not None else None
 

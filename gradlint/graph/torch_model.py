@@ -394,7 +394,7 @@ class TorchGraph:
             if name == MODULE_LIST and expr.args:
                 return self._list_value(expr.args[0], scope, cls, depth)
             if name == MODULE_DICT:
-                return None
+                return self._dict_value(expr, scope, cls, depth)
             if isinstance(expr.func, ast.Name) and expr.func.id in self.classes:
                 return Instance(self.classes[expr.func.id])
             return None
@@ -410,8 +410,10 @@ class TorchGraph:
             inner = self.module_value(expr.value, scope, cls, depth + 1)
             index = constant_value(expr.slice, scope, self.resolver)
             if isinstance(inner, Seq) and inner.repeat == 1 and isinstance(index, int) and not isinstance(index, bool) \
-                    and -len(inner.items) <= index < len(inner.items):
+                    and -len(inner.items) <= index < len(inner.items) and inner.names is None:
                 return inner.items[index]
+            if isinstance(inner, Seq) and inner.names is not None and isinstance(index, str) and index in inner.names:
+                return inner.items[inner.names.index(index)]
         return None
 
     def _record_paths(self, value: object, path: str) -> None:
@@ -448,6 +450,14 @@ class TorchGraph:
             else:
                 items.append(self.module_value(arg, scope, cls, depth + 1))
         return Seq(items)
+
+    def _dict_value(self, call: ast.Call, scope: Scope, cls: ast.ClassDef | None, depth: int) -> Seq | None:
+        """`nn.ModuleDict({"enc": ..., "dec": ...})`: its modules in insertion order, by key."""
+        given = call.args[0] if len(call.args) == 1 and not call.keywords else None
+        if not isinstance(given, ast.Dict) or any(k is None for k in given.keys):
+            return None
+        names = [k.value if isinstance(k, ast.Constant) and isinstance(k.value, str) else None for k in given.keys]
+        return Seq([self.module_value(v, scope, cls, depth + 1) for v in given.values], names=names)
 
     def _list_value(self, expr: ast.AST, scope: Scope, cls: ast.ClassDef | None, depth: int) -> object:
         if isinstance(expr, ast.Name):
@@ -761,15 +771,15 @@ class _ForwardRun:
     def loop(self, node: ast.For) -> None:
         """`for layer in self.layers: x = layer(x)`: the body once per module the container
         holds (once, N times over, for a comprehension's); any other loop's names are opaque."""
-        container = self.graph.module_value(node.iter, self.scope, self.cls)
-        if isinstance(container, Seq) and isinstance(node.target, ast.Name) and not node.orelse:
+        container, target = dict_iteration(self.graph, node.iter, node.target, self.scope, self.cls)
+        if isinstance(container, Seq) and isinstance(target, ast.Name) and not node.orelse:
             for item in container.items:
-                self.modules[node.target.id] = item
+                self.modules[target.id] = item
                 outer = self.repeat
                 self.repeat = container.repeat if outer == 1 else None
                 self.body(node.body)
                 self.repeat = outer
-            self.modules.pop(node.target.id, None)
+            self.modules.pop(target.id, None)
             return
         self.branches([node.body, []])
 
@@ -823,6 +833,21 @@ class _ForwardRun:
             return Node.make(OTHER, [receiver])
         inputs = [self.expr(a) for a in node.args] + [self.expr(k.value) for k in node.keywords]
         return Node.make(OTHER, inputs)
+
+
+def dict_iteration(graph: TorchGraph, iterable: ast.expr, target: ast.expr, scope: Scope,
+                   cls: ast.ClassDef | None) -> tuple[object, ast.expr]:
+    """What `for <target> in <iterable>` runs over, and the name bound to each module:
+    `self.blocks`, `self.heads.values()`, `for name, head in self.heads.items()`."""
+    if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Attribute) and not iterable.args \
+            and iterable.func.attr in ("values", "items"):
+        container = graph.module_value(iterable.func.value, scope, cls)
+        if iterable.func.attr == "items":
+            if not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
+                return None, target
+            target = target.elts[1]
+        return container, target
+    return graph.module_value(iterable, scope, cls), target
 
 
 def _is_tensor_method(func: ast.AST, env: dict[str, Node]) -> bool:

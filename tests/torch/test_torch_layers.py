@@ -209,3 +209,29 @@ def test_fans_from_the_arguments_every_instantiation_passes():
     assert fans[6] == (128, 512) and fans[7] == (512, 128)
     assert fans[16] == (None, 1)  # reassigned before use
     assert fans[19] == (None, 1)  # the two calls disagree
+
+
+def test_module_dict_by_key_and_in_loops():
+    text = """
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Heads(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.trunk = nn.ModuleDict({"fc1": nn.Linear(32, 32), "fc2": nn.Linear(32, 32)})
+                self.out = nn.Linear(32, 1)
+                for name, m in self.trunk.items():
+                    nn.init.kaiming_normal_(m.weight)
+
+            def forward(self, x):
+                for layer in self.trunk.values():
+                    x = F.relu(layer(x))
+                return self.out(x)
+    """
+    assert codes(text) == []  # He for both, through items()
+    without_init = "\n".join(l for l in text.splitlines() if "items()" not in l and "kaiming" not in l)
+    assert codes(without_init) == [(7, "GL101"), (7, "GL101")]
+    by_key = without_init.replace("for layer in self.trunk.values():\n                    x = F.relu(layer(x))",
+                                  'x = F.relu(self.trunk["fc2"](x))')
+    assert 'self.trunk["fc2"](x)' in by_key and codes(by_key) == [(7, "GL101")]
