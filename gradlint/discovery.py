@@ -36,11 +36,10 @@ from gradlint import notices
 from gradlint.config import Settings
 from gradlint.patterns import compile_gitignore, pattern_problem
 from gradlint.regular_files import FileTooLarge, NotRegularFile, file_kind, read_regular_file
+from gradlint.settings_tree import SettingsTree
 
 if TYPE_CHECKING:
     import pathspec
-
-    from gradlint.settings_tree import SettingsTree
 
 SOURCE_SUFFIXES = (".py",)
 # Suffixes gradlint knows how to check; a file named explicitly with one of them that
@@ -210,8 +209,6 @@ def discover(paths: Iterable[Path], settings: Settings | SettingsTree, suffixes:
     Discovered with a `problem`, in its place among the others.
     What was skipped that the user should know of (a .gitignore that is not a small regular
     file, an invalid pattern in one) goes to `warn`, by default standard error."""
-    from gradlint.settings_tree import SettingsTree
-
     tree = settings if isinstance(settings, SettingsTree) else SettingsTree.single(settings)
     scopes = _Scopes(tree, suffixes)
     cwd = Path.cwd()
