@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING
 from gradlint.graph.facts import InitializerFact, Layer
 from gradlint.graph.scopes import Scope
 from gradlint.graph.values import constant_value
-from gradlint.keras_api.initializers import InitKind, InitializerSpec, family_spec, initializer_spec, variance_scaling_family
+from gradlint.keras_api.initializers import (
+    InitializerSpec,
+    InitKind,
+    family_spec,
+    initializer_spec,
+    variance_scaling_family,
+)
 from gradlint.keras_api.scales import WeightScale
 from gradlint.torch_api.initializers import (
     CALCULATE_GAIN,
@@ -249,23 +255,27 @@ class TorchInitializers:
         if isinstance(test, ast.Compare) and len(test.ops) == 1:
             op, right = test.ops[0], test.comparators[0]
             left = test.left
-            if isinstance(left, ast.Call) and isinstance(left.func, ast.Attribute) and left.func.attr == "find"                     and len(left.args) == 1 and (part := text(left.args[0])) is not None                     and isinstance(right, (ast.Constant, ast.UnaryOp)):
+            if isinstance(left, ast.Call) and isinstance(left.func, ast.Attribute) and left.func.attr == "find" \
+                    and len(left.args) == 1 and (part := text(left.args[0])) is not None \
+                    and isinstance(right, (ast.Constant, ast.UnaryOp)):
                 holder = variable(left.func.value)
-                bound = right.operand.value if isinstance(right, ast.UnaryOp) and isinstance(right.operand, ast.Constant)                     and isinstance(right.op, ast.USub) else None
+                negative = isinstance(right, ast.UnaryOp) and isinstance(right.op, ast.USub) \
+                    and isinstance(right.operand, ast.Constant)
+                bound = right.operand.value if negative else None  # type: ignore[union-attr]
                 if bound == 1 and isinstance(op, (ast.NotEq, ast.Gt)):
-                    match = lambda name, part=part: part in name  # noqa: E731
+                    match = lambda name, part=part: part in name
                 elif bound == 1 and isinstance(op, ast.Eq):
-                    match, negated = (lambda name, part=part: part in name), True  # noqa: E731
+                    match, negated = (lambda name, part=part: part in name), True
             elif isinstance(op, (ast.In, ast.NotIn)) and (part := text(left)) is not None:
                 holder = variable(right)
-                match, negated = (lambda name, part=part: part in name), isinstance(op, ast.NotIn)  # noqa: E731
+                match, negated = (lambda name, part=part: part in name), isinstance(op, ast.NotIn)
             elif isinstance(op, (ast.Eq, ast.NotEq)) and (whole := text(right)) is not None:
                 holder = variable(left)
-                match, negated = (lambda name, whole=whole: name == whole), isinstance(op, ast.NotEq)  # noqa: E731
+                match, negated = (lambda name, whole=whole: name == whole), isinstance(op, ast.NotEq)
         elif isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and test.func.attr == "startswith" \
                 and len(test.args) == 1 and (prefix := text(test.args[0])) is not None:
             holder = variable(test.func.value)
-            match = lambda name, prefix=prefix: name.startswith(prefix)  # noqa: E731
+            match = lambda name, prefix=prefix: name.startswith(prefix)
         if holder is None or match is None or holder.class_name_of is None:
             return None
         return holder.class_name_of, {l.class_name for l in holder.layers if match(l.class_name)}, negated

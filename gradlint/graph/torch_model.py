@@ -23,7 +23,12 @@ from gradlint.graph.torch_init import TorchInitializers, default_initializer
 from gradlint.graph.values import constant_value, range_length
 from gradlint.keras_api.activations import HOMOGENEOUS_ACTIVATIONS, LINEAR
 from gradlint.keras_api.layers import NORMALIZATION_LAYERS, Role
-from gradlint.torch_api.activations import TorchActivation, activation_function, activation_module, METHODS
+from gradlint.torch_api.activations import (
+    METHODS,
+    TorchActivation,
+    activation_function,
+    activation_module,
+)
 from gradlint.torch_api.layers import (
     MODULE_BASES,
     MODULE_DICT,
@@ -39,17 +44,19 @@ if TYPE_CHECKING:
 
 # Calls that hand their first argument's signal on unchanged in scale, as far as the stacks
 # are concerned (reshapes, pooling, dropout at inference-time view).
-_PASS_FUNCTIONS = frozenset(
-    f"torch.nn.functional.{n}" for n in (
-        "max_pool1d max_pool2d max_pool3d avg_pool1d avg_pool2d avg_pool3d adaptive_avg_pool1d "
-        "adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool1d adaptive_max_pool2d "
-        "adaptive_max_pool3d dropout dropout1d dropout2d dropout3d pad interpolate".split())
-) | frozenset({"torch.flatten", "torch.reshape", "torch.squeeze", "torch.unsqueeze", "torch.permute",
-               "torch.transpose"})
-_PASS_METHODS = frozenset("view reshape flatten permute transpose contiguous squeeze unsqueeze view_as "
-                          "reshape_as expand expand_as mean".split())
-_INIT_METHODS = ("_init_weights", "init_weights", "_initialize_weights", "initialize_weights",
-                 "reset_parameters", "_reset_parameters", "init_parameters")
+_PASS_FUNCTIONS = frozenset({
+    *(f"torch.nn.functional.{name}" for name in (
+        "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+        "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
+        "adaptive_max_pool2d", "adaptive_max_pool3d", "dropout", "dropout1d", "dropout2d", "dropout3d",
+        "pad", "interpolate",
+    )),
+    "torch.flatten", "torch.reshape", "torch.squeeze", "torch.unsqueeze", "torch.permute", "torch.transpose",
+})
+_PASS_METHODS = frozenset({
+    "view", "reshape", "flatten", "permute", "transpose", "contiguous", "squeeze", "unsqueeze", "view_as",
+    "reshape_as", "expand", "expand_as", "mean",
+})
 _MAX_INLINE = 4  # submodule classes inlined into a forward(), at most this deep
 
 # Node kinds.

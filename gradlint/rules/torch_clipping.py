@@ -13,8 +13,7 @@ import ast
 from collections.abc import Iterator
 
 from gradlint.config import Settings
-from gradlint.diagnostics import Diagnostic
-from gradlint.diagnostics import SAFE, UNSAFE
+from gradlint.diagnostics import SAFE, UNSAFE, Diagnostic
 from gradlint.edits import insert_argument, insert_lines_before, replace_node
 from gradlint.graph.model import ModuleGraph
 from gradlint.graph.torch_training import TorchStep, lightning_fits, torch_steps

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from torch_helpers import check, codes, graph_of
 
 MLP = """
@@ -46,13 +45,13 @@ def test_the_output_layer_keeps_the_default_silently():
 
 @pytest.mark.parametrize("init", [
     # He by name, every spelling of the module.
-    '        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")\n'
-    '        nn.init.kaiming_uniform_(self.fc2.weight, mode="fan_in", nonlinearity="relu")\n',
+    ('        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")\n'
+     '        nn.init.kaiming_uniform_(self.fc2.weight, mode="fan_in", nonlinearity="relu")\n'),
     # kaiming_*_ defaults to leaky_relu with a=0: He.
     "        nn.init.kaiming_normal_(self.fc1.weight)\n        nn.init.kaiming_normal_(self.fc2.weight)\n",
     # A list of modules.
-    "        for layer in [self.fc1, self.fc2]:\n"
-    "            nn.init.kaiming_normal_(layer.weight, nonlinearity='relu')\n",
+    ("        for layer in [self.fc1, self.fc2]:\n"
+     "            nn.init.kaiming_normal_(layer.weight, nonlinearity='relu')\n"),
 ])
 def test_he_initialization_in_the_ways_torch_code_writes_it(init):
     assert codes(_mlp(init)) == []
@@ -60,15 +59,15 @@ def test_he_initialization_in_the_ways_torch_code_writes_it(init):
 
 @pytest.mark.parametrize("init", [
     # The torchvision loop.
-    "        for m in self.modules():\n"
-    "            if isinstance(m, nn.Linear):\n"
-    '                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")\n'
-    "                nn.init.zeros_(m.bias)\n",
+    ("        for m in self.modules():\n"
+     "            if isinstance(m, nn.Linear):\n"
+     '                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")\n'
+     "                nn.init.zeros_(m.bias)\n"),
     # apply() with a method.
-    "        self.apply(self._init)\n\n"
-    "    def _init(self, m):\n"
-    "        if type(m) == nn.Linear:\n"
-    "            nn.init.kaiming_uniform_(m.weight.data, a=0)\n",
+    ("        self.apply(self._init)\n\n"
+     "    def _init(self, m):\n"
+     "        if type(m) == nn.Linear:\n"
+     "            nn.init.kaiming_uniform_(m.weight.data, a=0)\n"),
 ])
 def test_a_loop_over_every_linear_reaches_the_output_layer_too(init):
     # He in the linear output layer is GL101's, as in Keras; reported without a fix, since the
