@@ -111,6 +111,7 @@ def class_name(canonical_name: str) -> str:
 
 # Containers whose elements are applied in order: linen's takes a list, NNX's positional layers.
 SEQUENTIAL = frozenset({LINEN + "Sequential", NNX + "Sequential"})
+# NNX's list of modules (`self.blocks = nnx.List([...])`).
+LISTS = frozenset({NNX + "List"})
 # Base classes of a model of the user's own.
 MODULE_BASES = frozenset({LINEN + "Module", NNX + "Module", "flax.linen.module.Module"})
-COMPACT = frozenset({LINEN + "compact", "flax.linen.module.compact"})

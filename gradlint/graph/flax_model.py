@@ -23,7 +23,7 @@ from gradlint.flax_api.activations import (
     FlaxActivation,
     activation_function,
 )
-from gradlint.flax_api.layers import MODULE_BASES, SEQUENTIAL, FlaxLayer, class_name, flax_layer
+from gradlint.flax_api.layers import LISTS, MODULE_BASES, SEQUENTIAL, FlaxLayer, class_name, flax_layer
 from gradlint.graph.facts import ActivationFact, ArgSource, Layer
 from gradlint.graph.flax_init import read_initializer
 from gradlint.graph.scopes import Resolver, Scope, ScopeTable
@@ -100,9 +100,8 @@ class FlaxGraph:
     # -- layers ------------------------------------------------------------------------------
     def _find_layers(self) -> None:
         for node in ast.walk(self.tree):
-            if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(getattr(node, "ctx", None), ast.Load):
-                if isinstance(node, ast.Attribute) or node.id:
-                    self._note_recurrent(node)
+            if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
+                self._note_recurrent(node)
             if not isinstance(node, ast.Call):
                 continue
             scope = self.scopes.scope_of(node)
@@ -255,7 +254,9 @@ class FlaxGraph:
                 if len(expr.args) == 1 and not expr.keywords and isinstance(expr.args[0], (ast.List, ast.Tuple, ast.Name)):
                     return self._list_value(expr.args[0], scope, cls, depth)  # linen: a list
                 return Seq([self.module_value(a, scope, cls, depth + 1) for a in expr.args])  # nnx: positional
-            if name in ("functools.partial",) and expr.args:
+            if name in LISTS and len(expr.args) == 1:  # nnx.List([...])
+                return self._list_value(expr.args[0], scope, cls, depth)
+            if name == "functools.partial" and expr.args:
                 return self._partial_activation(expr, scope)
             if isinstance(expr.func, ast.Name) and expr.func.id in self.classes:
                 return Instance(self.classes[expr.func.id])

@@ -58,9 +58,12 @@ class _Walker:
         self.parents: dict[int, ast.AST] = {}
         self.optimizers: list[ast.Call] = []
         self.loose_clip = False
+        self.loads: dict[str, list[ast.Name]] = {}  # name → the places it is read
         for node in ast.walk(graph.tree):
             for child in ast.iter_child_nodes(node):
                 self.parents[id(child)] = node
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                self.loads.setdefault(node.id, []).append(node)
         for node in ast.walk(graph.tree):
             if isinstance(node, ast.Call):
                 name = self.name(node)
@@ -145,9 +148,8 @@ class _Walker:
     def _uses(self, name: str, assign: ast.AST, chain: ast.Call | None, depth: int,
               seen: set[int]) -> tuple[str, ast.Call | None]:
         scope = self.graph.scopes.scope_of(assign)
-        uses = [n for n in ast.walk(self.graph.tree) if isinstance(n, ast.Name) and n.id == name
-                and isinstance(n.ctx, ast.Load) and self.graph.scopes.scope_of(n) is scope
-                and getattr(n, "lineno", 0) >= getattr(assign, "lineno", 0)]
+        uses = [n for n in self.loads.get(name, []) if self.graph.scopes.scope_of(n) is scope
+                and n.lineno >= getattr(assign, "lineno", 0)]
         if not uses:
             return UNCLIPPED, chain  # built and kept: nothing else can clip it
         return self._combine([self.fate(u, chain, depth + 1, seen) for u in uses], chain)

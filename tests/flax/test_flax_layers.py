@@ -261,3 +261,36 @@ def test_a_file_without_flax_builds_no_flax_layers():
         model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 1))
     """)
     assert graph.flax.layers == [] and all(not graph.flax.owns(l) for l in graph.layers)
+
+
+def test_nnx_list_of_blocks_applied_in_a_loop():
+    assert codes("""
+        from flax import nnx
+
+        class Tower(nnx.Module):
+            def __init__(self, depth, *, rngs):
+                self.blocks = nnx.List([nnx.Linear(256, 256, rngs=rngs) for _ in range(depth)])
+                self.head = nnx.Linear(256, 10, rngs=rngs)
+
+            def __call__(self, x):
+                for block in self.blocks:
+                    x = nnx.silu(block(x))
+                return self.head(x)
+    """) == [(5, "GL101")]
+
+
+def test_a_layer_applied_where_outputs_disagree_is_not_judged():
+    graph = graph_of("""
+        from flax import linen as nn
+
+        class Net(nn.Module):
+            def setup(self):
+                self.shared = nn.Dense(64)
+
+            def __call__(self, x, y):
+                a = nn.relu(self.shared(x))
+                b = nn.tanh(self.shared(y))
+                return a, b
+    """)
+    layer = layer_at(graph, 5)
+    assert layer.following is None and layer.unknown_reason == ("outputs-disagree", "relu and tanh")
