@@ -135,3 +135,28 @@ def test_the_static_path_never_imports_torch():
             "assert 'torch' not in sys.modules and 'tensorflow' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code, "fixtures/torch/mlp_mnist.py"], check=True,
                    cwd=__file__.rsplit("/tests/", 1)[0])
+
+
+def test_a_notebook_cell_gets_its_init_line(tmp_path):
+    import nbformat
+    from click.testing import CliRunner
+
+    from gradlint.cli import main
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("import torch.nn as nn\nimport torch.nn.functional as F"),
+        nbformat.v4.new_code_cell("class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                                  "        self.fc1 = nn.Linear(784, 256)\n        self.fc2 = nn.Linear(256, 10)\n\n"
+                                  "    def forward(self, x):\n        return self.fc2(F.relu(self.fc1(x)))"),
+        nbformat.v4.new_code_cell("!pip install torch\nmodel = Net()"),
+    ]
+    path = tmp_path / "train.ipynb"
+    nbformat.write(notebook, path)
+    checked = CliRunner().invoke(main, ["check", "--no-cache", str(path)])
+    assert checked.exit_code == 1 and "cell 2:4:20: GL101" in checked.output
+    fixed = CliRunner().invoke(main, ["fix", "--write", "--no-cache", str(path)])
+    assert fixed.exit_code == 0, fixed.output
+    cells = nbformat.read(path, as_version=4).cells
+    assert '        nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")\n' in cells[1].source
+    assert cells[2].source == "!pip install torch\nmodel = Net()"
