@@ -26,6 +26,7 @@ from gradlint.flax_api.activations import (
 from gradlint.flax_api.layers import LISTS, MODULE_BASES, SEQUENTIAL, FlaxLayer, class_name, flax_layer
 from gradlint.graph.facts import ActivationFact, ArgSource, Layer
 from gradlint.graph.flax_init import read_initializer
+from gradlint.graph.flax_values import ClassArguments, class_scope_of
 from gradlint.graph.scopes import Resolver, Scope, ScopeTable
 from gradlint.graph.stacks import OUTPUT, UNKNOWN, Stack, StackEntry
 from gradlint.graph.torch_model import (
@@ -89,6 +90,11 @@ class FlaxGraph:
         if not self.layers and not self.recurrent:
             return
         self._find_classes()
+        self.arguments = ClassArguments(scopes, resolver, self.classes)
+        for layer in self.layers:
+            entry = self.entries[id(layer.call)]
+            if entry.fans is not None:
+                layer.fan_in, layer.fan_out = self._fans(layer, entry)
         for cls in self.classes.values():
             self._read_attributes(cls)
         self._read_models()
@@ -130,7 +136,6 @@ class FlaxGraph:
             layer.initializer_home = call
             if fact is None:
                 layer.unknown_reason = ("initializer-unknown", unknown)
-            layer.fan_in, layer.fan_out = self._fans(layer, entry)
         self.layers.append(layer)
         self.by_call[id(call)] = layer
         self.entries[id(call)] = entry
@@ -140,7 +145,7 @@ class FlaxGraph:
         if param is None:
             return None
         found = layer.argument(param)
-        value = constant_value(found[0], layer.scope, self.resolver) if found else None
+        value = self.arguments.value(found[0], layer.scope) if found else None
         if isinstance(value, tuple) and value and all(_positive(v) for v in value):
             product = 1
             for v in value:
@@ -216,11 +221,11 @@ class FlaxGraph:
         default (`act: Callable = nn.relu`)."""
         attrs = self.attrs.setdefault(id(cls), {})
         counts: dict[str, int] = {}
-        class_scope = self.scopes.scope_of(cls.body[0]) if cls.body else self.scopes.module_scope
+        class_scope = class_scope_of(self.scopes, cls)
         for statement in cls.body:
             if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) \
                     and statement.value is not None:
-                value = self.module_value(statement.value, class_scope, cls)
+                value = self._field_module(cls, statement.target.id, class_scope)
                 if value is not None:
                     attrs[statement.target.id] = value
         for method in ("setup", "__init__"):
@@ -241,6 +246,16 @@ class FlaxGraph:
                         counts[target.attr] = counts.get(target.attr, 0) + 1
                         # Assigned more than once (behind an if): which one __call__ applies is not known.
                         attrs[target.attr] = self.module_value(value, scope, cls) if counts[target.attr] == 1 else None
+
+    def _field_module(self, cls: ast.ClassDef, name: str, scope: Scope) -> object:
+        """A field's activation (`act: Callable = nn.relu`), where every instantiation in the
+        module leaves it or passes the same one."""
+        given = self.arguments.given(ast.Attribute(value=ast.Name(id="self"), attr=name), scope)
+        values = [self.module_value(expr, where, cls) for expr, where in given or []]
+        if not values or not all(isinstance(v, Act) for v in values) \
+                or len({v.fact.name for v in values}) != 1:  # type: ignore[union-attr]
+            return None
+        return values[0]
 
     def module_value(self, expr: ast.AST | None, scope: Scope, cls: ast.ClassDef | None, depth: int = 0) -> object:
         """What a module expression stands for: a Layer, an Act, a Seq, an Instance, or None."""

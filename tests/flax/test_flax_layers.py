@@ -294,3 +294,62 @@ def test_a_layer_applied_where_outputs_disagree_is_not_judged():
     """)
     layer = layer_at(graph, 5)
     assert layer.following is None and layer.unknown_reason == ("outputs-disagree", "relu and tanh")
+
+
+_FIELDS = """
+    from typing import Callable
+    from flax import linen as nn
+
+    class MLP(nn.Module):
+        hidden: int = 256
+        act: Callable = nn.relu
+
+        @nn.compact
+        def __call__(self, x):
+            x = self.act(nn.Dense(self.hidden)(x))
+            return nn.Dense(10)(x)
+
+    model = MLP(){more}
+"""
+
+
+def test_linen_fields_are_known_where_every_instantiation_agrees():
+    graph = graph_of(_FIELDS.format(more=""))
+    hidden, head = layer_at(graph, 10), layer_at(graph, 11)
+    assert hidden.fan_out == 256 and hidden.following.name == "relu"
+    assert (head.fan_in, head.fan_out) == (256, 10)
+    assert codes(_FIELDS.format(more="")) == [(10, "GL101")]
+
+
+def test_linen_fields_an_instantiation_overrides_are_unknown():
+    other_width = graph_of(_FIELDS.format(more="\n    wide = MLP(hidden=1024)"))
+    assert layer_at(other_width, 10).fan_out is None
+    # Another activation for the field: the layer's activation is not known, so it is not judged.
+    other_act = _FIELDS.format(more="\n    smooth = MLP(act=nn.tanh)")
+    assert layer_at(graph_of(other_act), 10).following is None
+    assert codes(other_act) == []
+
+
+def test_a_class_never_instantiated_here_keeps_its_fields_unknown():
+    text = _FIELDS.format(more="").replace("model = MLP()", "")
+    assert layer_at(graph_of(text), 10).fan_out is None
+    assert codes(text) == []  # (nor is the field's activation taken on trust)
+
+
+def test_nnx_init_parameters_from_the_instantiations():
+    graph = graph_of("""
+        from flax import nnx
+
+        class MLP(nnx.Module):
+            def __init__(self, din, dmid, dout=10, *, rngs):
+                self.fc = nnx.Linear(din, dmid, rngs=rngs)
+                self.out = nnx.Linear(dmid, dout, rngs=rngs)
+
+            def __call__(self, x):
+                return self.out(nnx.relu(self.fc(x)))
+
+        model = MLP(784, dmid=128, rngs=nnx.Rngs(0))
+        again = MLP(784, 128, rngs=nnx.Rngs(1))
+    """)
+    assert (layer_at(graph, 5).fan_in, layer_at(graph, 5).fan_out) == (784, 128)
+    assert (layer_at(graph, 6).fan_in, layer_at(graph, 6).fan_out) == (128, 10)
