@@ -474,6 +474,8 @@ class FlaxGraph:
 
         for node in self.nodes.get(id(layer.call), []):
             follow(node, set())
+            if node.repeat != 1:  # a loop's earlier turns feed its next turn, not what follows the loop
+                found.append((ELSEWHERE, layer))
         return found
 
 

@@ -353,3 +353,17 @@ def test_nnx_init_parameters_from_the_instantiations():
     """)
     assert (layer_at(graph, 5).fan_in, layer_at(graph, 5).fan_out) == (784, 128)
     assert (layer_at(graph, 6).fan_in, layer_at(graph, 6).fan_out) == (128, 10)
+
+
+def test_a_normalization_after_a_loop_guards_only_its_last_turn():
+    assert codes("""
+        from flax import linen as nn
+
+        class Tower(nn.Module):
+            @nn.compact
+            def __call__(self, x):
+                for _ in range(4):
+                    x = nn.relu(nn.Dense(128)(x))
+                x = nn.LayerNorm()(x)
+                return nn.Dense(10)(x)
+    """) == [(7, "GL101")]
