@@ -58,7 +58,7 @@ def test_subclassed_reports_carry_the_note_and_no_ratio():
     from gradlint.runtime.probe import SUBCLASSED_NOTE
 
     text = render_text(_report([None, None, None], kind="subclassed", notes=(SUBCLASSED_NOTE,)))
-    assert "note: subclassed model: layer outputs are not reachable" in text
+    assert "note: subclassed model: no layer's output was seen during its call()" in text
     assert "backward signal dense" not in text
 
 
