@@ -29,7 +29,7 @@ def optax_findings(rule: Rule, graph: ModuleGraph, settings: Settings) -> Iterat
     alias = _optax_name(graph)
     clip = f"{alias or 'optax'}.{CLIP_BY_VALUE if settings.clip == 'clipvalue' else CLIP_BY_NORM}" \
            f"({number(settings.clip_value)})"
-    recurrent, node = graph.flax.recurrent[0]
+    recurrent, node = min(graph.flax.recurrent, key=lambda r: (r[1].lineno, r[1].col_offset))  # (first in the source)
     row = graph.source.position(graph.source.start(node)).row
     source = graph.source
     for optimizer in found:
