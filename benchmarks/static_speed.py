@@ -203,36 +203,39 @@ def main() -> None:
 
 
 # `gradlint check` in the calling process, with counters: the time inside the engine's
-# check_files (the run itself, without interpreter and command-line start-up), files checked
-# (past the prefilter, not served from the cache), other modules' graphs built for them, and
-# the time spent following calls into other modules (locating, reading, hashing, parsing and
-# building them, and tracing the models their functions return). The graph's modules are
-# patched only once a Keras file is checked, so that a warm run imports no more than it
-# would. With "off" no first-party import is followed: the same bytes without summaries.
+# check_files (the run itself, without interpreter and command-line start-up), the files
+# checked (past the prefilter, not served from the cache), and calls and time of the methods
+# of Project that other modules are found, read and built by: `function` (every look-up of
+# an imported function, all of the below included), `locate`, `graph` (reading and hashing,
+# and building when the content is new) and `_build`. They are patched once a Keras file is
+# checked, so that a warm run imports no more than it would. A cached result's dependencies
+# are counted ("validated") and timed as the cache checks them. With "off" no first-party
+# import is followed: what the same bytes cost without cross-module summaries.
 COUNTING_RUNNER = r'''
-import atexit, runpy, sys, time
+import atexit, json, runpy, sys, time
 import gradlint.engine as engine
-counts = {"checking": 0.0, "checked": 0, "modules": 0, "resolving": 0.0, "inside": 0}
+counts = {"checking": 0.0, "checked": 0, "validated": 0, "validated_s": 0.0}
 resolve = sys.argv.pop(1) == "on"
 check_source, check_files, patched = engine.check_source, engine.check_files, []
-def patch_graph():
-    from gradlint.graph import project, tracing
-    build, imported = project.Project._build, tracing.ModelTracer._imported_models
-    def counted_build(self, *args, **kwargs):
-        counts["modules"] += 1
-        return build(self, *args, **kwargs)
-    def timed_imported(self, *args, **kwargs):
-        counts["inside"] += 1
+def timed(name, method):
+    counts[name], counts[name + "_s"], depth = 0, 0.0, [0]
+    def wrapper(self, *args, **kwargs):
+        counts[name] += 1
+        depth[0] += 1
         start = time.perf_counter()
         try:
-            return imported(self, *args, **kwargs)
+            return method(self, *args, **kwargs)
         finally:
-            counts["inside"] -= 1
-            if not counts["inside"]:
-                counts["resolving"] += time.perf_counter() - start
-    project.Project._build, tracing.ModelTracer._imported_models = counted_build, timed_imported
+            depth[0] -= 1
+            if not depth[0]:
+                counts[name + "_s"] += time.perf_counter() - start
+    return wrapper
+def patch_graph():
+    from gradlint.graph.project import Project
+    for name in ("function", "locate", "graph", "_build"):
+        setattr(Project, name, timed(name, getattr(Project, name)))
     if not resolve:
-        project.Project.function = lambda self, *args, **kwargs: None
+        Project.function = lambda self, *args, **kwargs: None
     patched.append(True)
 def counted_check(text, *args, **kwargs):
     if engine._MENTIONS_KERAS.search(text):
@@ -246,9 +249,22 @@ def timed_check_files(*args, **kwargs):
         return check_files(*args, **kwargs)
     finally:
         counts["checking"] += time.perf_counter() - start
-engine.check_source, engine.check_files = counted_check, timed_check_files
-atexit.register(lambda: print("bench-counts", *(counts[k] for k in ("checking", "checked", "modules", "resolving")),
-                              file=sys.stderr))
+cache_for = engine._cache_for
+def timed_cache_for(settings):
+    from gradlint import cache
+    if not getattr(cache, "_counted", False):
+        cache._counted, unchanged = True, cache._dependencies_unchanged
+        def timed_unchanged(dependencies):
+            counts["validated"] += len(dependencies) if isinstance(dependencies, dict) else 0
+            start = time.perf_counter()
+            try:
+                return unchanged(dependencies)
+            finally:
+                counts["validated_s"] += time.perf_counter() - start
+        cache._dependencies_unchanged = timed_unchanged
+    return cache_for(settings)
+engine.check_source, engine.check_files, engine._cache_for = counted_check, timed_check_files, timed_cache_for
+atexit.register(lambda: print("bench-counts", json.dumps(counts), file=sys.stderr))
 runpy.run_module("gradlint", run_name="__main__", alter_sys=True)
 '''
 
@@ -260,9 +276,13 @@ class Run:
     wall: float  # seconds, the process's start included
     checking: float  # seconds inside the engine's check_files
     checked: int  # files checked rather than served from the cache
-    built: int  # other modules' graphs built for imports
-    resolving: float  # seconds following calls into other modules
+    project: dict[str, float]  # calls and seconds ("_s") of Project's methods (see COUNTING_RUNNER)
     stdout: str
+
+    @property
+    def built(self) -> int:
+        """Other modules' graphs built for imports."""
+        return int(self.project.get("_build", 0))
 
 
 def counted_check(root: Path, *extra: str, resolve: bool = True) -> Run:
@@ -273,11 +293,11 @@ def counted_check(root: Path, *extra: str, resolve: bool = True) -> Run:
     start = time.perf_counter()
     out = subprocess.run(command, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
-    counts = [line.split()[1:] for line in out.stderr.splitlines() if line.startswith("bench-counts ")]
+    counts = [json.loads(line.split(" ", 1)[1]) for line in out.stderr.splitlines() if line.startswith("bench-counts ")]
     if out.returncode != 0 or not counts:
         raise SystemExit(f"gradlint check of {root} failed (exit {out.returncode}):\n{out.stderr}")
-    checking, checked, built, resolving = counts[-1]
-    return Run(wall, float(checking), int(checked), int(built), float(resolving), out.stdout)
+    project = {k: v for k, v in counts[-1].items() if k not in ("checking", "checked")}
+    return Run(wall, counts[-1]["checking"], counts[-1]["checked"], project, out.stdout)
 
 
 def median_checks(variants: dict[str, tuple[Path, bool]], repeat: int, *extra: str,
@@ -292,7 +312,7 @@ def median_checks(variants: dict[str, tuple[Path, bool]], repeat: int, *extra: s
             runs[name].append(counted_check(root, *extra, resolve=resolve))
     return {name: {"wall": statistics.median(r.wall for r in taken),
                    "checking": statistics.median(r.checking for r in taken),
-                   "resolving": statistics.median(r.resolving for r in taken),
+                   "project": {k: statistics.median(r.project.get(k, 0) for r in taken) for k in taken[0].project},
                    "checked": taken[0].checked, "built": taken[0].built} for name, taken in runs.items()}
 
 
@@ -335,6 +355,9 @@ def first_party(keras_roots: list[Path], repeat: int) -> dict:
         # Each filling run writes a fresh cache; the warm runs read the last one.
         fills = [counted_check(linked, "--cache-dir", str(Path(tmp) / f"cache{i}")) for i in range(repeat)]
         cache = str(Path(tmp) / f"cache{repeat - 1}")
+        entries = [json.loads(f.read_text()) for f in Path(cache).rglob("results-*.json")]
+        distinct = len({d for e in entries for v in e.get("entries", e).values() if isinstance(v, dict)
+                        for d in v.get("dependencies", {})})
         filling = {"wall": statistics.median(r.wall for r in fills),
                    "checking": statistics.median(r.checking for r in fills)}
         warm = median_checks({"warm": (linked, True)}, repeat, "--cache-dir", cache)["warm"]
@@ -355,26 +378,32 @@ def first_party(keras_roots: list[Path], repeat: int) -> dict:
     print(f"\nfirst-party corpus (generated package, {rows['linked']['files']} modules, {rows['linked']['checked']} "
           f"with Keras code), no cache, 1 process, median of {repeat} taken in turns:")
     header = (f"{'variant':<16}{'files':>6}{'KB':>6}{'libcst':>9}{'cold -j1':>10}{'ratio':>7}{'in-process':>12}"
-              f"{'s/MB':>7}{'vs keras':>9}{'resolving':>11}{'other graphs':>14}")
+              f"{'s/MB':>7}{'vs keras':>9}{'look-ups':>10}{'other graphs':>14}")
     print(header)
     print("-" * len(header))
     for name, r in rows.items():
         r["per_mb"] = r["checking"] / (r["size"] / 1e6)
         print(f"{name:<16}{r['files']:>6}{r['size'] / 1e3:>6.0f}{r['parse']:>8.3f}s{r['wall']:>9.3f}s"
               f"{r['wall'] / r['parse']:>7.2f}{r['checking']:>11.3f}s{r['per_mb']:>6.2f}s{r['per_mb'] / keras_per_mb:>8.2f}x"
-              f"{r['resolving'] * 1000:>8.0f} ms{r['built']:>14}")
+              f"{r['project'].get('function_s', 0) * 1000:>7.0f} ms{r['built']:>14}")
     on, off, copies = rows["linked"], rows["resolution off"], rows["local copies"]
     print(f"(in-process: inside the engine's check_files, without the process's start; vs keras: s/MB against the "
           f"Keras corpus's cold -j1 taken in turns, {statistics.median(references):.2f}s (of "
-          f"{', '.join(f'{t:.2f}' for t in references)}), {keras_per_mb:.2f} s/MB; resolving: following calls into other modules; "
-          f"other graphs: modules parsed and built for another file's imports)")
+          f"{', '.join(f'{t:.2f}' for t in references)}), {keras_per_mb:.2f} s/MB; look-ups: time finding, reading and "
+          f"building the functions other modules define; other graphs: modules parsed and built for another file's imports)")
+    pr = on["project"]
     print(f"summaries' cost: linked {on['checking']:.3f}s in-process against resolution off {off['checking']:.3f}s "
-          f"on the same bytes ({on['checking'] / off['checking']:.2f}x), {on['resolving'] * 1000:.0f} ms of it "
-          f"resolving; the local copies, {copies['size'] / on['size']:.2f}x the bytes: {copies['checking']:.3f}s")
+          f"on the same bytes ({on['checking'] / off['checking']:.2f}x); the local copies, "
+          f"{copies['size'] / on['size']:.2f}x the bytes: {copies['checking']:.3f}s")
+    print(f"look-ups, linked: {pr['function']:.0f} of imported functions, {pr['function_s'] * 1000:.0f} ms: locating "
+          f"{pr['locate']:.0f} imports {pr['locate_s'] * 1000:.0f} ms, reading and hashing {pr['graph']:.0f} modules "
+          f"{(pr['graph_s'] - pr['_build_s']) * 1000:.0f} ms, building {pr['_build']:.0f} graphs {pr['_build_s'] * 1000:.0f} ms "
+          f"(the rest of the cost: tracing and judging what they return)")
     warm_ratio = warm["checking"] / filling["checking"]
     print(f"cache: filling {filling['wall']:.3f}s ({filling['checking']:.3f}s in-process), warm {warm['wall']:.3f}s "
           f"({warm['checking']:.3f}s in-process; {warm_ratio:.3f}x, with start-up {warm['wall'] / filling['wall']:.3f}x), "
-          f"files checked again: {warm['checked']}")
+          f"files checked again: {warm['checked']}; the cached results' dependencies, each read and hashed: "
+          f"{warm['project']['validated']:.0f} ({distinct} distinct modules), {warm['project']['validated_s'] * 1000:.1f} ms")
     print(f"after editing {WIDELY_IMPORTED} (LSTM backbone swapped for a Conv1D one; {len(users_of(WIDELY_IMPORTED))} "
           f"other modules use its functions): {after_edit.wall:.3f}s ({after_edit.checking:.3f}s in-process), "
           f"{after_edit.checked} files checked again, {after_edit.built} graphs of others built; "
