@@ -31,6 +31,9 @@ class FanParams:
     fan_in_param: str | None
     fan_out_param: str
     conv: bool = False
+    # linen: the fan-in is the width received (not for DenseGeneral, whose contracted axes
+    # `axis` chooses).
+    received: bool = True
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def _plain(paths: str, keras: str, role: Role, positional: tuple[str, ...] = (),
 
 # linen: features only.
 _weighted(LINEN + "Dense", "Dense", ("features",), FanParams(None, "features"))
-_weighted(LINEN + "DenseGeneral", "Dense", ("features",), FanParams(None, "features"))
+_weighted(LINEN + "DenseGeneral", "Dense", ("features",), FanParams(None, "features", received=False))
 _weighted(LINEN + "Conv", "Conv2D", ("features", "kernel_size", "strides", "padding"),
           FanParams(None, "features", conv=True))
 _weighted(LINEN + "ConvTranspose", "Conv2DTranspose", ("features", "kernel_size", "strides", "padding"),

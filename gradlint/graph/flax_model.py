@@ -388,7 +388,7 @@ class FlaxGraph:
         """Each layer's fan-in (linen), following activation, and the stacks."""
         for layer in self.layers:
             entry = self.entries[id(layer.call)]
-            if entry.fans is not None and entry.fans.fan_in_param is None:
+            if entry.fans is not None and entry.fans.fan_in_param is None and entry.fans.received:
                 self._settle_fan_in(layer)
             nodes = self.nodes.get(id(layer.call), [])
             facts = [_following(n) for n in nodes]
