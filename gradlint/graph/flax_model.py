@@ -59,10 +59,12 @@ Value = tuple[Node, "int | None"]  # a tensor: the node that made it, and its wi
 
 @dataclass(frozen=True)
 class Application:
-    """One application of a layer: the width of what it received."""
+    """One application of a layer: the width of what it received, and whether it was seen
+    inside another module's __call__ (a submodule) or in its class's own, read alone."""
 
     width: int | None
     repeat: int | None
+    inlined: bool = False
 
 
 class FlaxGraph:
@@ -359,7 +361,7 @@ class FlaxGraph:
             made = Node.make(kind, [node], layer=value, repeat=repeat)
             self.nodes.setdefault(id(value.call), []).append(made)
             if kind == WEIGHTED:
-                self.applied.setdefault(id(value.call), []).append(Application(width, repeat))
+                self.applied.setdefault(id(value.call), []).append(Application(width, repeat, bool(self._inlining)))
                 return made, self._width_after(value)
             return made, width
         if isinstance(value, Act):
@@ -432,7 +434,12 @@ class FlaxGraph:
         """A linen layer's fan-in: the width it receives in every application (× its kernel
         area); a loop's later turns receive its own output, so they must match too."""
         widths: set[int | None] = set()
-        for application in self.applied.get(id(layer.call), []):
+        applications = self.applied.get(id(layer.call), [])
+        if any(a.inlined for a in applications):
+            # A submodule class's __call__ read alone has an input of no known width: where
+            # the module applies the class, the width it gets is the one seen there.
+            applications = [a for a in applications if a.inlined or a.width is not None]
+        for application in applications:
             widths.add(application.width)
             if application.repeat != 1:
                 widths.add(self._width_after(layer))

@@ -85,7 +85,7 @@ def models_in_text(text: str, display: str, layout: object = None) -> list[Model
     from gradlint.graph.source import SourceText
     from gradlint.signal.from_graph import signal_of
 
-    if "keras" not in text and "tensorflow" not in text and "torch" not in text:
+    if "keras" not in text and "tensorflow" not in text and "torch" not in text and "flax" not in text:
         return []
     try:
         tree = ast.parse(text)

@@ -367,3 +367,26 @@ def test_a_normalization_after_a_loop_guards_only_its_last_turn():
                 x = nn.LayerNorm()(x)
                 return nn.Dense(10)(x)
     """) == [(7, "GL101")]
+
+
+def test_a_submodule_gets_the_width_its_parent_gives_it():
+    graph = graph_of("""
+        from flax import linen as nn
+
+        class Block(nn.Module):
+            features: int
+
+            @nn.compact
+            def __call__(self, x):
+                return nn.relu(nn.Conv(self.features, (3, 3))(x))
+
+        class Net(nn.Module):
+            @nn.compact
+            def __call__(self, x):
+                x = nn.relu(nn.Conv(32, (3, 3))(x))
+                x = Block(64)(x)
+                return nn.Dense(10)(x)
+    """)
+    block_conv = layer_at(graph, 8)
+    assert (block_conv.fan_in, block_conv.fan_out) == (32 * 9, 64 * 9)
+    assert layer_at(graph, 15).fan_in == 64
