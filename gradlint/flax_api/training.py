@@ -5,9 +5,7 @@ from __future__ import annotations
 
 OPTAX = "optax."
 OPTIMIZERS = frozenset(
-    "adam adamw adamax adamaxw adabelief adadelta adafactor adagrad adan amsgrad fromage lamb lars lion "
-    "nadam nadamw noisy_sgd novograd optimistic_gradient_descent polyak_sgd radam rmsprop rprop sgd sm3 yogi "
-    "lbfgs sign_sgd signum".split())
+    ["adam", "adamw", "adamax", "adamaxw", "adabelief", "adadelta", "adafactor", "adagrad", "adan", "amsgrad", "fromage", "lamb", "lars", "lion", "nadam", "nadamw", "noisy_sgd", "novograd", "optimistic_gradient_descent", "polyak_sgd", "radam", "rmsprop", "rprop", "sgd", "sm3", "yogi", "lbfgs", "sign_sgd", "signum"])
 CHAIN = "optax.chain"
 # Transformations that bound the gradient's size, by their name under optax.
 CLIPS = frozenset({"clip_by_global_norm", "clip", "clip_by_block_rms", "adaptive_grad_clip",

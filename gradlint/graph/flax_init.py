@@ -26,7 +26,11 @@ from gradlint.graph.facts import InitializerFact, Layer
 from gradlint.graph.scopes import Resolver, Scope
 from gradlint.graph.values import constant_value
 from gradlint.keras_api.activations import Family
-from gradlint.keras_api.initializers import family_spec, initializer_spec, variance_scaling_family
+from gradlint.keras_api.initializers import (
+    family_spec,
+    initializer_spec,
+    variance_scaling_family,
+)
 from gradlint.keras_api.scales import TRUNCATED_VARIANCE_FACTOR, WeightScale
 
 _DISPLAY_LIMIT = 70

@@ -23,7 +23,14 @@ from gradlint.flax_api.activations import (
     FlaxActivation,
     activation_function,
 )
-from gradlint.flax_api.layers import LISTS, MODULE_BASES, SEQUENTIAL, FlaxLayer, class_name, flax_layer
+from gradlint.flax_api.layers import (
+    LISTS,
+    MODULE_BASES,
+    SEQUENTIAL,
+    FlaxLayer,
+    class_name,
+    flax_layer,
+)
 from gradlint.graph.facts import ActivationFact, ArgSource, Layer
 from gradlint.graph.flax_init import read_initializer
 from gradlint.graph.flax_values import ClassArguments, class_scope_of

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic
+from gradlint.flax_api import vocabulary as flax_words
 from gradlint.graph.facts import Layer
 from gradlint.graph.model import ModuleGraph
 from gradlint.graph.stacks import StackEntry
@@ -13,7 +14,6 @@ from gradlint.keras_api.scales import FLOAT32_EXP_OVERFLOW
 from gradlint.rules.base import Invalid, Rule
 from gradlint.signal.from_graph import describe_run
 from gradlint.signal.recurrence import predict
-from gradlint.flax_api import vocabulary as flax_words
 from gradlint.torch_api.vocabulary import EXPONENTIAL_FIX
 
 EXPONENTIAL = "exponential"

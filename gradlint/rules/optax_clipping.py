@@ -12,8 +12,7 @@ import ast
 from collections.abc import Iterator
 
 from gradlint.config import Settings
-from gradlint.diagnostics import Diagnostic
-from gradlint.diagnostics import Edit
+from gradlint.diagnostics import Diagnostic, Edit
 from gradlint.edits import replace_node, replace_span
 from gradlint.flax_api.training import CLIP_BY_NORM, CLIP_BY_VALUE
 from gradlint.graph.flax_training import unclipped_optimizers

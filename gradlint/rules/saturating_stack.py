@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic
+from gradlint.flax_api import vocabulary as flax_words
 from gradlint.graph.model import ModuleGraph
 from gradlint.graph.stacks import Stack, StackEntry
 from gradlint.graph.weights import KernelScale, family_kernel
@@ -18,7 +19,6 @@ from gradlint.rules.base import Invalid, Rule
 from gradlint.signal.effects import ERROR, WARNING, times
 from gradlint.signal.from_graph import describe_run
 from gradlint.signal.recurrence import EXPLODING_RATIO, VANISHING_RATIO, Prediction, predict
-from gradlint.flax_api import vocabulary as flax_words
 from gradlint.torch_api.vocabulary import CHAOTIC_FIX, SATURATING_FIX
 
 

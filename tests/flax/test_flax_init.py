@@ -4,8 +4,8 @@ spelling, variance_scaling by its values, fixed scales for GL103, and what stays
 from __future__ import annotations
 
 import pytest
-
 from flax_helpers import check, codes, graph_of, layer_at
+
 
 def _model(init: str) -> str:
     return f"""

@@ -393,8 +393,9 @@ def test_a_submodule_gets_the_width_its_parent_gives_it():
 
 
 def test_gradlint_signal_predicts_flax_models():
-    from gradlint.signal.cli import models_in_text
     from flax_helpers import dedent
+
+    from gradlint.signal.cli import models_in_text
 
     [model] = models_in_text(dedent("""
         from flax import linen as nn
