@@ -168,7 +168,7 @@ class _Describer:
             if kind in _NORMS:
                 return [Normalize(_NORMS[kind], float(getattr(module, "eps", 1e-5) or 1e-5))]
             return [self._unknown(f"what {kind} {name!r} does to the signal is not modelled")]
-        gains = kernel_gains(module)
+        gains = self.prober.gains[name] if name in self.prober.gains else kernel_gains(module)
         if gains is not None:
             return [self._tap(index, name, gains[0], gains[1])]
         if kind in _NORMS:
@@ -243,5 +243,6 @@ def _label(node: Any) -> str:
 
 
 def _var(weight: Any) -> float:
-    values = weight.detach().double()
+    """Var(W) over every entry (float32 is ample for a kernel's scale)."""
+    values = weight.detach()
     return float(values.var(unbiased=False)) if values.numel() else 0.0

@@ -78,9 +78,11 @@ class TorchProber:
             self.warm = self._warm_up(input_specs(model, options.input_shapes))
             self.traced, why = trace(model)
         self.specs = self.warm.specs
+        self.gains: dict[str, tuple[float, float] | None] = {}
         self.trace_note = why
         self.structure = self._describe()
         self.plan: TorchLoss | None = None
+        self._weight_norms: dict[int, float] = {}
 
     # -- passes
 
@@ -124,17 +126,23 @@ class TorchProber:
                 result.non_finite.add(BACKWARD)
             result.backward_signal = math.sqrt(total)
         if row.variables:
-            squares = [float(p.detach().double().pow(2).sum()) for p in row.variables]
-            result.weight_norm = math.sqrt(sum(squares))
+            result.weight_norm = self._weight_norm(row)
             grads = [p.grad for p in row.variables if p.grad is not None]
             if not grads:
                 result.no_gradient = True
             else:
-                total = sum(float(g.detach().double().pow(2).sum()) for g in grads)
+                total = sum(square_sum(g) for g in grads)
                 if not math.isfinite(total):
                     result.non_finite.add(WEIGHTS)
                 result.weight_grad_norm = math.sqrt(total)
         return result
+
+    def _weight_norm(self, row: Row) -> float:
+        """‖W‖ of a row's parameters (the same in every pass: nothing is trained)."""
+        key = id(row.layer)
+        if key not in self._weight_norms:
+            self._weight_norms[key] = math.sqrt(sum(square_sum(p) for p in row.variables))
+        return self._weight_norms[key]
 
     @contextlib.contextmanager
     def _hooked(self, seen: dict[int, _Seen]) -> Iterator[None]:
@@ -148,11 +156,10 @@ class TorchProber:
                     return
                 with torch.no_grad():
                     values = tensor.detach()
-                    squares = values.double().pow(2).sum()
                     peak = _unit_peak(values, channels_first)
-                seen[index].outputs.append((squares, values.numel(), peak))
+                    seen[index].outputs.append((square_sum(values), values.numel(), peak))
                 if tensor.requires_grad:
-                    tensor.register_hook(lambda g: seen[index].grads.append(g.detach().double().pow(2).sum()))
+                    tensor.register_hook(lambda g: seen[index].grads.append(square_sum(g)))
             return hook
 
         try:
@@ -231,8 +238,11 @@ class TorchProber:
         return Structure(kind, rows, heads)
 
     def _row(self, name: str, module: Any) -> Row:
+        from gradlint.runtime.torch_prediction import kernel_gains
+
+        self.gains[name] = kernel_gains(module)  # (read by the prediction too)
         return Row(layer=module, name=display_name(name, module), type=type(module).__name__,
-                   activation=self._activation(name, module), initializer=describe_weights(module),
+                   activation=self._activation(name, module), initializer=describe_gains(self.gains[name]),
                    variables=tuple(p for p in module.parameters(recurse=False) if p.requires_grad))
 
     def _activation(self, name: str, module: Any) -> str | None:
@@ -332,16 +342,25 @@ def display_name(qualname: str, module: Any) -> str:
     return text
 
 
-def describe_weights(module: Any) -> str | None:
+def describe_gains(gains: tuple[float, float] | None) -> str | None:
     """A kernel's scale as the table shows it in place of an initializer's name, which torch does
     not keep: `fan_in·Var(W)=0.33` (1/3 is PyTorch's default, 1 LeCun's, 2 He's)."""
-    from gradlint.runtime.torch_prediction import kernel_gains
-
-    gains = kernel_gains(module)
     return None if gains is None else f"fan_in·Var(W)={gains[0]:.2g}"
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def square_sum(tensor: Any) -> float:
+    """Σx² of a tensor: its norm in its own precision (one fused pass), redone in float64 only
+    when that overflowed, so an exploding tensor is measured, not Inf; NaN when it holds one."""
+    import torch
+
+    values = tensor.detach()
+    norm = float(torch.linalg.vector_norm(values))
+    if math.isfinite(norm):
+        return norm * norm
+    return float(values.double().pow(2).sum())
 
 
 def _timed(report: ProbeReport, **timings: float) -> ProbeReport:
@@ -371,6 +390,5 @@ def _unit_peak(values: Any, channels_first: bool) -> Any | None:
     convolutions and their normalizations, the last dimension otherwise)."""
     if values.dim() < 2:
         return None
-    if channels_first and values.dim() > 2:
-        values = values.movedim(1, -1)
-    return values.reshape(-1, values.shape[-1]).amax(dim=0)
+    units = 1 if channels_first and values.dim() > 2 else values.dim() - 1
+    return values.amax(dim=[d for d in range(values.dim()) if d != units])  # (no copy of the tensor)
