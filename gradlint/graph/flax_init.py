@@ -23,7 +23,7 @@ from gradlint.flax_api.initializers import (
 )
 from gradlint.flax_api.layers import KERNEL_INIT
 from gradlint.graph.facts import InitializerFact, Layer
-from gradlint.graph.scopes import Resolver, Scope
+from gradlint.graph.scopes import Resolver, Scope, ScopeTable
 from gradlint.graph.values import constant_value
 from gradlint.keras_api.activations import Family
 from gradlint.keras_api.initializers import (
@@ -43,14 +43,17 @@ def default_initializer() -> InitializerFact:
                            DEFAULT_DISPLAY, default_also_fits=(Family.GLOROT,))
 
 
-def read_initializer(layer: Layer, resolver: Resolver, text_of: Callable[[ast.AST], str]) -> tuple[InitializerFact | None, str]:
+def read_initializer(layer: Layer, scopes: ScopeTable, resolver: Resolver,
+                     text_of: Callable[[ast.AST], str]) -> tuple[InitializerFact | None, str]:
     """The layer's initializer fact, or None and what made it unknown (the expression)."""
-    expr = next((k.value for k in layer.call.keywords if k.arg == KERNEL_INIT), None)
-    if expr is None:
-        if any(k.arg is None for k in layer.call.keywords):
+    found = layer.argument(KERNEL_INIT)
+    if found is None:
+        if any(k.arg is None for s in layer.sources for k in s.call.keywords):
             return None, "**kwargs"
         return default_initializer(), ""
-    target, scope, via = expr, layer.scope, False
+    expr = found[0]
+    # (an argument of a partial is evaluated where the partial is written)
+    target, scope, via = expr, layer.scope if found[1].call is layer.call else scopes.scope_of(found[1].call), False
     for _ in range(3):
         if not isinstance(target, ast.Name):
             break

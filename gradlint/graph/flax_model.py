@@ -121,11 +121,28 @@ class FlaxGraph:
                 continue
             scope = self.scopes.scope_of(node)
             name = self.resolver.qualified_name(node.func, scope)
+            partial = None
+            if name is None and isinstance(node.func, ast.Name):
+                partial, name = self._partial_of(node.func, scope)
             if name is None or not name.startswith("flax."):
                 continue
             entry = flax_layer(name)
             if entry is not None:
-                self._add_layer(node, name, entry, scope)
+                self._add_layer(node, name, entry, scope, partial)
+
+    def _partial_of(self, func: ast.Name, scope: Scope) -> tuple[ast.Call | None, str | None]:
+        """`conv = functools.partial(nn.Conv, use_bias=False)`, then `conv(64, (3, 3))`: the
+        partial and the class it fixes arguments of."""
+        found = self.resolver.assigned_value(func.id, scope)
+        if found is None or not isinstance(found[0], ast.Call) or not found[0].args:
+            return None, None
+        call, where = found
+        assert isinstance(call, ast.Call)
+        if self.resolver.qualified_name(call.func, where) != "functools.partial" \
+                or any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            return None, None
+        name = self.resolver.qualified_name(call.args[0], where)
+        return (call, name) if name is not None and flax_layer(name) is not None else (None, None)
 
     def _note_recurrent(self, node: ast.Name | ast.Attribute) -> None:
         if isinstance(node, ast.Attribute) and node.attr not in _RECURRENT_NAMES:
@@ -137,10 +154,14 @@ class FlaxGraph:
         if entry is not None and entry.spec.recurrent:
             self.recurrent.append((class_name(name), node))  # type: ignore[arg-type]
 
-    def _add_layer(self, call: ast.Call, name: str, entry: FlaxLayer, scope: Scope) -> None:
-        layer = Layer(call, class_name(name), entry.spec, scope, [ArgSource(call)])
+    def _add_layer(self, call: ast.Call, name: str, entry: FlaxLayer, scope: Scope,
+                   partial: ast.Call | None = None) -> None:
+        sources = [ArgSource(call)]
+        if partial is not None:  # the partial's arguments first, the call's after them
+            sources = [ArgSource(partial, skip=1), ArgSource(call, offset=len(partial.args) - 1)]
+        layer = Layer(call, class_name(name), entry.spec, scope, sources)
         if entry.fans is not None:
-            fact, unknown = read_initializer(layer, self.resolver, self.source.segment)
+            fact, unknown = read_initializer(layer, self.scopes, self.resolver, self.source.segment)
             layer.initializer = fact
             layer.initializer_home = call
             if fact is None:
@@ -154,7 +175,10 @@ class FlaxGraph:
         if param is None:
             return None
         found = layer.argument(param)
-        value = self.arguments.value(found[0], layer.scope) if found else None
+        if found is None:
+            return None
+        scope = layer.scope if found[1].call is layer.call else self.scopes.scope_of(found[1].call)
+        value = self.arguments.value(found[0], scope)
         if isinstance(value, tuple) and value and all(_positive(v) for v in value):
             product = 1
             for v in value:

@@ -8,7 +8,8 @@
 - A layer given a `kernel_init`: that argument's value is rewritten for this layer alone (a
   shared variable keeps its value for the others), through the module path it was written
   with. Unsafe: the author wrote it.
-- A file with no name for jax or flax at all: no edit, the message gives the argument to write.
+- A `kernel_init` given in a `functools.partial(nn.Conv, …)` that makes other layers too, or a
+  file with no name for jax or flax at all: no edit, the message gives the argument to write.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ def plan_flax_fix(graph: ModuleGraph, layer: Layer, family: Family, settings: Se
     own = _written_prefix(graph, fact.resolved)
     new = f"{own or prefix or 'jax.nn.initializers.'}{name}()"
     text = f"{KERNEL_INIT}={new}"
-    if own is None and prefix is None:
-        return InitializerFix((), text)
+    if own is None and prefix is None or not any(k.value is fact.expr for k in layer.call.keywords):
+        return InitializerFix((), text)  # (in a functools.partial other layers share: not edited)
     return InitializerFix((replace_node(source, fact.expr, new),), text)
 
 

@@ -409,3 +409,32 @@ def test_gradlint_signal_predicts_flax_models():
     """), "model.py")
     # ×0.71 per layer over 20 ReLU layers with lecun_normal: the first gets a small fraction.
     assert model.prediction.backward_ratio < 1e-2
+
+
+def test_layers_made_by_a_partial_take_its_arguments():
+    text = """
+        import functools
+        from flax import linen as nn
+
+        class Net(nn.Module):
+            @nn.compact
+            def __call__(self, x):
+                dense = functools.partial(nn.Dense, use_bias=False)
+                he = functools.partial(nn.Dense, kernel_init=nn.initializers.glorot_normal())
+                x = nn.relu(dense(128)(x))
+                x = nn.relu(he(128)(x))
+                return nn.Dense(10)(x)
+    """
+    graph = graph_of(text)
+    first, second = layer_at(graph, 9), layer_at(graph, 10)
+    assert first.fan_out == 128 and first.initializer.is_default
+    assert second.initializer.family.value == "Glorot" and second.fan_in == 128
+    assert codes(text) == [(9, "GL101"), (10, "GL101")]
+    from flax_helpers import check, fix
+
+    fixed = fix(text, unsafe=True)
+    assert "nn.relu(dense(128, kernel_init=nn.initializers.he_normal())(x))" in fixed
+    # The partial's kernel_init is shared by whatever else it makes: not rewritten, only advised.
+    assert "functools.partial(nn.Dense, kernel_init=nn.initializers.glorot_normal())" in fixed
+    shared = next(d for d in check(fixed) if d.location.row == 10)
+    assert shared.fix is None and "kernel_init=nn.initializers.he_normal()" in shared.message
