@@ -6,10 +6,13 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from torch_helpers import graph_of
 
-from gradlint.torch_api.initializers import DEFAULT_SCALE, calculate_gain, truncated_normal_moments
+from gradlint.torch_api.initializers import (
+    DEFAULT_SCALE,
+    calculate_gain,
+    truncated_normal_moments,
+)
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -74,8 +77,12 @@ def _measured_backward_ratio(source: str) -> float:
     return norms[0] / norms[len(linears) - 2]
 
 
-@pytest.mark.parametrize("init", ["", "for m in model.modules():\n    if isinstance(m, nn.Linear):\n"
-                                      "        nn.init.kaiming_normal_(m.weight, nonlinearity='relu')\n"])
+_HE = ("for m in model.modules():\n"
+       "    if isinstance(m, nn.Linear):\n"
+       "        nn.init.kaiming_normal_(m.weight, nonlinearity='relu')\n")
+
+
+@pytest.mark.parametrize("init", ["", _HE], ids=["default", "he"])
 def test_the_static_prediction_agrees_with_torch(init):
     from gradlint.signal.from_graph import signal_of
 
