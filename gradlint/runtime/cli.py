@@ -47,8 +47,9 @@ def _thresholds(fn):  # type: ignore[no-untyped-def]
                    "[3 up to 100,000 parameters, else 1].")
 @click.option("--repeats", type=click.IntRange(min=1), default=None, help="Batches to take the median over [3].")
 @click.option("--input-shape", "input_shapes", multiple=True, metavar="SHAPE",
-              help='Per-sample input shape, e.g. "28,28,1" or "None,100" (None: keep the model\'s); '
-                   "repeat for several inputs.")
+              help='Per-sample input shape, e.g. "28,28,1" or "None,100" (None: keep the model\'s); it fills '
+                   "the dimensions the model leaves open and may not contradict a declared one (a sequence "
+                   "model's open length is 100 otherwise); repeat for several inputs.")
 @_thresholds
 @click.option("-v", "--verbose", is_flag=True, help="Show progress steps, TensorFlow's logs and tracebacks.")
 @click.option("--config", type=click.Path(path_type=Path), default=None,
