@@ -114,6 +114,9 @@ def class_name(canonical_name: str) -> str:
 
 # Containers whose elements are applied in order: linen's takes a list, NNX's positional layers.
 SEQUENTIAL = frozenset({LINEN + "Sequential", NNX + "Sequential"})
+# Transformations that return the module class they are given, applied the same way
+# (rematerialization and jit change how it runs, not what it computes).
+LIFTS = frozenset({LINEN + "remat", LINEN + "checkpoint", LINEN + "jit", NNX + "remat"})
 # NNX's list of modules (`self.blocks = nnx.List([...])`).
 LISTS = frozenset({NNX + "List"})
 # Base classes of a model of the user's own.

@@ -24,6 +24,7 @@ from gradlint.flax_api.activations import (
     activation_function,
 )
 from gradlint.flax_api.layers import (
+    LIFTS,
     LISTS,
     MODULE_BASES,
     SEQUENTIAL,
@@ -301,13 +302,18 @@ class FlaxGraph:
             if name in SEQUENTIAL:
                 if len(expr.args) == 1 and not expr.keywords and isinstance(expr.args[0], (ast.List, ast.Tuple, ast.Name)):
                     return self._list_value(expr.args[0], scope, cls, depth)  # linen: a list
-                return Seq([self.module_value(a, scope, cls, depth + 1) for a in expr.args])  # nnx: positional
+                return Seq([self._list_value(a.value, scope, cls, depth) if isinstance(a, ast.Starred)
+                            else self.module_value(a, scope, cls, depth + 1) for a in expr.args])  # nnx: positional
             if name in LISTS and len(expr.args) == 1:  # nnx.List([...])
                 return self._list_value(expr.args[0], scope, cls, depth)
             if name == "functools.partial" and expr.args:
                 return self._partial_activation(expr, scope)
             if isinstance(expr.func, ast.Name) and expr.func.id in self.classes:
                 return Instance(self.classes[expr.func.id])
+            lifted = expr.func.args[0] if isinstance(expr.func, ast.Call) and expr.func.args else None
+            if isinstance(lifted, ast.Name) and lifted.id in self.classes \
+                    and self.resolver.qualified_name(expr.func.func, scope) in LIFTS:  # nn.remat(Block)(64)
+                return Instance(self.classes[lifted.id])
             return None
         if isinstance(expr, (ast.Name, ast.Attribute)):
             name = self.resolver.qualified_name(expr, scope)

@@ -438,3 +438,24 @@ def test_layers_made_by_a_partial_take_its_arguments():
     assert "functools.partial(nn.Dense, kernel_init=nn.initializers.glorot_normal())" in fixed
     shared = next(d for d in check(fixed) if d.location.row == 10)
     assert shared.fix is None and "kernel_init=nn.initializers.he_normal()" in shared.message
+
+
+def test_remat_blocks_and_starred_nnx_sequential():
+    assert codes("""
+        from flax import linen as nn
+        from flax import nnx
+
+        class Block(nn.Module):
+            @nn.compact
+            def __call__(self, x):
+                return nn.relu(nn.Dense(256)(x))
+
+        class Net(nn.Module):
+            @nn.compact
+            def __call__(self, x):
+                x = nn.remat(Block)()(x)
+                return nn.Dense(10)(x)
+
+        layers = [nnx.Linear(64, 64, rngs=nnx.Rngs(0)), nnx.relu]
+        model = nnx.Sequential(*layers, nnx.Linear(64, 1, rngs=nnx.Rngs(0)))
+    """) == [(7, "GL101"), (15, "GL101")]
