@@ -129,6 +129,8 @@ class _Walker:
             if name == CHAIN:
                 if any(self.is_clip(a) for a in parent.args):
                     return CLIPPED, parent
+                if any(isinstance(a, ast.Starred) for a in parent.args):
+                    return UNKNOWN, chain  # (`optax.chain(*transforms, …)`: a clip may be among them)
                 return self.fate(parent, chain or parent, depth + 1, seen)
             if name in WRAPPERS:
                 return self.fate(parent, chain, depth + 1, seen)

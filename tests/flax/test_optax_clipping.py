@@ -83,6 +83,7 @@ def test_clipped_optimizers_are_silent():
 
 def test_an_optimizer_handed_to_unknown_code_is_not_judged():
     assert codes(_LSTM + "state = build_state(optax.adam(1e-3))\n") == []
+    assert codes(_LSTM + "tx = optax.chain(*transforms, optax.adam(1e-3))\nstate = tx.init(params)\n") == []
 
 
 def test_gradients_clipped_by_hand_are_not_judged():
