@@ -57,39 +57,54 @@ def test_truncated_normal_moments():
     assert math.isclose(truncated_normal_moments(0.0, 0.02, -2.0, 2.0)[1], 0.02 ** 2, rel_tol=1e-9)
 
 
-def _measured_backward_ratio(source: str) -> float:
-    """‖∂L/∂output‖ of the first Linear over the last hidden one's, as the probe defines it."""
+def _measured_backward_ratio(source: str, inputs) -> float:
+    """‖∂L/∂output‖ of the first weighted layer over the last hidden one's, as the probe
+    defines it."""
     namespace: dict = {}
     exec(compile(source, "model.py", "exec"), namespace)  # noqa: S102 - the test's own model
     model = namespace["model"]
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    weighted = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
     norms: dict[int, float] = {}
 
     def keep(index: int):
-        def hook(module, inputs, output) -> None:
+        def hook(module, given, output) -> None:
             output.register_hook(lambda grad: norms.__setitem__(index, grad.norm().item()))
         return hook
 
-    for index, layer in enumerate(linears):
+    for index, layer in enumerate(weighted):
         layer.register_forward_hook(keep(index))
-    loss = nn.functional.cross_entropy(model(torch.randn(512, 256)), torch.randint(0, 10, (512,)))
+    loss = nn.functional.cross_entropy(model(inputs), torch.randint(0, 10, (inputs.shape[0],)))
     loss.backward()
-    return norms[0] / norms[len(linears) - 2]
+    return norms[0] / norms[len(weighted) - 2]
 
 
 _HE = ("for m in model.modules():\n"
        "    if isinstance(m, nn.Linear):\n"
        "        nn.init.kaiming_normal_(m.weight, nonlinearity='relu')\n")
+_MODELS = {
+    # name: (layers, head, init, input shape)
+    "relu, default": ("nn.Linear(256, 256), nn.ReLU()", "nn.Linear(256, 10)", "", (512, 256)),
+    "relu, He": ("nn.Linear(256, 256), nn.ReLU()", "nn.Linear(256, 10)", _HE, (512, 256)),
+    "tanh": ("nn.Linear(256, 256), nn.Tanh()", "nn.Linear(256, 10)", "", (512, 256)),
+    "leaky 0.2": ("nn.Linear(256, 256), nn.LeakyReLU(0.2)", "nn.Linear(256, 10)", "", (512, 256)),
+    "gelu": ("nn.Linear(256, 256), nn.GELU()", "nn.Linear(256, 10)", "", (512, 256)),
+    "conv": ("nn.Conv2d(32, 32, 3, padding=1), nn.ReLU()", "nn.Flatten(), nn.Linear(32 * 16 * 16, 10)", "",
+             (64, 32, 16, 16)),
+}
 
 
-@pytest.mark.parametrize("init", ["", _HE], ids=["default", "he"])
-def test_the_static_prediction_agrees_with_torch(init):
+@pytest.mark.parametrize("name", list(_MODELS))
+def test_the_static_prediction_agrees_with_torch(name):
+    """Predicted from the source, measured by torch: the first/last backward ratio of 10 layers
+    (default init: ×0.41 per layer under ReLU, 5e-5 over 12; tanh ×0.58; He ≈ 1)."""
     from gradlint.signal.from_graph import signal_of
 
-    body = ",\n".join("    nn.Linear(256, 256), nn.ReLU()" for _ in range(12))
-    source = f"import torch.nn as nn\nmodel = nn.Sequential(\n{body},\n    nn.Linear(256, 10),\n)\n{init}"
+    layers, head, init, shape = _MODELS[name]
+    body = ",\n".join(f"    {layers}" for _ in range(10))
+    source = f"import torch.nn as nn\nmodel = nn.Sequential(\n{body},\n    {head},\n)\n{init}"
     (predicted,) = signal_of(graph_of(source)).models
     torch.manual_seed(0)
-    measured = _measured_backward_ratio(source)
-    # Default init: ~5e-5 both ways (×0.41 per layer); He: ~1.
-    assert predicted.prediction.backward_ratio == pytest.approx(measured, rel=0.5)
+    measured = _measured_backward_ratio(source, torch.randn(*shape))
+    # Within a factor of 1.6 (zero padding at a 16×16 image's border thins the convolutions'
+    # fan-in, which the recurrence does not model: the measured conv stack shrinks faster).
+    assert 1 / 1.6 <= predicted.prediction.backward_ratio / measured <= 1.6
