@@ -225,6 +225,18 @@ from tensorflow import keras
 keras.layers.Dense(100, activation="selu", kernel_initializer="lecun_normal")
 keras.layers.Dense(100, activation="tanh", kernel_initializer=keras.initializers.GlorotNormal())
 """,
+        # Flax NNX with He where ReLU follows; the default lecun_normal at the linear output.
+        """\
+from flax import nnx
+
+class MLP(nnx.Module):
+    def __init__(self, *, rngs: nnx.Rngs):
+        self.fc1 = nnx.Linear(784, 256, kernel_init=nnx.initializers.he_normal(), rngs=rngs)
+        self.fc2 = nnx.Linear(256, 10, rngs=rngs)
+
+    def __call__(self, x):
+        return self.fc2(nnx.relu(self.fc1(x)))
+""",
     )
     invalid = (
         Invalid(
@@ -330,6 +342,26 @@ class MLP(nn.Module):
 
     def forward(self, x):
         return self.fc2(F.relu(self.fc1(x)))
+""",
+        ),
+        Invalid(
+            """\
+from flax import linen as nn
+
+class MLP(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+        x = nn.relu(nn.Dense(512)(x))
+        return nn.Dense(10)(x)
+""",
+            fixed="""\
+from flax import linen as nn
+
+class MLP(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+        x = nn.relu(nn.Dense(512, kernel_init=nn.initializers.he_normal())(x))
+        return nn.Dense(10)(x)
 """,
         ),
     )

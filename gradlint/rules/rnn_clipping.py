@@ -367,6 +367,19 @@ def train(optimizer):
     model = keras.Sequential([keras.layers.LSTM(32), keras.layers.Dense(1)])
     model.compile(optimizer=optimizer, loss="mse")
 """,
+        # Flax: the optax optimizer chained behind a clip.
+        """\
+import optax
+from flax import linen as nn
+
+class LM(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+        return nn.Dense(100)(nn.RNN(nn.LSTMCell(128))(x))
+
+tx = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(1e-3))
+opt_state = tx.init(params)
+""",
     )
     invalid = (
         Invalid(
@@ -488,6 +501,32 @@ model = keras.Sequential([layers.Embedding(5000, 32), rnn(32), layers.Dense(1)])
 model.compile(optimizer=get_optimizer("adam", 1e-3), loss="mse")
 """,
             count=2,
+        ),
+        Invalid(
+            """\
+import optax
+from flax import linen as nn
+
+class LM(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+        return nn.Dense(100)(nn.RNN(nn.LSTMCell(128))(x))
+
+tx = optax.adam(1e-3)
+opt_state = tx.init(params)
+""",
+            fixed="""\
+import optax
+from flax import linen as nn
+
+class LM(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+        return nn.Dense(100)(nn.RNN(nn.LSTMCell(128))(x))
+
+tx = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(1e-3))
+opt_state = tx.init(params)
+""",
         ),
     )
 
