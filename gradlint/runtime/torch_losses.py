@@ -49,7 +49,7 @@ class TorchLoss:
         targets = make_targets(self.plan, tensors, self.rng)
         total = torch.zeros(())
         for kind, y_pred, y_true in zip(self.kinds, tensors, targets):
-            y = torch.from_numpy(np.asarray(y_true)).to(y_pred.dtype)
+            y = torch.from_numpy(np.asarray(y_true)).to(device=y_pred.device, dtype=y_pred.dtype)
             if kind == CATEGORICAL:
                 value = -(y * y_pred.clamp(_EPSILON, 1.0).log()).sum(-1).mean()
             elif kind == LOG_SOFTMAX:
@@ -79,7 +79,7 @@ def plan_torch_loss(output: Any, traced: Traced | None, rng: np.random.Generator
     final = _final_activation(traced, tensors[0].dim()) if len(tensors) == 1 else None
     kinds = []
     for tensor in tensors:
-        values = tensor.detach().double().numpy()
+        values = tensor.detach().double().cpu().numpy()
         if values.ndim > 1 and (final == LOG_SOFTMAX or (final is None and _looks_log_softmax(values))):
             kind = LOG_SOFTMAX
         else:

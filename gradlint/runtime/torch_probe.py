@@ -21,7 +21,7 @@ import contextlib
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -77,7 +77,9 @@ class TorchProber:
         with self.kept():  # (traced in training mode too: F.dropout's `training` is read then)
             self.warm = self._warm_up(input_specs(model, options.input_shapes))
             self.traced, why = trace(model)
-        self.specs = self.warm.specs
+        floats = self._tensors([np.zeros(1, dtype="float32")])[0].dtype  # what float inputs become
+        self.specs = [replace(spec, dtype=str(floats).removeprefix("torch.")) if spec.int_high is None else spec
+                      for spec in self.warm.specs]
         self.gains: dict[str, tuple[float, float] | None] = {}
         self.trace_note = why
         self.structure = self._describe()
@@ -90,7 +92,7 @@ class TorchProber:
         """One forward and backward pass on a fresh batch: (loss, one RowPass per row)."""
         torch = self.torch
         arrays = synthetic_batch(self.specs, self.options.batch_size, self.rng)
-        inputs = [torch.from_numpy(a) for a in arrays]
+        inputs = self._tensors(arrays)
         seen = {i: _Seen() for i in range(len(self.structure.rows))}
         for p in self.model.parameters():
             p.grad = None
@@ -117,7 +119,7 @@ class TorchProber:
             result.forward_rms = math.sqrt(total / size) if size else None
             peak = seen.outputs[0][2]
             if finite and peak is not None and peak.numel():
-                counted = dead_units(peak.numpy().reshape(1, -1))
+                counted = dead_units(peak.float().cpu().numpy().reshape(1, -1))
                 if counted is not None:
                     result.dead_units, result.units = counted
         if seen.grads:
@@ -136,6 +138,19 @@ class TorchProber:
                     result.non_finite.add(WEIGHTS)
                 result.weight_grad_norm = math.sqrt(total)
         return result
+
+    def _tensors(self, arrays: list[np.ndarray]) -> list[Any]:
+        """The batch on the model's device, floats in its parameters' precision (a `.double()`
+        model gets float64 inputs)."""
+        torch = self.torch
+        first = next((p for p in self.model.parameters() if p.is_floating_point()), None)
+        device = first.device if first is not None else None
+        dtype = first.dtype if first is not None else torch.float32
+        tensors = []
+        for array in arrays:
+            tensor = torch.from_numpy(array).to(device)
+            tensors.append(tensor.to(dtype) if tensor.is_floating_point() else tensor)
+        return tensors
 
     def _weight_norm(self, row: Row) -> float:
         """‖W‖ of a row's parameters (the same in every pass: nothing is trained)."""
@@ -212,7 +227,7 @@ class TorchProber:
         try:
             handles = [m.register_forward_hook(hook) for m in self.modules.values()]
             with torch.no_grad():
-                self.model(*[torch.from_numpy(a) for a in arrays])
+                self.model(*self._tensors(arrays))
         finally:
             for handle in handles:
                 handle.remove()
@@ -364,8 +379,6 @@ def square_sum(tensor: Any) -> float:
 
 
 def _timed(report: ProbeReport, **timings: float) -> ProbeReport:
-    from dataclasses import replace
-
     return replace(report, timings={**report.timings, **timings})
 
 

@@ -191,6 +191,10 @@ def no_first_layer():
     return OwnParameter()
 
 
+def double_mlp():
+    return mlp(4, width=16).double()
+
+
 def not_a_model():
     return {"layers": [nn.Linear(4, 4)]}
 '''
@@ -347,6 +351,12 @@ def test_input_shape_overrides_and_fills_none_from_the_first_layer(probe):
     assert report.inputs == ("input (32, 3, 16, 16) float32",)
     lm = probe("lstm_lm", input_shapes=((12,),))
     assert lm.inputs == ("input (32, 12) int in [0, 500)",)
+
+
+def test_a_float64_model_gets_float64_inputs(probe):
+    report = probe("double_mlp")
+    assert report.inputs == ("input (32, 64) float64",)
+    assert all(layer.measured for layer in report.layers)
 
 
 def test_untraceable_forward_still_measures_every_layer(probe):
