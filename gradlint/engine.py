@@ -483,7 +483,7 @@ def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | 
                 continue
             # A check needs what was judged too: an entry a fix left has none, and is redone.
             covered = cache.coverage(key) if cached is not None and not fix else None
-            if covered is not None:
+            if cached is not None and covered is not None:
                 results.append(FileResult(f.display, cached, coverage=covered))
                 continue
             keys[f.display] = (cache, key)
