@@ -17,6 +17,9 @@ from gradlint.graph.facts import Layer
 from gradlint.graph.scopes import Scope
 from gradlint.torch_api.training import (
     CLIP_CALLS,
+    HF_ARGUMENTS,
+    HF_CLIP,
+    HF_TRAINERS,
     LIGHTNING_CLIP,
     LIGHTNING_SELF_CLIPPING,
     LIGHTNING_TRAINERS,
@@ -300,3 +303,57 @@ def _clips_itself(graph: ModuleGraph, torch: TorchGraph, expr: ast.AST) -> bool:
     if any(torch.method(cls, name) is not None for name in LIGHTNING_SELF_CLIPPING):
         return True
     return any(isinstance(n, ast.Attribute) and n.attr == "automatic_optimization" for n in ast.walk(cls))
+
+
+@dataclass(frozen=True)
+class HuggingFaceFit:
+    """A Hugging Face `Trainer(model=..., args=...)` of a recurrent model whose
+    TrainingArguments turn clipping off (`max_grad_norm=0` or `None`)."""
+
+    trainer: ast.Call
+    clip: ast.expr  # the max_grad_norm value
+    model: str
+    recurrent: str
+
+
+def huggingface_fits(graph: ModuleGraph) -> list[HuggingFaceFit]:
+    torch = graph.torch
+    if HF_CLIP not in graph.source.text or not any(layer.spec.recurrent for layer in torch.layers):
+        return []
+    found: list[HuggingFaceFit] = []
+    for node in ast.walk(graph.tree):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, (ast.Name, ast.Attribute)):
+            continue
+        scope = graph.scopes.scope_of(node)
+        if graph.resolver.qualified_name(node.func, scope) not in HF_TRAINERS:
+            continue
+        given = {k.arg: k.value for k in node.keywords if k.arg is not None}
+        model, arguments = given.get("model", node.args[0] if node.args else None), given.get("args")
+        if arguments is None and len(node.args) > 1:
+            arguments = node.args[1]
+        call = _bound_call(graph, arguments, scope)
+        if model is None or call is None or graph.resolver.qualified_name(call.func, graph.scopes.scope_of(call)) \
+                not in HF_ARGUMENTS:
+            continue
+        clip = next((k.value for k in call.keywords if k.arg == HF_CLIP), None)
+        if not (isinstance(clip, ast.Constant) and clip.value in (None, 0)) or isinstance(clip.value, bool):
+            continue
+        expr: ast.AST | None = model
+        where = scope
+        if isinstance(model, ast.Name):
+            bound = graph.resolver.assigned_value(model.id, scope)
+            expr, where = bound if bound is not None else (None, scope)
+        what = _recurrent_value(graph, torch, expr, where) if expr is not None else None
+        if what is not None:
+            found.append(HuggingFaceFit(node, clip, " ".join(graph.source.segment(model).split()), what))
+    return found
+
+
+def _bound_call(graph: ModuleGraph, expr: ast.expr | None, scope: Scope) -> ast.Call | None:
+    if isinstance(expr, ast.Call):
+        return expr
+    if isinstance(expr, ast.Name):
+        bound = graph.resolver.assigned_value(expr.id, scope)
+        if bound is not None and isinstance(bound[0], ast.Call):
+            return bound[0]
+    return None

@@ -315,7 +315,10 @@ holds an `nn.LSTM`, `nn.GRU` or `nn.RNN`, also in a submodule) without `gradient
 is reported on the `Trainer(...)` call, and the fix adds `gradient_clip_val=1.0` (the
 configured `clip-value`); a `gradient_clip_val=None` or `0` is rewritten (unsafe). A module
 that overrides `configure_gradient_clipping` or optimizes manually, and a file that calls
-`clip_grad_norm_` anywhere, are left alone. A plain PyTorch loop is GL202's.
+`clip_grad_norm_` anywhere, are left alone. A plain PyTorch loop is GL202's. A Hugging Face
+`Trainer` clips at `max_grad_norm=1.0` by default: it is a finding only where its
+`TrainingArguments` set `max_grad_norm=0` (or `None`) for a recurrent model, reported on that
+value and rewritten to `1.0` (unsafe: the author wrote it).
 
 ## Flax and optax
 A module that names a Flax recurrent model (`nn.LSTMCell`, `nn.OptimizedLSTMCell`,

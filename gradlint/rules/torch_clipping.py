@@ -16,10 +16,10 @@ from gradlint.config import Settings
 from gradlint.diagnostics import SAFE, UNSAFE, Diagnostic
 from gradlint.edits import insert_argument, insert_lines_before, replace_node
 from gradlint.graph.model import ModuleGraph
-from gradlint.graph.torch_training import TorchStep, lightning_fits, torch_steps
+from gradlint.graph.torch_training import TorchStep, huggingface_fits, lightning_fits, torch_steps
 from gradlint.rules.base import Rule
 from gradlint.rules.rnn_clipping import number
-from gradlint.torch_api.training import CLIP_FUNCTION, LIGHTNING_CLIP
+from gradlint.torch_api.training import CLIP_FUNCTION, HF_CLIP, LIGHTNING_CLIP
 
 
 def torch_loop_findings(rule: Rule, graph: ModuleGraph, settings: Settings) -> Iterator[Diagnostic]:
@@ -57,6 +57,16 @@ def lightning_findings(rule: Rule, graph: ModuleGraph, settings: Settings) -> It
                    f"add {LIGHTNING_CLIP}={value}")
         yield rule.report(graph, fit.trainer, message, edits, f"Add {LIGHTNING_CLIP}={value}",
                           applicability=applicability)
+    # Hugging Face's Trainer clips by default: only a max_grad_norm of 0 or None is a finding.
+    for hf in huggingface_fits(graph):
+        value = number(settings.clip_value)
+        trainer = " ".join(graph.source.segment(hf.trainer.func).split())
+        message = (f"{trainer}(...) trains the recurrent model `{hf.model}` ({hf.recurrent}) with "
+                   f"{HF_CLIP}={graph.source.segment(hf.clip)}, which turns off the clipping it does by "
+                   f"default: backpropagation through time can make one batch's gradient explode; "
+                   f"use {HF_CLIP}={value}")
+        yield rule.report(graph, hf.clip, message, (replace_node(graph.source, hf.clip, value),),
+                          f"Use {HF_CLIP}={value}", applicability=UNSAFE)
 
 
 def _fix_lines(step: TorchStep, prefix: str | None, settings: Settings) -> list[str]:

@@ -22,3 +22,9 @@ LIGHTNING_TRAINERS = frozenset({
 LIGHTNING_CLIP = "gradient_clip_val"
 # A LightningModule that clips (or steps) itself: the Trainer's argument is not what decides.
 LIGHTNING_SELF_CLIPPING = frozenset({"configure_gradient_clipping", "on_before_optimizer_step"})
+# Hugging Face's Trainer clips at `max_grad_norm` (1.0 by default); 0 or None turns it off.
+HF_TRAINERS = frozenset({"transformers.Trainer", "transformers.Seq2SeqTrainer", "transformers.trainer.Trainer",
+                         "transformers.trainer_seq2seq.Seq2SeqTrainer"})
+HF_ARGUMENTS = frozenset({"transformers.TrainingArguments", "transformers.Seq2SeqTrainingArguments",
+                          "transformers.training_args.TrainingArguments"})
+HF_CLIP = "max_grad_norm"
