@@ -229,6 +229,8 @@ class RnnOptimizerWithoutClipping(Rule):
         FixSafety("adds `gradient_clip_val=1.0` to a PyTorch Lightning `Trainer(...)` that fits a recurrent "
                   "module", "safe", "the Trainer's other arguments stay the author's; clipping only caps the "
                   "rare oversized step"),
+        FixSafety("writes `max_grad_norm=1.0` over the `0` or `None` a Hugging Face `TrainingArguments` "
+                  "is given", "unsafe", "the author turned the Trainer's clipping off in so many words"),
         FixSafety("wraps an optax optimizer as `optax.chain(optax.clip_by_global_norm(1.0), optimizer)`, or "
                   "puts the clip first in the `optax.chain(...)` it is in", "safe",
                   "the optimizer and its arguments stay the author's; clipping only caps the rare "
