@@ -250,7 +250,7 @@ def timed_check_files(*args, **kwargs):
     finally:
         counts["checking"] += time.perf_counter() - start
 cache_for = engine._cache_for
-def timed_cache_for(settings):
+def timed_cache_for(*args, **kwargs):
     from gradlint import cache
     if not getattr(cache, "_counted", False):
         cache._counted, unchanged = True, cache._dependencies_unchanged
@@ -262,7 +262,7 @@ def timed_cache_for(settings):
             finally:
                 counts["validated_s"] += time.perf_counter() - start
         cache._dependencies_unchanged = timed_unchanged
-    return cache_for(settings)
+    return cache_for(*args, **kwargs)
 engine.check_source, engine.check_files, engine._cache_for = counted_check, timed_check_files, timed_cache_for
 atexit.register(lambda: print("bench-counts", json.dumps(counts), file=sys.stderr))
 runpy.run_module("gradlint", run_name="__main__", alter_sys=True)
