@@ -72,6 +72,9 @@ class Node:
     activation: ActivationFact | None = None
     consumers: list[Node] = field(default_factory=list)
     repeat: int | None = 1
+    # Made by a submodule class's forward() read on its own: what its caller does with the
+    # result is not seen there, so its facts count only where no caller applies the layer.
+    standalone: bool = False
 
     @staticmethod
     def make(kind: str, inputs: list[Node], **kw: object) -> Node:
@@ -129,6 +132,7 @@ class TorchGraph:
         self.stacks: list[Stack] = []
         self.recurrent_classes: set[int] = set()
         self._inlining: list[int] = []
+        self._standalone = False  # reading a submodule class's forward() on its own
         self._fanned: list[tuple[Layer, TorchLayer]] = []
         # Classes deriving from a torch layer: name → (its entry, the class, the torch class name).
         self.layer_classes: dict[str, tuple[TorchLayer, ast.ClassDef, str]] = {}
@@ -482,16 +486,25 @@ class TorchGraph:
 
     # -- models ------------------------------------------------------------------------------
     def _read_models(self) -> None:
-        """Each class's forward(), and each Sequential bound to a module-level name."""
+        """Each class's forward(), and each Sequential bound to a module-level name. What a
+        class's forward() returns is the model's output, unless another class holds it as a
+        submodule (then where it goes is its caller's, seen when the caller is read)."""
+        submodules = {id(v.cls) for values in self.attr_values.values() for vs in values.values()
+                      for item in vs for v in _instances(item)}
         for cls in self.classes.values():
             forward = self.method(cls, "forward")
             if forward is None or not forward.args.args:
                 continue
             params = [a.arg for a in forward.args.args[1:]]
             env = {p: Node(INPUT) for p in params}
-            returned = self._run_forward(cls, forward, env)
+            inner = id(cls) in submodules
+            self._standalone = inner
+            try:
+                returned = self._run_forward(cls, forward, env)
+            finally:
+                self._standalone = False
             for node in returned:
-                Node.make(END, [node])
+                Node.make(OTHER if inner else END, [node])
         for statement in self.tree.body:
             if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
                     and isinstance(statement.targets[0], ast.Name):
@@ -512,7 +525,7 @@ class TorchGraph:
         """The node a module value makes of its input."""
         if isinstance(value, Layer):
             kind = WEIGHTED if value.spec.role is Role.WEIGHTED else LAYER
-            made = Node.make(kind, [node], layer=value, repeat=repeat)
+            made = Node.make(kind, [node], layer=value, repeat=repeat, standalone=self._standalone)
             self.nodes.setdefault(id(value.call), []).append(made)
             return made
         if isinstance(value, Act):
@@ -539,15 +552,15 @@ class TorchGraph:
     def _settle(self) -> None:
         """Each layer's following activation, and the stacks."""
         for layer in self.layers:
-            nodes = self.nodes.get(id(layer.call), [])
+            nodes = self.applications(layer)
             facts = [_following(n) for n in nodes]
             if facts and all(f is not None for f in facts) and len({f.name for f in facts}) == 1:  # type: ignore[union-attr]
                 layer.following = facts[0]
         starts: list[Node] = []
         reached: set[int] = set()
         steps: dict[int, tuple[list[Layer | ActivationFact], Node | None, str]] = {}
-        for nodes in self.nodes.values():
-            for node in nodes:
+        for layer in self.layers:
+            for node in self.applications(layer):
                 if node.kind != WEIGHTED:
                     continue
                 starts.append(node)
@@ -563,7 +576,7 @@ class TorchGraph:
             current: Node | None = start
             end = UNKNOWN
             seen: set[int] = set()
-            while current is not None and id(current) not in seen:
+            while current is not None and id(current) not in seen and id(current) in steps:
                 seen.add(id(current))
                 after, nxt, end = steps[id(current)]
                 assert current.layer is not None
@@ -607,9 +620,15 @@ class TorchGraph:
                 else:
                     found.append((ELSEWHERE, None))
 
-        for node in self.nodes.get(id(layer.call), []):
+        for node in self.applications(layer):
             follow(node, set())
         return found
+
+    def applications(self, layer: Layer) -> list[Node]:
+        """The layer's applications: those its callers make, else those of its class read alone."""
+        nodes = self.nodes.get(id(layer.call), [])
+        called = [n for n in nodes if not n.standalone]
+        return called or nodes
 
     def recurrent_models(self) -> list[ast.ClassDef]:
         """Classes whose forward() applies a recurrent layer (directly or through a submodule)."""
@@ -649,6 +668,14 @@ class TorchGraph:
             return [layer for items in self.attr_values.get(id(value.cls), {}).values()
                     for item in items for layer in self.all_layers(item, seen)]
         return []
+
+
+def _instances(value: object) -> list[Instance]:
+    if isinstance(value, Instance):
+        return [value]
+    if isinstance(value, Seq):
+        return [i for item in value.items for i in _instances(item)]
+    return []
 
 
 def _statements(body: list[ast.stmt]) -> list[ast.stmt]:

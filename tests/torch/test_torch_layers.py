@@ -235,3 +235,30 @@ def test_module_dict_by_key_and_in_loops():
     by_key = without_init.replace("for layer in self.trunk.values():\n                    x = F.relu(layer(x))",
                                   'x = F.relu(self.trunk["fc2"](x))')
     assert 'self.trunk["fc2"](x)' in by_key and codes(by_key) == [(7, "GL101")]
+
+
+def test_a_submodules_output_meets_what_its_caller_applies():
+    graph = graph_of("""
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Encoder(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(32, 32)
+
+            def forward(self, x):
+                return self.fc(x)
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.enc = Encoder()
+                self.out = nn.Linear(32, 1)
+
+            def forward(self, x):
+                return self.out(F.relu(self.enc(x)))
+    """)
+    fc, out = graph.torch.layers
+    # Encoder's own return is not the model's output: Net applies a ReLU to it.
+    assert fc.following.name == "relu" and out.following.source == "output"
