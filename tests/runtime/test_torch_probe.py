@@ -429,3 +429,23 @@ def test_a_torch_target_imports_neither_tensorflow_nor_torch_before_it_is_probed
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_check_runtime_probes_a_torch_target_beside_the_static_findings(tmp_path: Path, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from gradlint.cli import main
+
+    (tmp_path / "torch_models.py").write_text(MODELS, encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.gradlint]\n[tool.gradlint.runtime]\ntargets = ["torch_models.py:default_mlp_20", '
+        '"torch_models.py:he_mlp_20"]\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["check", "--runtime", "--no-cache", "--output-format", "json", "."])
+    assert result.exit_code == 1, result.output
+    runtime = [d for d in json.loads(result.output) if d["code"].startswith("GR")]
+    assert {d["code"] for d in runtime} == {"GR101"}
+    factory_row = MODELS.splitlines().index("def default_mlp_20():") + 1
+    assert {d["location"]["row"] for d in runtime} == {factory_row}  # filed at the factory; He init is clean
