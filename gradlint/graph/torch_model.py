@@ -473,8 +473,8 @@ class TorchGraph:
     def _list_value(self, expr: ast.AST, scope: Scope, cls: ast.ClassDef | None, depth: int) -> object:
         if isinstance(expr, ast.Name):
             found = self.resolver.assigned_value(expr.id, scope)
-            if found is None:
-                return None
+            if found is None or _mutated(expr.id, found[1]):
+                return None  # (a list built by append() in a loop holds what the loop adds)
             expr, scope = found
         if isinstance(expr, (ast.List, ast.Tuple)):
             return Seq([self.module_value(e, scope, cls, depth + 1) for e in expr.elts])
@@ -668,6 +668,25 @@ class TorchGraph:
             return [layer for items in self.attr_values.get(id(value.cls), {}).values()
                     for item in items for layer in self.all_layers(item, seen)]
         return []
+
+
+_MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort"})
+
+
+def _mutated(name: str, scope: Scope) -> bool:
+    """The list `name` names in this scope is changed after it is built: `name.append(...)`,
+    `name += [...]`, `name[i] = ...`."""
+    for node in ast.walk(scope.node):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == name:
+            return True
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and node.target.id == name:
+            return True
+        if isinstance(node, (ast.Assign, ast.Delete)) and any(
+                isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id == name
+                for t in getattr(node, "targets", [])):
+            return True
+    return False
 
 
 def _instances(value: object) -> list[Instance]:

@@ -262,3 +262,27 @@ def test_a_submodules_output_meets_what_its_caller_applies():
     fc, out = graph.torch.layers
     # Encoder's own return is not the model's output: Net applies a ReLU to it.
     assert fc.following.name == "relu" and out.following.source == "output"
+
+
+def test_a_list_built_by_append_is_not_taken_as_written():
+    found = codes("""
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Net(nn.Module):
+            def __init__(self, depth):
+                super().__init__()
+                self.fc = nn.Linear(32, 32)
+                blocks = []
+                for _ in range(depth):
+                    blocks.append(nn.Linear(32, 32))
+                    blocks.append(nn.Tanh())
+                self.body = nn.Sequential(*blocks)
+                self.out = nn.Linear(32, 1)
+
+            def forward(self, x):
+                return self.out(self.body(self.fc(x)))
+    """)
+    # What the body holds is not known (it is not an empty Sequential): fc is not taken to
+    # feed `out` directly, so nothing is concluded about it.
+    assert found == []
