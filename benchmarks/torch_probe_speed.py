@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gradlint.runtime.settings import ProbeOptions  # noqa: E402
+from gradlint.runtime.settings import ProbeOptions
 
 MODELS = '''
 import torch

@@ -56,7 +56,7 @@ class Traced:
 def trace(model: Any) -> tuple[Traced | None, str | None]:
     """(the traced graph, None) or (None, why it could not be traced)."""
     try:
-        import torch.fx as fx
+        from torch import fx
 
         module = fx.symbolic_trace(model)
     except Exception as exc:

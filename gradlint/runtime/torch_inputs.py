@@ -136,7 +136,7 @@ def _sequence(features: int, batch_first: bool) -> TorchInput:
 
 def _from_layer(module: Any) -> list[TorchInput] | None:
     """What the first layer reads, or None when it does not say."""
-    import torch.nn as nn
+    from torch import nn
 
     if _uninitialized(module):
         return None

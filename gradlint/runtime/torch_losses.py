@@ -15,7 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from gradlint.runtime.losses import BINARY, CATEGORICAL, REGRESSION, LossPlan, OutputLoss, _kind_from_output, make_targets
+from gradlint.runtime.losses import (
+    BINARY,
+    CATEGORICAL,
+    REGRESSION,
+    LossPlan,
+    OutputLoss,
+    _kind_from_output,
+    make_targets,
+)
 from gradlint.runtime.torch_graph import Traced, data_input, operation
 
 LOG_SOFTMAX = "log_softmax"

@@ -90,7 +90,7 @@ def predict_module(prober: Any) -> BuiltPrediction:
 def kernel_gains(module: Any) -> tuple[float, float] | None:
     """(fan_in · Var(W), fan_out · Var(W)) of a Linear/Conv/ConvTranspose weight, from its values;
     None for other modules. Strides thin the backward fan-out (the forward one of a transpose)."""
-    import torch.nn as nn
+    from torch import nn
 
     weight = getattr(module, "weight", None)
     if weight is None or not hasattr(weight, "shape") or type(weight).__name__ == "UninitializedParameter":

@@ -33,8 +33,17 @@ from gradlint.runtime.results import BACKWARD, FORWARD, WEIGHTS, ProbeReport
 from gradlint.runtime.settings import ProbeOptions
 from gradlint.runtime.structure import SEQUENTIAL, SUBCLASSED, Row, Structure
 from gradlint.runtime.torch_backend import load_torch
-from gradlint.runtime.torch_graph import Traced, activation_after, following_activation, trace
-from gradlint.runtime.torch_inputs import FALLBACK_SPATIAL, TorchInput, input_specs, synthetic_batch
+from gradlint.runtime.torch_graph import (
+    activation_after,
+    following_activation,
+    trace,
+)
+from gradlint.runtime.torch_inputs import (
+    FALLBACK_SPATIAL,
+    TorchInput,
+    input_specs,
+    synthetic_batch,
+)
 from gradlint.runtime.torch_losses import TorchLoss, plan_torch_loss
 from gradlint.runtime.units import dead_units
 
@@ -90,7 +99,6 @@ class TorchProber:
 
     def measure(self) -> tuple[float, list[RowPass]]:
         """One forward and backward pass on a fresh batch: (loss, one RowPass per row)."""
-        torch = self.torch
         arrays = synthetic_batch(self.specs, self.options.batch_size, self.rng)
         inputs = self._tensors(arrays)
         seen = {i: _Seen() for i in range(len(self.structure.rows))}
@@ -247,7 +255,7 @@ class TorchProber:
         self.qualnames = [name for name, _ in ordered]  # row i's module: model.get_submodule(qualnames[i])
         heads = frozenset({max((i for i, (n, _) in enumerate(ordered) if n in called), default=len(rows) - 1)}
                           if rows else set())
-        import torch.nn as nn
+        from torch import nn
 
         kind = SEQUENTIAL if isinstance(self.model, nn.Sequential) else SUBCLASSED
         return Structure(kind, rows, heads)
