@@ -388,6 +388,44 @@ class TorchGraph:
                 elif isinstance(target, ast.Name) and isinstance(value, ast.Call) and id(value) in self.by_call \
                         and len(targets) == 1:
                     self.assign_sites[id(value)] = AssignSite(statement, target)
+        self._read_appends(init, scope, cls, attrs, values)
+
+    def _read_appends(self, init: ast.FunctionDef, scope: Scope, cls: ast.ClassDef, attrs: dict[str, object],
+                      values: dict[str, list[object]]) -> None:
+        """`self.body = nn.Sequential()` and then `self.body.add_module(...)`, `.append(...)`: it
+        holds what is added, not what it was built with. An empty container that only
+        `append()` fills, in __init__'s own statements or once in a `for _ in range(N)` loop
+        there, holds those modules (N times over); any other change makes it unknown."""
+        calls: dict[str, list[tuple[ast.Call, ast.AST | None]]] = {}
+        todo: list[tuple[ast.AST, ast.AST | None]] = [(s, None) for s in init.body]
+        while todo:
+            node, loop = todo.pop()
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS:
+                owner = node.func.value
+                if isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) and owner.value.id == "self":
+                    calls.setdefault(owner.attr, []).append((node, loop))
+            inner = loop
+            if isinstance(node, ast.For):
+                inner = node if loop is None else ast.If()  # nested loops: how often is not read
+            elif isinstance(node, (ast.While, ast.If, ast.Try, ast.With, ast.FunctionDef, ast.Lambda)):
+                inner = ast.If()  # (any marker that is not a For: the count is not known)
+            todo.extend((child, inner) for child in ast.iter_child_nodes(node))
+        for name, found in calls.items():
+            attrs[name] = None
+            start = values.get(name, [])
+            if len(start) != 1 or not (isinstance(start[0], Seq) and not start[0].items):
+                continue
+            if not all(c.func.attr == "append" and len(c.args) == 1 for c, _ in found):  # type: ignore[union-attr]
+                continue
+            loops = {id(l) for _, l in found if l is not None}
+            if not loops:
+                items = [self.module_value(c.args[0], scope, cls) for c, _ in
+                         sorted(found, key=lambda f: (f[0].lineno, f[0].col_offset))]
+                attrs[name] = Seq(items)
+            elif len(found) == 1 and isinstance(found[0][1], ast.For) and not found[0][1].orelse:
+                count = range_length(found[0][1].iter, scope, self.resolver)
+                attrs[name] = Seq([self.module_value(found[0][0].args[0], scope, cls)], repeat=count)
+            values.setdefault(name, []).append(attrs[name])
 
     def module_value(self, expr: ast.AST | None, scope: Scope, cls: ast.ClassDef | None, depth: int = 0) -> object:
         """What a module expression stands for: a Layer, an Act, a Seq, an Instance, or None."""
@@ -402,8 +440,8 @@ class TorchGraph:
             name = self.resolver.qualified_name(expr.func, scope)
             if name == SEQUENTIAL:
                 return self._sequential(expr, scope, cls, depth)
-            if name == MODULE_LIST and expr.args:
-                return self._list_value(expr.args[0], scope, cls, depth)
+            if name == MODULE_LIST:
+                return self._list_value(expr.args[0], scope, cls, depth) if expr.args else Seq([])
             if name == MODULE_DICT:
                 return self._dict_value(expr, scope, cls, depth)
             if isinstance(expr.func, ast.Name) and expr.func.id in self.classes:
@@ -509,6 +547,8 @@ class TorchGraph:
             if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
                     and isinstance(statement.targets[0], ast.Name):
                 value = self.module_value(statement.value, self.scopes.module_scope, None)
+                if _mutated(statement.targets[0].id, self.scopes.module_scope):
+                    value = None  # built up by add_module()/append() after this
                 self._record_paths(value, statement.targets[0].id)
                 if isinstance(statement.value, ast.Call) and id(statement.value) in self.by_call:
                     self.assign_sites[id(statement.value)] = AssignSite(statement, statement.targets[0])
@@ -670,7 +710,8 @@ class TorchGraph:
         return []
 
 
-_MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort"})
+_MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort", "add_module",
+                       "register_module"})
 
 
 def _mutated(name: str, scope: Scope) -> bool:

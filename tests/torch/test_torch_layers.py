@@ -286,3 +286,47 @@ def test_a_list_built_by_append_is_not_taken_as_written():
     # What the body holds is not known (it is not an empty Sequential): fc is not taken to
     # feed `out` directly, so nothing is concluded about it.
     assert found == []
+
+
+def test_containers_built_up_by_add_module_or_append_are_not_followed():
+    found = codes("""
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(32, 32)
+                self.body = nn.Sequential()
+                self.body.add_module("hidden", nn.Linear(32, 32))
+                self.out = nn.Linear(32, 1)
+
+            def forward(self, x):
+                return self.out(self.body(self.fc(x)))
+
+        model = nn.Sequential()
+        model.add_module("fc", nn.Linear(8, 8))
+        head = nn.Linear(8, 1)
+    """)
+    assert found == []
+
+
+def test_a_module_list_filled_by_append_in_a_range_loop():
+    graph = graph_of("""
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Tower(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.blocks = nn.ModuleList()
+                for _ in range(6):
+                    self.blocks.append(nn.Linear(64, 64))
+                self.head = nn.Linear(64, 1)
+
+            def forward(self, x):
+                for block in self.blocks:
+                    x = F.relu(block(x))
+                return self.head(x)
+    """)
+    (stack,) = graph.stacks
+    assert [(e.layer.call.lineno, e.repeat) for e in stack.entries] == [(9, 6), (10, 1)]
