@@ -446,7 +446,7 @@ class TorchGraph:
                 return self._dict_value(expr, scope, cls, depth)
             if isinstance(expr.func, ast.Name) and expr.func.id in self.classes:
                 return Instance(self.classes[expr.func.id])
-            return None
+            return self._factory_value(expr, scope, cls, depth)
         if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self" \
                 and cls is not None:
             return self.attrs.get(id(cls), {}).get(expr.attr)
@@ -464,6 +464,25 @@ class TorchGraph:
             if isinstance(inner, Seq) and inner.names is not None and isinstance(index, str) and index in inner.names:
                 return inner.items[inner.names.index(index)]
         return None
+
+    def _factory_value(self, call: ast.Call, scope: Scope, cls: ast.ClassDef | None, depth: int) -> object:
+        """`conv_bn(3, 32)` or `self._block(64)`: a function of the module (or a method of the
+        class) whose one `return` builds a module."""
+        function: ast.FunctionDef | None = None
+        func = call.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self" \
+                and cls is not None:
+            function = self.method(cls, func.attr)
+        elif isinstance(func, ast.Name):
+            found = self.resolver.function_def(func, scope)
+            function = found if isinstance(found, ast.FunctionDef) else None
+        if function is None:
+            return None
+        returns = [n for n in ast.walk(function) if isinstance(n, ast.Return)]
+        if len(returns) != 1 or returns[0].value is None:
+            return None
+        inner = self.scopes.defs.get(id(function), scope)
+        return self.module_value(returns[0].value, inner, cls, depth + 1)
 
     def _record_paths(self, value: object, path: str) -> None:
         if isinstance(value, Layer):

@@ -330,3 +330,27 @@ def test_a_module_list_filled_by_append_in_a_range_loop():
     """)
     (stack,) = graph.stacks
     assert [(e.layer.call.lineno, e.repeat) for e in stack.entries] == [(9, 6), (10, 1)]
+
+
+def test_modules_built_by_a_factory_function_or_method():
+    found = codes("""
+        import torch.nn as nn
+
+        def conv_bn(cin, cout):
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.stem = conv_bn(3, 32)
+                self.body = self._plain(32)
+                self.head = nn.Linear(32, 10)
+
+            def _plain(self, c):
+                return nn.Sequential(nn.Conv2d(c, c, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+            def forward(self, x):
+                return self.head(self.body(self.stem(x)))
+    """)
+    # The stem's convolution feeds a BatchNorm; the body's feeds only a ReLU.
+    assert found == [(14, "GL101")]
