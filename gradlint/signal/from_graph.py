@@ -246,7 +246,7 @@ def after_step(graph: ModuleGraph, item: Layer | ActivationFact) -> Step | None:
     if isinstance(item, ActivationFact):
         return Activation(item.name, item.slope)
     name = item.spec.name  # a torch layer's is the Keras layer it stands for
-    torch_entry = torch_layer(TORCH_NN + item.class_name) if item.class_name != name else None
+    torch_entry = torch_layer(TORCH_NN + graph.torch.torch_class[id(item.call)]) if graph.torch.owns(item) else None
     if item.spec.role is Role.ACTIVATION:
         effect = graph.catalog.effect_of(item)
         if effect.activation is None:
