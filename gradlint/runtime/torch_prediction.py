@@ -74,6 +74,11 @@ def predict_module(prober: Any) -> BuiltPrediction:
     description = ModelDescription(tuple(steps), type(prober.model).__name__, tuple(describer.notes_before(steps)))
     prediction = predict(description)
     by_step = {id(lp.layer): lp for lp in prediction.layers}
+    # The backward values are relative to the probe's last hidden row: without it in the walk
+    # (inside a module torch.fx keeps whole) they would be relative to another row.
+    called = set(prober.warm.order)
+    hidden = [i for i in range(len(structure.rows)) if i not in structure.heads and prober.qualnames[i] in called]
+    anchored = bool(hidden) and hidden[-1] in describer.tapped
     rows: list[RowPrediction | None] = []
     for index in range(len(structure.rows)):
         step = describer.tapped.get(index)
@@ -82,9 +87,13 @@ def predict_module(prober: Any) -> BuiltPrediction:
             rows.append(None)
             continue
         head = index in structure.heads
-        rows.append(RowPrediction(found.forward_rms, None if head else found.backward_signal))
+        rows.append(RowPrediction(found.forward_rms, None if head or not anchored else found.backward_signal))
     ratio, growth = _summary(rows, structure)
-    return BuiltPrediction(tuple(rows), ratio, growth, tuple(prediction.unknown))
+    unknown = list(prediction.unknown)
+    if hidden and not anchored:
+        unknown.append(f"the last hidden layer {structure.rows[hidden[-1]].name} is not on the path the signal "
+                       f"model follows, so no backward signal is predicted")
+    return BuiltPrediction(tuple(rows), ratio, growth, tuple(unknown))
 
 
 def kernel_gains(module: Any) -> tuple[float, float] | None:

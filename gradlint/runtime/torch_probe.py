@@ -250,7 +250,8 @@ class TorchProber:
         ordered = sorted(weighted, key=lambda item: (item[0] not in called, called.get(item[0], 0)))
         unseen = [n for n, _ in ordered if n not in called]
         if unseen:
-            self.notes.append(f"not measured per layer (not called in the model's forward pass): {', '.join(unseen)}")
+            shown = ", ".join(display_name(n, self.modules[n]) for n in unseen)
+            self.notes.append(f"not measured per layer (not called in the model's forward pass): {shown}")
         rows = tuple(self._row(name, module) for name, module in ordered)
         self.qualnames = [name for name, _ in ordered]  # row i's module: model.get_submodule(qualnames[i])
         heads = frozenset({max((i for i, (n, _) in enumerate(ordered) if n in called), default=len(rows) - 1)}
@@ -269,21 +270,24 @@ class TorchProber:
                    variables=tuple(p for p in module.parameters(recurse=False) if p.requires_grad))
 
     def _activation(self, name: str, module: Any) -> str | None:
-        found: tuple[str, float | None] | None = None
-        if self.traced is not None:
-            node = self.traced.node_of(name)
-            found = following_activation(node, self.traced) if node is not None else None
+        """The activation the layer's output meets. Where the traced graph holds the layer, it
+        says, and a kernel layer followed by none is `linear`; inside a module torch.fx keeps
+        whole (nn.TransformerEncoder) or without a graph, only an activation module called next
+        is seen, and a functional one may hide: then "-" rather than a guess."""
+        node = self.traced.node_of(name) if self.traced is not None else None
+        if node is not None:
+            found = following_activation(node, self.traced)
         else:
             found = activation_after(name, self.warm.leaves, self.modules)
         if found is not None:
             return found[0]
         kind = type(module).__name__
-        if kind.startswith(_KERNELED):
-            return "linear"
-        if kind in ("RNN",):
+        if kind == "RNN":
             return str(getattr(module, "nonlinearity", "tanh"))
         if kind in ("LSTM", "GRU"):
             return "tanh"
+        if node is not None and kind.startswith(_KERNELED):
+            return "linear"
         return None
 
     @contextlib.contextmanager

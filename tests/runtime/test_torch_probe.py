@@ -191,6 +191,22 @@ def no_first_layer():
     return OwnParameter()
 
 
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(100, 32)
+        layer = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.out = nn.Linear(32, 2)
+
+    def forward(self, tokens):
+        return self.out(self.encoder(self.embed(tokens)).mean(1))
+
+
+def transformer():
+    return Encoder()
+
+
 def double_mlp():
     return mlp(4, width=16).double()
 
@@ -353,6 +369,24 @@ def test_input_shape_overrides_and_fills_none_from_the_first_layer(probe):
     assert lm.inputs == ("input (32, 12) int in [0, 500)",)
 
 
+def test_inside_a_module_fx_keeps_whole_nothing_is_claimed(probe):
+    """nn.TransformerEncoder is one node of the trace: its layers' activations (a functional relu)
+    and their backward prediction are not known, and out_proj's output is never a module call."""
+    from gradlint.runtime.report import fully_measured, render_text
+
+    report = probe("transformer", input_shapes=((16,),))
+    by_name = {layer.name: layer for layer in report.layers}
+    assert by_name["encoder.layers[0].linear1"].activation is None
+    assert by_name["encoder.layers[0].linear1"].measured
+    assert all(layer.predicted_backward_signal is None for layer in report.layers)
+    assert any("no backward signal is predicted" in note for note in report.notes)
+    out_proj = by_name["encoder.layers[0].self_attn.out_proj"]
+    assert out_proj.forward_rms is None and out_proj.backward_signal is None
+    assert out_proj.weight_grad_norm > 0  # its weight is used, by MultiheadAttention's own call
+    assert not fully_measured(report)
+    assert "No gradient problems found in what was measured" in render_text(report)
+
+
 def test_a_float64_model_gets_float64_inputs(probe):
     report = probe("double_mlp")
     assert report.inputs == ("input (32, 64) float64",)
@@ -361,7 +395,8 @@ def test_a_float64_model_gets_float64_inputs(probe):
 
 def test_untraceable_forward_still_measures_every_layer(probe):
     report = probe("branchy")
-    assert [(layer.name, layer.activation) for layer in report.layers] == [("fc1", "relu"), ("fc2", "linear")]
+    # Without a graph, an activation module called next is seen; a functional one could hide after fc2.
+    assert [(layer.name, layer.activation) for layer in report.layers] == [("fc1", "relu"), ("fc2", None)]
     assert all(layer.measured for layer in report.layers)
     assert any("could not be traced" in note for note in report.notes)
 
