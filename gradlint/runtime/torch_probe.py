@@ -78,6 +78,9 @@ class TorchProber:
 
     def __init__(self, model: Any, options: ProbeOptions) -> None:
         self.torch = load_torch()
+        if isinstance(model, self.torch.jit.ScriptModule):
+            raise ProbeError(f"{type(model).__name__} is a TorchScript module: its compiled forward runs no Python "
+                             f"hooks, so no layer can be measured; return the nn.Module before torch.jit.script")
         self.model = model
         self.options = options
         self.rng = np.random.default_rng(options.seed)

@@ -211,6 +211,10 @@ def double_mlp():
     return mlp(4, width=16).double()
 
 
+def scripted():
+    return torch.jit.script(mlp(3, width=8))
+
+
 def not_a_model():
     return {"layers": [nn.Linear(4, 4)]}
 '''
@@ -426,6 +430,12 @@ def test_a_factory_returning_neither_keras_nor_torch_exits_2_naming_it(models: P
     assert (f"error: {models}:not_a_model: not_a_model() returned a dict, neither a Keras model nor a "
             f"torch.nn.Module") in result.stderr
     assert result.stdout == ""
+
+
+def test_a_torchscript_module_is_refused_with_the_reason(models: Path, run_probe):
+    result = run_probe(f"{models}:scripted")
+    assert result.exit_code == 2
+    assert "is a TorchScript module: its compiled forward runs no Python hooks" in result.stderr
 
 
 def test_a_first_layer_that_says_nothing_asks_for_input_shape(models: Path, run_probe):
