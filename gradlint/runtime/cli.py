@@ -64,7 +64,8 @@ def probe(targets: tuple[str, ...], confirm: bool, output_format: str, plot: Pat
     """Measure per-layer gradients of the real model behind each TARGET.
 
     TARGET is path/to/model.py:build_model or package.module:build_model (a function called
-    with no arguments that returns a Keras model), or a saved model.keras / model.h5. Without
+    with no arguments that returns a Keras model or a torch.nn.Module), or a saved model.keras /
+    model.h5. Without
     TARGET, the targets of [tool.gradlint.runtime] are probed. This runs the target's code.
     """
     try:

@@ -65,7 +65,7 @@ class _Seen:
 
 @dataclass
 class WarmUp:
-    """The first, gradient-free pass: call order, output shapes, and the input that ran."""
+    """The first, gradient-free pass: call order, output sizes, and the input that ran."""
 
     order: list[str]  # every module called, by qualified name, in order (a module once)
     leaves: list[str]  # leaf modules, in call order (repeats kept)
