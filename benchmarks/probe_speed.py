@@ -106,7 +106,7 @@ def main() -> None:
         probe = statistics.median(times)
         medians.append(probe)
         first, steady = train_times(factory, args.batch_size)
-        print(f"{factory:<20} {report.model_kind:<11} {report.parameters:>10,} {len(report.layers):>5} "
+        print(f"{factory:<20} {report.model_kind:<11} {getattr(report, 'parameters', 0) or 0:>10,} {len(report.layers):>5} "
               f"{probe:>8.2f} {parts.get('build', 0):>6.2f} {parts.get('probe', 0):>8.2f} "
               f"{probe / import_time:>9.2f} {first:>11.2f} {probe / first:>11.2f} {steady:>9.3f} "
               f"{probe / steady:>9.1f}")
