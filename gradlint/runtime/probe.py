@@ -109,6 +109,7 @@ class Prober:
         self._rows = self.structure.rows  # the rows the traced pass reports on, in this order
         self._variables = _unique_variables(self._rows)
         self._weight_squares: dict[int, float] = {}
+        self._batch = 0  # the batch size of the pass being measured (for error messages)
         self._with_gradient: list[int] = []  # ids of the variables the pass returns a gradient for
         self._step: Any = None
         self._autograph = False  # whether the compiled pass needs user call()s converted
@@ -150,8 +151,7 @@ class Prober:
             loss, forward, backward, weights = self._run(inputs, y_tensors)
         # Weight norms outside the pass (fewer ops to trace); read at each pass, as a training
         # callback measures weights that move between passes.
-        self._weight_squares = {id(v): float(np.sum(np.square(np.asarray(v.numpy(), dtype="float64"))))
-                                for v in self._variables}
+        self._weight_squares = {id(v): _squares(v.numpy()) for v in self._variables}
         by_layer = self._row_passes(forward, backward, weights)
         if not self._settled:
             self._settle()
@@ -497,6 +497,11 @@ class _Shaped:
     """An output's shape for a batch size, all that drawing its targets needs."""
 
     shape: tuple[int, ...]
+
+
+def _squares(value: np.ndarray) -> float:
+    flat = np.asarray(value, dtype="float64").ravel()
+    return float(np.dot(flat, flat))
 
 
 def _unique_variables(rows: tuple[Row, ...]) -> list[Any]:
