@@ -494,3 +494,31 @@ def test_check_runtime_probes_a_torch_target_beside_the_static_findings(tmp_path
     assert {d["code"] for d in runtime} == {"GR101"}
     factory_row = MODELS.splitlines().index("def default_mlp_20():") + 1
     assert {d["location"]["row"] for d in runtime} == {factory_row}  # filed at the factory; He init is clean
+
+
+def test_which_targets_skip_tensorflow(tmp_path: Path):
+    from gradlint.runtime.targets import parse_target
+    from gradlint.runtime.torch_session import is_torch_target
+
+    cases = {
+        "torch_only.py": "import torch.nn as nn\n\ndef build():\n    return nn.Linear(2, 2)\n",
+        "lightning.py": "from lightning import LightningModule\n",
+        "both.py": "import torch\nimport keras\n",
+        "tf_and_torch_loader.py": "import tensorflow as tf\nfrom torch.utils.data import DataLoader\n",
+        "neither.py": "from mypackage.models import build\n",
+    }
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    chosen = {name for name in cases if is_torch_target(parse_target(f"{tmp_path / name}:build"))}
+    # With TensorFlow installed, a file that names neither framework keeps the Keras path.
+    assert chosen == {"torch_only.py", "lightning.py"}
+
+
+def test_a_file_importing_both_frameworks_that_returns_a_torch_module_is_probed_with_torch(tmp_path: Path):
+    path = tmp_path / "mixed.py"
+    path.write_text("import tensorflow as tf\nimport torch.nn as nn\n\n\ndef build():\n"
+                    "    return nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))\n", encoding="utf-8")
+    first = probe_target(f"{path}:build", ProbeOptions(seed=3))
+    again = probe_target(f"{path}:build", ProbeOptions(seed=3))
+    assert first.framework == "torch" and [layer.name for layer in first.layers] == ["[0]", "[2]"]
+    assert first.layers[0].weight_norm == again.layers[0].weight_norm  # seeded for torch, built again
