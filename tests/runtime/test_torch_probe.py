@@ -522,3 +522,17 @@ def test_a_file_importing_both_frameworks_that_returns_a_torch_module_is_probed_
     again = probe_target(f"{path}:build", ProbeOptions(seed=3))
     assert first.framework == "torch" and [layer.name for layer in first.layers] == ["[0]", "[2]"]
     assert first.layers[0].weight_norm == again.layers[0].weight_norm  # seeded for torch, built again
+
+
+def test_without_torch_the_probe_says_how_to_install_it(models: Path):
+    code = f"""
+        import sys
+        sys.modules["torch"] = None  # what an environment without the torch extra looks like
+        from gradlint.runtime.cli import probe
+        probe([{str(models)!r} + ":he_mlp_20"])
+    """
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 2
+    assert 'pip install "gradlint[torch]"' in result.stderr
+    assert "Traceback" not in result.stderr
