@@ -75,6 +75,7 @@ class Node:
     # Made by a submodule class's forward() read on its own: what its caller does with the
     # result is not seen there, so its facts count only where no caller applies the layer.
     standalone: bool = False
+    solo: bool = True  # the only weighted layer its loop repeats (graph/stacks.py's StackEntry.solo)
 
     @staticmethod
     def make(kind: str, inputs: list[Node], **kw: object) -> Node:
@@ -284,6 +285,20 @@ class TorchGraph:
             return self._parameter_value(expr.id, scope, depth)
         return None
 
+    def range_count(self, expr: ast.expr, scope: Scope) -> int | None:
+        """How many turns `range(...)` makes, its arguments read as `value()` reads them
+        (constructor parameters included)."""
+        found = range_length(expr, scope, self.resolver)
+        if found is not None:
+            return found
+        if not (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "range"
+                and 1 <= len(expr.args) <= 3 and not expr.keywords):
+            return None
+        bounds = [self.value(a, scope) for a in expr.args]
+        if not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds):
+            return None
+        return len(range(*bounds)) if bounds[-1] != 0 or len(bounds) < 3 else None  # type: ignore[arg-type]
+
     def _parameter_value(self, name: str, scope: Scope, depth: int) -> object:
         while scope is not None and not isinstance(scope.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if isinstance(scope.node, (ast.Module, ast.ClassDef)):
@@ -423,7 +438,7 @@ class TorchGraph:
                          sorted(found, key=lambda f: (f[0].lineno, f[0].col_offset))]
                 attrs[name] = Seq(items)
             elif len(found) == 1 and isinstance(found[0][1], ast.For) and not found[0][1].orelse:
-                count = range_length(found[0][1].iter, scope, self.resolver)
+                count = self.range_count(found[0][1].iter, scope)
                 attrs[name] = Seq([self.module_value(found[0][0].args[0], scope, cls)], repeat=count)
             values.setdefault(name, []).append(attrs[name])
 
@@ -519,6 +534,54 @@ class TorchGraph:
                 items.append(self.module_value(arg, scope, cls, depth + 1))
         return Seq(items)
 
+    def _appended(self, name: str, start: ast.AST, scope: Scope, cls: ast.ClassDef | None, depth: int) -> Seq | None:
+        """`layers = []` filled by `layers.append(m)`, `layers.extend([...])` or `layers += [...]`
+        in the function's own statements, or inside one `for _ in range(N)` there: the modules
+        in order, a loop's N times over. Any other change (or a loop of unknown length) is
+        unknown."""
+        function = scope.node
+        if not isinstance(start, ast.List) or start.elts or not isinstance(function, (ast.FunctionDef, ast.Module)):
+            return None
+        items: list[object] = []
+        uses = 0
+
+        def added(statement: ast.stmt) -> list[ast.expr] | None:
+            """What one statement adds to the list (None: not an addition to it)."""
+            if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+                call = statement.value
+                if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name) \
+                        and call.func.value.id == name and len(call.args) == 1 and not call.keywords:
+                    if call.func.attr == "append":
+                        return [call.args[0]]
+                    if call.func.attr == "extend" and isinstance(call.args[0], (ast.List, ast.Tuple)):
+                        return list(call.args[0].elts)
+            if isinstance(statement, ast.AugAssign) and isinstance(statement.op, ast.Add) \
+                    and isinstance(statement.target, ast.Name) and statement.target.id == name \
+                    and isinstance(statement.value, (ast.List, ast.Tuple)):
+                return list(statement.value.elts)
+            return None
+
+        for statement in function.body:
+            found = added(statement)
+            if found is not None:
+                items.extend(self.module_value(e, scope, cls, depth + 1) for e in found)
+                uses += 1
+            elif isinstance(statement, ast.For) and not statement.orelse:
+                inner = [added(s) for s in statement.body]
+                if not any(i is not None for i in inner):
+                    continue
+                if any(i is None for i in inner):
+                    return None  # the loop does more than add to the list
+                count = self.range_count(statement.iter, scope)
+                inner_items = [self.module_value(e, scope, cls, depth + 1) for i in inner for e in i or []]
+                items.append(Seq(inner_items, repeat=count))
+                uses += len(inner)
+        mutations = sum(1 for n in ast.walk(function) if (
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in _MUTATORS
+            and isinstance(n.func.value, ast.Name) and n.func.value.id == name) or (
+            isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name) and n.target.id == name))
+        return Seq(items) if mutations == uses else None
+
     def _dict_value(self, call: ast.Call, scope: Scope, cls: ast.ClassDef | None, depth: int) -> Seq | None:
         """`nn.ModuleDict({"enc": ..., "dec": ...})`: its modules in insertion order, by key."""
         given = call.args[0] if len(call.args) == 1 and not call.keywords else None
@@ -529,14 +592,17 @@ class TorchGraph:
 
     def _list_value(self, expr: ast.AST, scope: Scope, cls: ast.ClassDef | None, depth: int) -> object:
         if isinstance(expr, ast.Name):
-            found = self.resolver.assigned_value(expr.id, scope)
-            if found is None or _mutated(expr.id, found[1]):
-                return None  # (a list built by append() in a loop holds what the loop adds)
+            found = self.resolver.assigned_value(expr.id, scope) or _started_empty(expr.id, scope)
+            if found is None:
+                return None
+            if _mutated(expr.id, found[1]):
+                # A list built by append() holds what is added, not the literal it starts as.
+                return self._appended(expr.id, found[0], found[1], cls, depth)
             expr, scope = found
         if isinstance(expr, (ast.List, ast.Tuple)):
             return Seq([self.module_value(e, scope, cls, depth + 1) for e in expr.elts])
         if isinstance(expr, ast.ListComp) and len(expr.generators) == 1 and not expr.generators[0].ifs:
-            count = range_length(expr.generators[0].iter, scope, self.resolver)
+            count = self.range_count(expr.generators[0].iter, scope)
             inner_scope = self.scopes.scope_of(expr.elt) if isinstance(expr.elt, ast.Call) else scope
             return Seq([self.module_value(expr.elt, inner_scope, cls, depth + 1)], repeat=count)
         return None
@@ -580,19 +646,23 @@ class TorchGraph:
         run.body(forward.body)
         return run.returned
 
-    def apply(self, value: object, node: Node, cls: ast.ClassDef | None, repeat: int | None = 1) -> Node:
+    def apply(self, value: object, node: Node, cls: ast.ClassDef | None, repeat: int | None = 1,
+              solo: bool = True) -> Node:
         """The node a module value makes of its input."""
         if isinstance(value, Layer):
             kind = WEIGHTED if value.spec.role is Role.WEIGHTED else LAYER
-            made = Node.make(kind, [node], layer=value, repeat=repeat, standalone=self._standalone)
+            made = Node.make(kind, [node], layer=value, repeat=repeat, standalone=self._standalone, solo=solo)
             self.nodes.setdefault(id(value.call), []).append(made)
             return made
         if isinstance(value, Act):
             return Node.make(ACT, [node], activation=value.fact)
         if isinstance(value, Seq):
             times = repeat if value.repeat == 1 else (None if value.repeat is None or repeat is None else value.repeat * repeat)
+            if value.repeat != 1:
+                weighted = [i for i in value.items if isinstance(i, Layer) and i.spec.role is Role.WEIGHTED]
+                solo = solo and len(weighted) <= 1
             for item in value.items:
-                node = self.apply(item, node, cls, times)
+                node = self.apply(item, node, cls, times, solo)
             return node
         if isinstance(value, Instance) and len(self._inlining) < _MAX_INLINE and id(value.cls) not in self._inlining:
             forward = self.method(value.cls, "forward")
@@ -639,7 +709,7 @@ class TorchGraph:
                 seen.add(id(current))
                 after, nxt, end = steps[id(current)]
                 assert current.layer is not None
-                entries.append(StackEntry(current.layer, list(after), current.repeat))
+                entries.append(StackEntry(current.layer, list(after), current.repeat, current.solo))
                 current = nxt
             stack = Stack(entries, end if end in (OUTPUT, "weighted") else UNKNOWN)
             # A submodule class applied several times makes the same stack each time: once.
@@ -731,6 +801,21 @@ class TorchGraph:
 
 _MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort", "add_module",
                        "register_module"})
+
+
+def _started_empty(name: str, scope: Scope) -> tuple[ast.AST, Scope] | None:
+    """`name = []` as the only plain assignment of `name` in the function (or module) holding
+    `scope`, where `name += [...]` binds it again."""
+    while scope.parent is not None and not isinstance(scope.node, (ast.FunctionDef, ast.Module)):
+        scope = scope.parent
+    holder = scope.node
+    if not isinstance(holder, (ast.FunctionDef, ast.Module)):
+        return None
+    starts = [s for s in ast.walk(holder) if isinstance(s, ast.Assign)
+              and any(isinstance(t, ast.Name) and t.id == name for t in s.targets)]
+    if len(starts) != 1 or len(starts[0].targets) != 1 or starts[0] not in holder.body:
+        return None
+    return starts[0].value, scope
 
 
 def _mutated(name: str, scope: Scope) -> bool:

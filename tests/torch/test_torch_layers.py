@@ -273,10 +273,9 @@ def test_a_list_built_by_append_is_not_taken_as_written():
             def __init__(self, depth):
                 super().__init__()
                 self.fc = nn.Linear(32, 32)
-                blocks = []
+                blocks = [nn.Tanh()]
                 for _ in range(depth):
-                    blocks.append(nn.Linear(32, 32))
-                    blocks.append(nn.Tanh())
+                    blocks.insert(0, nn.Linear(32, 32))
                 self.body = nn.Sequential(*blocks)
                 self.out = nn.Linear(32, 1)
 
@@ -354,3 +353,26 @@ def test_modules_built_by_a_factory_function_or_method():
     """)
     # The stem's convolution feeds a BatchNorm; the body's feeds only a ReLU.
     assert found == [(14, "GL101")]
+
+
+def test_a_list_of_layers_built_in_a_range_loop():
+    graph = graph_of("""
+        import torch.nn as nn
+
+        class DeepMLP(nn.Module):
+            def __init__(self, width=128, depth=20):
+                super().__init__()
+                layers = [] 
+                for _ in range(depth):
+                    layers += [nn.Linear(width, width), nn.ReLU()]
+                layers.append(nn.Linear(width, 10))
+                self.net = nn.Sequential(*layers)
+
+            def forward(self, x):
+                return self.net(x)
+
+        model = DeepMLP()
+    """)
+    (stack,) = graph.stacks
+    assert [(e.layer.call.lineno, e.repeat) for e in stack.entries] == [(8, 20), (9, 1)]
+    assert stack.end == "output" and graph.torch.layers[0].fan_in == 128
