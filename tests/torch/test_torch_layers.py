@@ -362,7 +362,7 @@ def test_a_list_of_layers_built_in_a_range_loop():
         class DeepMLP(nn.Module):
             def __init__(self, width=128, depth=20):
                 super().__init__()
-                layers = [] 
+                layers = []
                 for _ in range(depth):
                     layers += [nn.Linear(width, width), nn.ReLU()]
                 layers.append(nn.Linear(width, 10))
