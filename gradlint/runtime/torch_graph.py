@@ -82,7 +82,8 @@ def operation(node: Any, traced: Traced) -> Op:
             return Op("other")
         if name in FUNCTIONS:
             entry = FUNCTIONS[name]
-            return Op("activation", activation=entry.key, slope=_call_slope(node, entry))
+            key = "gelu_tanh" if name == "gelu" and node.kwargs.get("approximate") == "tanh" else entry.key
+            return Op("activation", activation=key, slope=_call_slope(node, entry))
         if name in RESHAPE_FUNCTIONS:
             return Op("reshape")
         if name in DROPOUT_FUNCTIONS:
@@ -105,7 +106,8 @@ def module_op(module: Any) -> Op:
     """An nn module as an Op: an activation, dropout or reshape when it is one."""
     kind = type(module).__name__
     if kind in MODULES and not any(True for _ in module.parameters(recurse=False)):
-        return Op("activation", activation=MODULES[kind].key, slope=module_slope(module))
+        key = "gelu_tanh" if kind == "GELU" and getattr(module, "approximate", "none") == "tanh" else MODULES[kind].key
+        return Op("activation", activation=key, slope=module_slope(module))
     if kind.startswith(("Dropout", "AlphaDropout", "FeatureAlphaDropout")):
         return Op("dropout", rate=float(getattr(module, "p", 0.0)))  # (probed in training mode)
     if kind in ("Flatten", "Unflatten", "Identity"):

@@ -72,12 +72,15 @@ class TorchInput:
 
 
 def first_layer(model: Any) -> tuple[str, Any] | None:
-    """The first module, in registration order, that owns parameters (the model itself last)."""
+    """The first module, in registration order, that owns parameters (the model itself when
+    none of its submodules does: a bare nn.LSTM)."""
     for name, module in model.named_modules():
         if module is model:
             continue
         if any(True for _ in module.parameters(recurse=False)) or _uninitialized(module):
             return name, module
+    if any(True for _ in model.parameters(recurse=False)) or _uninitialized(model):
+        return "", model
     return None
 
 
@@ -92,8 +95,13 @@ def input_specs(model: Any, overrides: tuple[Shape, ...] = ()) -> list[TorchInpu
         return [_overridden(i, shape, derived[i] if derived and i < len(derived) else None)
                 for i, shape in enumerate(overrides)]
     if derived is None:
-        what = f"its first layer {_label(found)}" if found is not None else "it has no layer with parameters"
-        raise ProbeError(f"cannot derive the input shape of {type(model).__name__} from {what}; {HINT}")
+        if found is None:
+            why = "it has no layer with parameters"
+        elif _uninitialized(found[1]):
+            why = f"its first layer {_label(found)} is lazy: its input size is known only once it is called"
+        else:
+            why = f"its first layer {_label(found)} does not say what it reads"
+        raise ProbeError(f"cannot derive the input shape of {type(model).__name__}: {why}; {HINT}")
     return derived
 
 
@@ -114,8 +122,10 @@ def synthetic_batch(specs: Sequence[TorchInput], batch_size: int, rng: np.random
 def _label(found: tuple[str, Any] | None) -> str:
     if found is None:
         return "-"
+    from gradlint.runtime.torch_probe import display_name
+
     name, module = found
-    return f"{name} ({type(module).__name__})"
+    return f"{display_name(name, module)} ({type(module).__name__})" if name else type(module).__name__
 
 
 def _uninitialized(module: Any) -> bool:
