@@ -207,6 +207,10 @@ def transformer():
     return Encoder()
 
 
+def bare_gru():
+    return nn.GRU(16, 32)  # time first: (steps, batch, features)
+
+
 def double_mlp():
     return mlp(4, width=16).double()
 
@@ -389,6 +393,13 @@ def test_inside_a_module_fx_keeps_whole_nothing_is_claimed(probe):
     assert out_proj.weight_grad_norm > 0  # its weight is used, by MultiheadAttention's own call
     assert not fully_measured(report)
     assert "No gradient problems found in what was measured" in render_text(report)
+
+
+def test_a_bare_time_first_gru_is_fed_steps_first(probe):
+    report = probe("bare_gru", repeats=1)
+    assert report.inputs == ("input (100, 32, 16) float32 (default sequence length 100; --input-shape sets it)",)
+    assert [(layer.name, layer.type, layer.activation) for layer in report.layers] == [("GRU", "GRU", "tanh")]
+    assert report.layers[0].forward_rms > 0 and report.layers[0].weight_grad_norm > 0
 
 
 def test_a_float64_model_gets_float64_inputs(probe):
