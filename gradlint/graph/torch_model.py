@@ -91,6 +91,7 @@ class Seq:
     items: list[object]  # module values, None for unknown ones
     repeat: int | None = 1  # a ModuleList made by a comprehension: its one item, N times
     names: list[str | None] | None = None  # an OrderedDict's keys: `seq.fc1` names the item
+    spliced: bool = False  # `*layers` in the Sequential that holds it: its items are the holder's
 
 
 @dataclass(eq=False)
@@ -504,10 +505,23 @@ class TorchGraph:
             self.paths.setdefault(id(value.call), path)
         elif isinstance(value, Seq) and value.repeat != 1 and len(value.items) == 1:
             self._record_paths(value.items[0], f"{path}[i]")
-        elif isinstance(value, Seq):
+        elif isinstance(value, Seq) and value.repeat == 1:
+            position = 0
             for index, item in enumerate(value.items):
+                if isinstance(item, Seq) and item.spliced:
+                    flat = _spliced_items(item)
+                    for inner in flat or []:
+                        self._record_paths(inner, f"{path}[{position}]")
+                        position += 1
+                    if flat is None:  # a loop's modules: no one place; what follows, counted past them
+                        length = _spliced_length(item)
+                        if length is None:
+                            return
+                        position += length
+                    continue
                 name = value.names[index] if value.names else None
-                self._record_paths(item, f"{path}.{name}" if name and name.isidentifier() else f"{path}[{index}]")
+                self._record_paths(item, f"{path}.{name}" if name and name.isidentifier() else f"{path}[{position}]")
+                position += 1
 
     def _sequential(self, call: ast.Call, scope: Scope, cls: ast.ClassDef | None, depth: int) -> Seq:
         items: list[object] = []
@@ -529,7 +543,7 @@ class TorchGraph:
         for arg in args:
             if isinstance(arg, ast.Starred):
                 inner = self._list_value(arg.value, scope, cls, depth)
-                items.append(inner)
+                items.append(Seq(inner.items, inner.repeat, inner.names, spliced=True) if isinstance(inner, Seq) else inner)
             else:
                 items.append(self.module_value(arg, scope, cls, depth + 1))
         return Seq(items)
@@ -574,7 +588,7 @@ class TorchGraph:
                     return None  # the loop does more than add to the list
                 count = self.range_count(statement.iter, scope)
                 inner_items = [self.module_value(e, scope, cls, depth + 1) for i in inner for e in i or []]
-                items.append(Seq(inner_items, repeat=count))
+                items.append(Seq(inner_items, repeat=count, spliced=True))
                 uses += len(inner)
         mutations = sum(1 for n in ast.walk(function) if (
             isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in _MUTATORS
@@ -832,6 +846,36 @@ def _mutated(name: str, scope: Scope) -> bool:
                 for t in getattr(node, "targets", [])):
             return True
     return False
+
+
+def _spliced_items(seq: Seq) -> list[object] | None:
+    """A spliced list's modules in the positions they take, its own spliced lists flattened;
+    None where a loop repeats some (their count, and so what follows, is not placed)."""
+    if seq.repeat != 1:
+        return None
+    found: list[object] = []
+    for item in seq.items:
+        if isinstance(item, Seq) and item.spliced:
+            inner = _spliced_items(item)
+            if inner is None:
+                return None
+            found.extend(inner)
+        else:
+            found.append(item)
+    return found
+
+
+def _spliced_length(seq: Seq) -> int | None:
+    """How many positions a spliced list takes, loops counted; None where a count is unknown."""
+    if seq.repeat is None:
+        return None
+    total = 0
+    for item in seq.items:
+        inner = _spliced_length(item) if isinstance(item, Seq) and item.spliced else 1
+        if inner is None:
+            return None
+        total += inner
+    return total * seq.repeat
 
 
 def _instances(value: object) -> list[Instance]:

@@ -376,3 +376,15 @@ def test_a_list_of_layers_built_in_a_range_loop():
     (stack,) = graph.stacks
     assert [(e.layer.call.lineno, e.repeat) for e in stack.entries] == [(8, 20), (9, 1)]
     assert stack.end == "output" and graph.torch.layers[0].fan_in == 128
+
+
+def test_paths_count_the_positions_a_spliced_list_takes():
+    graph = graph_of("""
+        import torch.nn as nn
+        hidden = [nn.Linear(4, 4), nn.ReLU()]
+        model = nn.Sequential(*hidden, nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1))
+        tower = nn.Sequential(*[nn.Linear(4, 4) for _ in range(3)], nn.Linear(4, 1))
+    """)
+    paths = {l.call.lineno * 100 + l.call.col_offset: graph.torch.paths.get(id(l.call)) for l in graph.torch.layers}
+    # The comprehension's layer is at three places (no path); the head after it is tower[3].
+    assert sorted(p for p in paths.values() if p) == ["model[0]", "model[2]", "model[4]", "tower[3]"]
