@@ -10,8 +10,8 @@ An `nn.Module` declares no input shape, but its first weighted layer tells most 
 - `nn.Embedding` / `nn.EmbeddingBag`: integer tokens in [0, num_embeddings) of length
   DEFAULT_SEQUENCE_LENGTH (the Keras probe's default);
 - `nn.LSTM` / `nn.GRU` / `nn.RNN`: DEFAULT_SEQUENCE_LENGTH steps of `input_size` features,
-  batch first or time first as the layer says; `nn.MultiheadAttention` and
-  `nn.TransformerEncoderLayer` likewise with `embed_dim` / `d_model`;
+  batch first or time first as the layer says; `nn.MultiheadAttention` (the first layer of an
+  `nn.TransformerEncoderLayer`) likewise with `embed_dim`;
 - `nn.BatchNorm1d/2d/3d`, `nn.LayerNorm`: `num_features` (× the spatial size), `normalized_shape`.
 
 `--input-shape` gives the per-sample shape (no batch dimension) and wins; a None in it keeps
