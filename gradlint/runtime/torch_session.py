@@ -3,7 +3,8 @@
 `runtime/session.py` hands a target here when it is a PyTorch one, before TensorFlow is
 imported: a file whose imports name torch and neither Keras nor TensorFlow (or any source
 target when TensorFlow is not installed and torch is). A target that imports both is built on
-the Keras path, and handed here if what it returns is a `torch.nn.Module`. Either way the
+the Keras path, and handed here if what it returns is a `torch.nn.Module` (built again, seeded
+for torch). Either way the
 framework is the returned object's: a torch module is probed here, anything else is an error
 naming what came back.
 """

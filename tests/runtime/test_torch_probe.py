@@ -547,3 +547,20 @@ def test_without_torch_the_probe_says_how_to_install_it(models: Path):
     assert result.returncode == 2
     assert 'pip install "gradlint[torch]"' in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_inplace_relu_after_a_layer_changes_none_of_its_numbers():
+    """The tensor hook sees ∂L/∂(the layer's output), not of what nn.ReLU(inplace=True) made of it."""
+    from gradlint.runtime.torch_probe import probe_module
+
+    def build(inplace: bool) -> torch.nn.Module:
+        torch.manual_seed(0)
+        nn = torch.nn
+        return nn.Sequential(nn.Linear(16, 32), nn.ReLU(inplace=inplace), nn.Linear(32, 32),
+                             nn.ReLU(inplace=inplace), nn.Linear(32, 1))
+
+    plain, inplace = (probe_module(build(flag), ProbeOptions(), target="t", filename="t.py") for flag in (False, True))
+    for a, b in zip(plain.layers, inplace.layers):
+        assert (a.forward_rms, a.backward_signal, a.weight_grad_norm, a.dead_units) == (
+            b.forward_rms, b.backward_signal, b.weight_grad_norm, b.dead_units)
+    assert all(layer.backward_signal > 0 for layer in inplace.layers)
