@@ -500,8 +500,9 @@ class _Shaped:
 
 
 def _squares(value: np.ndarray) -> float:
-    flat = np.asarray(value, dtype="float64").ravel()
-    return float(np.dot(flat, flat))
+    """Σw² in float64. Not np.dot: its BLAS threads, started on first use, compete with
+    TensorFlow's on a small machine (a first probe took 0.5 s longer)."""
+    return float(np.sum(np.square(np.asarray(value, dtype="float64"))))
 
 
 def _unique_variables(rows: tuple[Row, ...]) -> list[Any]:

@@ -92,6 +92,9 @@ def render_text(report: ProbeReport, color: bool = False) -> str:
         f"loss {report.loss}; input {', '.join(report.inputs)}; "
         f"medians of {report.repeats} batch{'es' if report.repeats != 1 else ''}, seed {report.seed}"
     )
+    spent = sum(v for k, v in report.timings.items() if k != "import")
+    if spent:  # the model's own time: TensorFlow's import is paid once per process
+        setup += f"; {spent:.2f} s"
     lines = [head, setup, ""]
     signals = [layer.backward_signal for layer in report.layers
                if layer.backward_signal is not None and math.isfinite(layer.backward_signal)
