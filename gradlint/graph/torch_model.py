@@ -961,6 +961,7 @@ class _ForwardRun:
         self.modules: dict[str, object] = {}
         self.returned: list[Node] = []
         self.repeat: int | None = 1
+        self.indexed: dict[str, object] = {}  # `self.convs[i]` in an indexed loop → this turn's module
 
     def body(self, statements: list[ast.stmt]) -> None:
         for statement in statements:
@@ -1023,7 +1024,46 @@ class _ForwardRun:
                 self.repeat = outer
             self.modules.pop(target.id, None)
             return
+        if self._indexed_loop(node):
+            return
         self.branches([node.body, []])
+
+    def _indexed_loop(self, node: ast.For) -> bool:
+        """`for i in range(len(self.convs)): x = F.relu(self.bns[i](self.convs[i](x)))`: the
+        containers indexed by the loop variable, walked together, position by position (once, N
+        times over, for comprehension-made ones of the same N)."""
+        if not isinstance(node.target, ast.Name) or node.orelse:
+            return False
+        index = node.target.id
+        containers: dict[str, Seq] = {}
+        for sub in ast.walk(ast.Module(body=node.body, type_ignores=[])):
+            if isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Name) and sub.slice.id == index:
+                value = self.graph.module_value(sub.value, self.scope, self.cls)
+                if not isinstance(value, Seq) or value.names is not None:
+                    return False  # indexes something that is not a module list
+                containers[ast.dump(sub.value)] = value
+            elif isinstance(sub, ast.Name) and sub.id == index and not _subscript_index(sub, node.body):
+                return False  # the index is used otherwise: its value matters
+        if not containers:
+            return False
+        seqs = list(containers.values())
+        lengths = {len(s.items) for s in seqs}
+        repeats = {s.repeat for s in seqs}
+        count = self.graph.range_count(node.iter, self.scope)
+        if len(lengths) != 1 or len(repeats) != 1:
+            return False
+        length, repeat = lengths.pop(), repeats.pop()
+        turns = length * (repeat or 0) if repeat != 1 else length
+        if count is not None and repeat is not None and count != turns:
+            return False  # a range over some of the layers only
+        outer = self.repeat
+        for position in range(length):
+            self.indexed = {key: seq.items[position] for key, seq in containers.items()}
+            self.repeat = repeat if outer == 1 else None
+            self.body(node.body)
+        self.indexed = {}
+        self.repeat = outer
+        return True
 
     def bind(self, target: ast.expr, value: Node) -> None:
         if isinstance(target, ast.Name):
@@ -1053,6 +1093,8 @@ class _ForwardRun:
         module = None
         if isinstance(func, ast.Name) and func.id in self.modules:
             module = self.modules[func.id]
+        elif isinstance(func, ast.Subscript) and self.indexed and ast.dump(func.value) in self.indexed:
+            module = self.indexed[ast.dump(func.value)]
         elif isinstance(func, (ast.Attribute, ast.Call, ast.Subscript)) and not _is_tensor_method(func, self.env):
             module = graph.module_value(func, self.scope, self.cls)
         if module is not None and first is not None:
@@ -1090,6 +1132,11 @@ def dict_iteration(graph: TorchGraph, iterable: ast.expr, target: ast.expr, scop
             target = target.elts[1]
         return container, target
     return graph.module_value(iterable, scope, cls), target
+
+
+def _subscript_index(name: ast.Name, body: list[ast.stmt]) -> bool:
+    """The name is the index of a subscript somewhere in body (`self.convs[i]`)."""
+    return any(isinstance(n, ast.Subscript) and n.slice is name for s in body for n in ast.walk(s))
 
 
 def _is_tensor_method(func: ast.AST, env: dict[str, Node]) -> bool:

@@ -388,3 +388,33 @@ def test_paths_count_the_positions_a_spliced_list_takes():
     paths = {l.call.lineno * 100 + l.call.col_offset: graph.torch.paths.get(id(l.call)) for l in graph.torch.layers}
     # The comprehension's layer is at three places (no path); the head after it is tower[3].
     assert sorted(p for p in paths.values() if p) == ["model[0]", "model[2]", "model[4]", "tower[3]"]
+
+
+def test_module_lists_indexed_by_a_range_loop():
+    text = """
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Net(nn.Module):
+            def __init__(self, n=4):
+                super().__init__()
+                self.fcs = nn.ModuleList([nn.Linear(64, 64) for _ in range(n)])
+                self.bns = nn.ModuleList([nn.BatchNorm1d(64) for _ in range(n)])
+                self.gates = nn.ModuleList([nn.Linear(64, 64) for _ in range(n)])
+                self.out = nn.Linear(64, 1)
+
+            def forward(self, x):
+                for i in range(len(self.fcs)):
+                    x = F.relu(self.bns[i](self.fcs[i](x)))
+                for i in range(4):
+                    x = torch.tanh(self.gates[i](x))
+                return self.out(x)
+    """
+    from gradlint.graph.guards import normalization_reached
+
+    graph = graph_of(text)
+    fcs = graph.torch.layers[0]
+    assert fcs.following.name == "relu" and normalization_reached(graph, fcs) is not None
+    # fcs feed their BatchNorm; gates meet tanh with PyTorch's default.
+    assert codes(text) == [(10, "GL101")]
