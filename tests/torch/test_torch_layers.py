@@ -414,7 +414,7 @@ def test_module_lists_indexed_by_a_range_loop():
     from gradlint.graph.guards import normalization_reached
 
     graph = graph_of(text)
-    fcs = graph.torch.layers[0]
+    fcs = _layer(graph, 8)
     assert fcs.following.name == "relu" and normalization_reached(graph, fcs) is not None
     # fcs feed their BatchNorm; gates meet tanh with PyTorch's default.
     assert codes(text) == [(10, "GL101")]
