@@ -773,30 +773,6 @@ class TorchGraph:
         called = [n for n in nodes if not n.standalone]
         return called or nodes
 
-    def recurrent_models(self) -> list[ast.ClassDef]:
-        """Classes whose forward() applies a recurrent layer (directly or through a submodule)."""
-        found = []
-        for cls in self.classes.values():
-            if self._has_recurrent(cls, set()):
-                found.append(cls)
-        return found
-
-    def _has_recurrent(self, cls: ast.ClassDef, seen: set[int]) -> bool:
-        if id(cls) in seen:
-            return False
-        seen.add(id(cls))
-
-        def holds(value: object) -> bool:
-            if isinstance(value, Layer):
-                return value.spec.recurrent
-            if isinstance(value, Seq):
-                return any(holds(v) for v in value.items)
-            if isinstance(value, Instance):
-                return self._has_recurrent(value.cls, seen)
-            return False
-
-        return any(holds(v) for vs in self.attr_values.get(id(cls), {}).values() for v in vs)
-
     def all_layers(self, value: object, seen: set[int] | None = None) -> list[Layer]:
         """Every layer a module value holds, submodules included (what `.modules()` visits)."""
         seen = set() if seen is None else seen
