@@ -8,8 +8,9 @@ output back to the input: `nn.Linear`, `nn.Conv*` and `nn.ConvTranspose*` are we
 activation modules, `F.*` functions and tensor methods are activations; `nn.BatchNorm*`,
 `nn.LayerNorm`, `nn.GroupNorm` and `nn.RMSNorm` normalize (their affine scale a weighted step
 of its own row); dropout thins; flatten, view and reshape only rearrange; `a + b` where `a` is
-an ancestor of `b` is a residual branch. Anything else (an embedding, a recurrent layer,
-attention, pooling, a parameter used directly) is named, and the prediction stops there: "-"
+an ancestor of `b` is a residual branch, and `g(x) + f(x)` one with a shortcut of its own (a
+projection). Anything else (an embedding, a recurrent layer, attention, pooling, a parameter
+used directly) is named, and the prediction stops there: "-"
 in the table rather than a guess. Biases are left out, as in the Keras front-end: they do not
 change the backward factors, but PyTorch's default bias (Var = 1/(3·fan_in)) puts a floor under
 a shrinking forward RMS that the predicted one does not have.
@@ -218,9 +219,21 @@ class _Describer:
         elif id(second) in self.ancestors(first):
             skip, end = second, first
         else:
-            raise Unmappable(f"{_label(node)} adds two branches, neither of them the identity (a shortcut "
-                             f"with weights of its own, or parallel paths); the signal model knows x + f(x)")
+            return self._projected(node, first, second, start)
         return self.between(skip, start) + [Residual(tuple(self.between(end, skip)))]
+
+    def _projected(self, node: Any, first: Any, second: Any, start: Any) -> list[Step]:
+        """g(x) + f(x): a shortcut with steps of its own (a 1×1 convolution and its BatchNorm, as
+        in a ResNet's downsampling block). Both paths start where they fork, the latest node both
+        derive from; the shorter one is the skip."""
+        common = (self.ancestors(first) | {id(first)}) & (self.ancestors(second) | {id(second)})
+        fork = max((n for n in self.traced.graph.nodes if id(n) in common),
+                   key=lambda n: len(self.ancestors(n)), default=None)
+        if fork is None:
+            raise Unmappable(f"{_label(node)} adds two tensors that share no input; the signal model knows "
+                             f"x + f(x) and g(x) + f(x)")
+        paths = sorted((self.between(first, fork), self.between(second, fork)), key=len)
+        return self.between(fork, start) + [Residual(tuple(paths[1]), tuple(paths[0]))]
 
     def ancestors(self, node: Any) -> set[int]:
         key = id(node)

@@ -120,6 +120,28 @@ def resnet():
     return ResNet()
 
 
+class Down(nn.Module):
+    """A downsampling block: its shortcut is a strided 1×1 convolution and a BatchNorm."""
+
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, 2, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, 2, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(out + self.shortcut(x))
+
+
+def projected_resnet():
+    return nn.Sequential(nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+                         Block(16), Down(16, 32), Block(32), Down(32, 64), Block(64),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+
+
 def mnist_cnn():
     """A head sized for 28×28 inputs: the default 32×32 does not fit it."""
     return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -325,6 +347,14 @@ def test_residual_network_with_inplace_ops_is_clean_and_its_blocks_are_followed(
     assert names[:4] == ["stem", "bn", "blocks[0].conv1", "blocks[0].bn1"] and names[-1] == "fc"
     assert all(layer.backward_signal and layer.backward_signal > 0 for layer in report.hidden())
     # The residual adds are in the prediction: every hidden row has a predicted value.
+    assert all(layer.predicted_backward_signal is not None for layer in report.hidden())
+    assert 1 / 3 < report.backward_ratio() / report.predicted_backward_ratio < 3
+
+
+def test_projection_shortcuts_are_followed_by_the_prediction(probe):
+    report = probe("projected_resnet")
+    assert report.findings == ()
+    assert "[4].shortcut[0]" in [layer.name for layer in report.layers]
     assert all(layer.predicted_backward_signal is not None for layer in report.hidden())
     assert 1 / 3 < report.backward_ratio() / report.predicted_backward_ratio < 3
 
