@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from first_party_corpus import WIDELY_IMPORTED, users_of, write_corpus
+from first_party_corpus import WIDELY_IMPORTED, Expected, users_of, write_corpus
 
 TARGETS = {
     "keras_cold_1": 1.3,  # Keras-heavy, 1 process, cold: ≤ 1.3 × bare LibCST parse
@@ -328,6 +328,40 @@ def cross_module(found: set[tuple[str, str, int]]) -> set[tuple[str, str]]:
     return {(path, code) for path, code, _ in found if code.startswith("GL2")}
 
 
+def swap_backbone(module: Path) -> None:
+    """The edit of a widely used module: its LSTM backbone becomes a convolutional one, which
+    takes GL201 away from every model built on it."""
+    text = module.read_text()
+    swapped = text.replace("layers.LSTM(units, return_sequences=True),\n        layers.LSTM(units),",
+                           "layers.Conv1D(units, 5, activation=\"relu\", kernel_initializer=\"he_normal\"),\n"
+                           "        layers.GlobalMaxPooling1D(),")
+    if swapped == text:
+        raise SystemExit(f"{module}: the LSTM backbone to swap is not there")
+    module.write_text(swapped)
+
+
+def report_findings(expected: list[Expected], found: set, found_off: set, found_local: set) -> bool:
+    """Prints each expected cross-module finding, and the GL2xx findings against those of the
+    same bytes without resolution and of the local copies; whether all required were there."""
+    print("cross-module findings (linked corpus, cold):")
+    met = True
+    for e in expected:
+        hit = any(path == e.path and code == e.code for path, code, _ in found)
+        off_hit = any(path == e.path and code == e.code for path, code, _ in found_off)
+        ok = hit == e.present
+        met &= ok or not e.required
+        state = ("found" if hit else "absent") + (", as it must be" if ok else
+                                                  ", MISSING" if e.required else ", not followed yet")
+        print(f"  {e.code} {'' if e.present else 'not '}in {e.path}: {state}"
+              f"{' (also without resolution)' if off_hit and e.present else ''}  [{e.why}]")
+    linked_only = cross_module(found) - cross_module(found_off)
+    print(f"  GL2xx found only with resolution on: {len(linked_only)}; against the local copies: "
+          f"{len(cross_module(found) & cross_module(found_local))} alike, only in the copies "
+          f"{sorted(cross_module(found_local) - cross_module(found)) or 'none'}, only linked "
+          f"{sorted(cross_module(found) - cross_module(found_local)) or 'none'}")
+    return met and bool(linked_only)
+
+
 def first_party(keras_roots: list[Path], repeat: int) -> dict:
     """Times the generated first-party package (see first_party_corpus.py), prints what it
     found, and returns the figures the targets use. The Keras corpus's cold -j1, the
@@ -356,19 +390,14 @@ def first_party(keras_roots: list[Path], repeat: int) -> dict:
         fills = [counted_check(linked, "--cache-dir", str(Path(tmp) / f"cache{i}")) for i in range(repeat)]
         cache = str(Path(tmp) / f"cache{repeat - 1}")
         entries = [json.loads(f.read_text()) for f in Path(cache).rglob("results-*.json")]
-        distinct = len({d for e in entries for v in e.get("entries", e).values() if isinstance(v, dict)
-                        for d in v.get("dependencies", {})})
+        read = [set(v.get("dependencies", {})) for e in entries for v in e.get("entries", e).values()
+                if isinstance(v, dict)]
+        distinct = len(set().union(*read))
+        readers = sum(str((linked / WIDELY_IMPORTED).resolve()) in deps for deps in read)
         filling = {"wall": statistics.median(r.wall for r in fills),
                    "checking": statistics.median(r.checking for r in fills)}
         warm = median_checks({"warm": (linked, True)}, repeat, "--cache-dir", cache)["warm"]
-        edited = linked / WIDELY_IMPORTED
-        text = edited.read_text()
-        swapped = text.replace("layers.LSTM(units, return_sequences=True),\n        layers.LSTM(units),",
-                               "layers.Conv1D(units, 5, activation=\"relu\", kernel_initializer=\"he_normal\"),\n"
-                               "        layers.GlobalMaxPooling1D(),")
-        if swapped == text:
-            raise SystemExit(f"{WIDELY_IMPORTED}: the LSTM backbone to swap is not there")
-        edited.write_text(swapped)
+        swap_backbone(linked / WIDELY_IMPORTED)
         after_edit = counted_check(linked, "--cache-dir", cache)
         served = findings(linked, "--cache-dir", cache)
         fresh = findings(linked, "--no-cache")
@@ -405,28 +434,12 @@ def first_party(keras_roots: list[Path], repeat: int) -> dict:
           f"files checked again: {warm['checked']}; the cached results' dependencies, each read and hashed: "
           f"{warm['project']['validated']:.0f} ({distinct} distinct modules), {warm['project']['validated_s'] * 1000:.1f} ms")
     print(f"after editing {WIDELY_IMPORTED} (LSTM backbone swapped for a Conv1D one; {len(users_of(WIDELY_IMPORTED))} "
-          f"other modules use its functions): {after_edit.wall:.3f}s ({after_edit.checking:.3f}s in-process), "
+          f"other modules use its functions, {readers} cached results read it): {after_edit.wall:.3f}s ({after_edit.checking:.3f}s in-process), "
           f"{after_edit.checked} files checked again, {after_edit.built} graphs of others built; "
           f"findings as a cold check's: {'yes' if served == fresh else 'NO'}"
           + ("" if served == fresh else f" (stale: {sorted(served - fresh)}, missing: {sorted(fresh - served)})"))
 
-    print("cross-module findings (linked corpus, cold):")
-    met = True
-    for e in expected:
-        hit = any(path == e.path and code == e.code for path, code, _ in found)
-        off_hit = any(path == e.path and code == e.code for path, code, _ in found_off)
-        ok = hit == e.present
-        met &= ok or not e.required
-        state = ("found" if hit else "absent") + (", as it must be" if ok else
-                                                  ", MISSING" if e.required else ", not followed yet")
-        print(f"  {e.code} {'' if e.present else 'not '}in {e.path}: {state}"
-              f"{' (also without resolution)' if off_hit and e.present else ''}  [{e.why}]")
-    linked_only = cross_module(found) - cross_module(found_off)
-    print(f"  GL2xx found only with resolution on: {len(linked_only)}; against the local copies: "
-          f"{len(cross_module(found) & cross_module(found_local))} alike, only in the copies "
-          f"{sorted(cross_module(found_local) - cross_module(found)) or 'none'}, only linked "
-          f"{sorted(cross_module(found) - cross_module(found_local)) or 'none'}")
-    met &= bool(linked_only)
+    met = report_findings(expected, found, found_off, found_local)
     return {"per_mb": on["per_mb"] / keras_per_mb, "warm": warm_ratio, "fresh": served == fresh, "findings_met": met}
 
 
