@@ -233,6 +233,19 @@ def bare_gru():
     return nn.GRU(16, 32)  # time first: (steps, batch, features)
 
 
+def narrow_stack():
+    """16 × nn.Linear(5, 5) + ReLU with He-uniform weights and zero biases: dead at some seeds."""
+    layers = [nn.Linear(8, 5), nn.ReLU()]
+    for _ in range(15):
+        layers += [nn.Linear(5, 5), nn.ReLU()]
+    model = nn.Sequential(*layers, nn.Linear(5, 1))
+    for m in model:
+        if isinstance(m, nn.Linear):
+            nn.init.kaiming_uniform_(m.weight, nonlinearity="relu")
+            nn.init.zeros_(m.bias)
+    return model
+
+
 def double_mlp():
     return mlp(4, width=16).double()
 
@@ -594,3 +607,30 @@ def test_an_inplace_relu_after_a_layer_changes_none_of_its_numbers():
         assert (a.forward_rms, a.backward_signal, a.weight_grad_norm, a.dead_units) == (
             b.forward_rms, b.backward_signal, b.weight_grad_norm, b.dead_units)
     assert all(layer.backward_signal > 0 for layer in inplace.layers)
+
+
+def test_a_narrow_relu_stack_is_gr104_at_the_seeds_where_it_dies(models: Path):
+    """A stack that no input of 4096 gets through is dead at that seed; the probe must say so there,
+    and not at every seed."""
+    from gradlint.runtime.seeds import probe_seeds
+
+    namespace: dict = {}
+    exec(compile(MODELS, str(models), "exec"), namespace)
+
+    def dead_for_4096_inputs(seed: int) -> bool:
+        torch.manual_seed(seed)  # as the probe seeds the build
+        model = namespace["narrow_stack"]()
+        x = torch.randn(4096, 8)
+        with torch.no_grad():
+            for layer in model:
+                x = layer(x)
+                if isinstance(layer, torch.nn.ReLU) and not (x > 0).any():
+                    return True
+        return False
+
+    report = probe_seeds(f"{models}:narrow_stack", ProbeOptions(), 12)
+    flagged = next((set(f.seeds) for f in report.seed_summary.findings if f.code == "GR104"), set())
+    surely_dead = {seed for seed in range(12) if dead_for_4096_inputs(seed)}
+    assert surely_dead, "the fixture should die at some seed"
+    assert surely_dead <= flagged < set(range(12))
+    assert any(line.startswith("GR104 dead ReLU stack in ") and "width 5" in line for line in report.seed_summary.lines())
