@@ -96,9 +96,7 @@ class TransformerEncoder(keras.Model):
         self.head = layers.Dense(classes, activation="softmax")
 
     def call(self, ids):
-        import keras.ops as ops
-
-        x = self.tokens(ids) + self.positions(ops.arange(self.length))
+        x = self.tokens(ids) + self.positions(keras.ops.arange(self.length))
         for block in self.blocks:
             x = block(x)
         return self.head(self.pool(x))

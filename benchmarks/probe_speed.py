@@ -25,8 +25,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gradlint.runtime.backend import load  # noqa: E402
-from gradlint.runtime.settings import ProbeOptions  # noqa: E402
+from gradlint.runtime.backend import load
+from gradlint.runtime.settings import ProbeOptions
 
 MODELS_FILE = Path(__file__).resolve().parent / "probe_models.py"
 FACTORIES = ("bilstm_classifier", "resnet20", "mlp30", "transformer_encoder")

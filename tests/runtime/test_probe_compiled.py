@@ -55,7 +55,7 @@ def test_the_compiled_pass_matches_a_hand_written_tape(backend):
     """Each layer applied by hand under a tape that watches its output: the reference."""
     tf, keras = backend.tf, backend.keras
     model = small_mlp(keras)
-    prober, batch, result = passes(model, backend, compiled=True)
+    _, batch, result = passes(model, backend, compiled=True)
     [y] = result.targets
     layers = [layer for layer in model.layers]
     with tf.GradientTape() as tape:

@@ -98,7 +98,7 @@ def test_off_a_terminal_progress_is_silent_and_verbose_logs_steps():
 def test_check_runtime_probes_each_target_with_its_time_and_clean_stdout(fixture_target, capsys):
     screen = Terminal()
     targets = [fixture_target("chatty_model.py", "build_model"), fixture_target("chatty_model.py", "build_other_model")]
-    findings, errors = run_targets(targets, ProbeOptions(repeats=1), Progress(screen))
+    _, errors = run_targets(targets, ProbeOptions(repeats=1), Progress(screen))
     assert errors == []
     timed = [line.split("\x1b[K")[-1] for line in screen.getvalue().split("\n") if " s (build " in line]
     assert [line.split(": ")[0] for line in timed] == targets
