@@ -25,6 +25,8 @@ from pathlib import Path
 
 PACKAGE = "deepkit"
 HEADER = "import keras\nfrom keras import layers, ops\nimport tensorflow as tf\n"
+# A module the local copies still import: used as an object (`io.load(path)`), it gives no model.
+KEPT_IN_COPIES = frozenset({"from ..utils import io"})
 # The module each widely imported helper lives in: the one `static_speed.py` edits.
 WIDELY_IMPORTED = f"{PACKAGE}/layers/recurrent.py"
 
@@ -488,7 +490,7 @@ def _modules(experiments: int, seed: int) -> tuple[list[Module], list[Expected]]
     return mods, expected
 
 
-def _strip_aliases(text: str, aliases: set[str]) -> str:
+def _strip_aliases(text: str, aliases: set[str] | frozenset[str]) -> str:
     if not aliases:
         return text
     return re.sub(r"\b(?:{})\.".format("|".join(sorted(aliases))), "", text)
@@ -518,29 +520,28 @@ def _aliases(module: Module) -> set[str]:
             if m and m.group(1) not in FUNCTIONS}
 
 
-def render(module: Module, local: bool, aliases: set[str] = frozenset()) -> str:
+def render(module: Module, local: bool, aliases: set[str] | frozenset[str] = frozenset()) -> str:
     """The module's text; with `local`, first-party imports replaced by the functions'
     definitions (and their callees'), as if each module were written on its own, and the
     module `aliases` dropped from the calls (`zoo.get_lstm()` → `get_lstm()`)."""
     doc = module.doc or (f"{Path(module.path).stem.replace('_', ' ').capitalize()} of deepkit "
                          f"({Path(module.path).parent.name}).\n\nSee docs/{Path(module.path).parent.name}.md "
                          "for what each function is for and which runs use it.")
-    parts = [f'"""{doc}\n"""\n' + (HEADER if module.keras else "")]
+    text = f'"""{doc}\n"""\n' + (HEADER if module.keras else "")
     if local:
         own = set(module.defines)
         copied = [n for n in _closure([n for _, names in module.imports for n in names]) if n not in own]
         # A defined function's callees from other modules are copied too.
         copied += [n for n in _closure(list(module.defines)) if n not in own and n not in copied]
-        imports = [s for s, names in module.imports if not names and "import io" in s]
+        imports = [s for s, _ in module.imports if s in KEPT_IN_COPIES]
     else:
         copied = []
         imports = [s for s, _ in module.imports]
     if imports:
-        parts.append("\n".join(imports) + "\n")
+        text += "\n" + "\n".join(imports) + "\n"
     definitions = [_documented(FUNCTIONS[n].source) for n in copied + list(module.defines)]
     if definitions:
-        parts.append("\n\n" + "\n\n".join(definitions))
-    text = "".join(p if i == 0 else (p if p.startswith("\n") else "\n" + p) for i, p in enumerate(parts))
+        text += "\n\n" + "\n\n".join(definitions)
     text += module.body
     return _strip_aliases(text, aliases) if local else text
 
