@@ -132,6 +132,8 @@ class TorchGraph:
         self.attr_values: dict[int, dict[str, list[object]]] = {}
         self.nodes: dict[int, list[Node]] = {}  # id(layer call) → its applications
         self.stacks: list[Stack] = []
+        # Each model class's forward() input (classes other classes hold as submodules aside).
+        self.model_inputs: list[tuple[ast.ClassDef, Node]] = []
         self.recurrent_classes: set[int] = set()
         self._inlining: list[int] = []
         self._standalone = False  # reading a submodule class's forward() on its own
@@ -635,6 +637,8 @@ class TorchGraph:
             params = [a.arg for a in forward.args.args[1:]]
             env = {p: Node(INPUT) for p in params}
             inner = id(cls) in submodules
+            if params and not inner:
+                self.model_inputs.append((cls, env[params[0]]))
             self._standalone = inner
             try:
                 returned = self._run_forward(cls, forward, env)
@@ -654,8 +658,10 @@ class TorchGraph:
                 if isinstance(value, Seq):
                     Node.make(END, [self.apply(value, Node(INPUT), None)])
 
-    def _run_forward(self, cls: ast.ClassDef, forward: ast.FunctionDef, env: dict[str, Node]) -> list[Node]:
+    def _run_forward(self, cls: ast.ClassDef, forward: ast.FunctionDef, env: dict[str, Node],
+                     repeat: int | None = 1) -> list[Node]:
         run = _ForwardRun(self, cls, self.scopes.defs.get(id(forward), self.scopes.module_scope))
+        run.repeat = repeat  # (inlined inside a loop: what it applies repeats with it)
         run.env.update(env)
         run.body(forward.body)
         return run.returned
@@ -669,7 +675,7 @@ class TorchGraph:
             self.nodes.setdefault(id(value.call), []).append(made)
             return made
         if isinstance(value, Act):
-            return Node.make(ACT, [node], activation=value.fact)
+            return Node.make(ACT, [node], activation=value.fact, repeat=repeat)
         if isinstance(value, Seq):
             times = repeat if value.repeat == 1 else (None if value.repeat is None or repeat is None else value.repeat * repeat)
             if value.repeat != 1:
@@ -683,7 +689,7 @@ class TorchGraph:
             if forward is not None and len(forward.args.args) >= 2:
                 self._inlining.append(id(value.cls))
                 try:
-                    returned = self._run_forward(value.cls, forward, {forward.args.args[1].arg: node})
+                    returned = self._run_forward(value.cls, forward, {forward.args.args[1].arg: node}, repeat)
                 finally:
                     self._inlining.pop()
                 if len(returned) == 1:
@@ -954,7 +960,7 @@ class _ForwardRun:
             left = self.env.get(node.target.id) or Node(OTHER)
             right = self.expr(node.value)
             kind = ADD if isinstance(node.op, ast.Add) else OTHER
-            self.env[node.target.id] = Node.make(kind, [left, right])
+            self.env[node.target.id] = Node.make(kind, [left, right], repeat=self.repeat)
         elif isinstance(node, ast.Return) and node.value is not None:
             self.returned.append(self.expr(node.value))
         elif isinstance(node, ast.Expr):
@@ -995,7 +1001,7 @@ class _ForwardRun:
             for item in container.items:
                 self.modules[target.id] = item
                 outer = self.repeat
-                self.repeat = container.repeat if outer == 1 else None
+                self.repeat = _times(container.repeat, outer)
                 self.body(node.body)
                 self.repeat = outer
             self.modules.pop(target.id, None)
@@ -1035,7 +1041,7 @@ class _ForwardRun:
         outer = self.repeat
         for position in range(length):
             self.indexed = {key: seq.items[position] for key, seq in containers.items()}
-            self.repeat = repeat if outer == 1 else None
+            self.repeat = _times(repeat, outer)
             self.body(node.body)
         self.indexed = {}
         self.repeat = outer
@@ -1055,7 +1061,7 @@ class _ForwardRun:
             return self.call(node)
         if isinstance(node, ast.BinOp):
             left, right = self.expr(node.left), self.expr(node.right)
-            return Node.make(ADD if isinstance(node.op, ast.Add) else OTHER, [left, right])
+            return Node.make(ADD if isinstance(node.op, ast.Add) else OTHER, [left, right], repeat=self.repeat)
         if isinstance(node, ast.Starred):
             return self.expr(node.value)
         inputs = [self.expr(child) for child in ast.iter_child_nodes(node) if isinstance(child, ast.Name)
@@ -1080,14 +1086,14 @@ class _ForwardRun:
             act = activation_function(name)
             if act is not None:
                 fact = graph._activation_fact(act, node, self.scope, module=False, skip=1)
-                return Node.make(ACT, [self.expr(first)], activation=fact)
+                return Node.make(ACT, [self.expr(first)], activation=fact, repeat=self.repeat)
             if name in _PASS_FUNCTIONS:
                 return self.expr(first)
         if isinstance(func, ast.Attribute) and _is_tensor_method(func, self.env):
             receiver = self.expr(func.value)
             act = METHODS.get(func.attr)
             if act is not None:
-                return Node.make(ACT, [receiver], activation=ActivationFact(act.key, "layer", node))
+                return Node.make(ACT, [receiver], activation=ActivationFact(act.key, "layer", node), repeat=self.repeat)
             if func.attr in _PASS_METHODS:
                 return receiver
             return Node.make(OTHER, [receiver])
@@ -1108,6 +1114,15 @@ def dict_iteration(graph: TorchGraph, iterable: ast.expr, target: ast.expr, scop
             target = target.elts[1]
         return container, target
     return graph.module_value(iterable, scope, cls), target
+
+
+def _times(a: int | None, b: int | None) -> int | None:
+    """Repeats nested in repeats: their product (None where either is unknown)."""
+    if a == 1:
+        return b
+    if b == 1:
+        return a
+    return a * b if a is not None and b is not None else None
 
 
 def _subscript_index(name: ast.Name, body: list[ast.stmt]) -> bool:

@@ -92,6 +92,13 @@ class SignalModel:
         for model in functional_models(self.graph):
             found.append(ModelPrediction(model.description, predict(model.description), model.line))
             covered |= model.layers
+        if self.graph.torch.layers:
+            from gradlint.signal.torch_functional import torch_models
+
+            for torch_model in torch_models(self.graph):  # PyTorch: forward()s with residual adds
+                found.append(ModelPrediction(torch_model.description, predict(torch_model.description),
+                                             torch_model.line))
+                covered |= torch_model.layers
         for signal in self.stacks:
             entries = signal.stack.entries
             if entries and id(entries[0].layer.call) in covered:

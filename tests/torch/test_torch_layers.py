@@ -418,3 +418,42 @@ def test_module_lists_indexed_by_a_range_loop():
     assert fcs.following.name == "relu" and normalization_reached(graph, fcs) is not None
     # fcs feed their BatchNorm; gates meet tanh with PyTorch's default.
     assert codes(text) == [(10, "GL101")]
+
+
+def test_forward_with_residual_adds_is_one_model_for_the_signal():
+    from gradlint.signal.from_graph import signal_of
+    from gradlint.signal.model import Residual, Weighted
+
+    graph = graph_of("""
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1 = nn.Linear(64, 64)
+                self.fc2 = nn.Linear(64, 64)
+
+            def forward(self, x):
+                h = self.fc2(F.relu(self.fc1(x)))
+                return x + h
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.stem = nn.Linear(64, 64)
+                self.blocks = nn.ModuleList([Block() for _ in range(3)])
+                self.head = nn.Linear(64, 1)
+
+            def forward(self, x):
+                x = self.stem(x)
+                for block in self.blocks:
+                    x = block(x)
+                return self.head(x)
+    """)
+    (model,) = [m for m in signal_of(graph).models if m.description.name == "Net"]
+    steps = model.description.steps
+    assert [type(s).__name__ for s in steps] == ["Weighted", "Residual", "Residual", "Residual", "Weighted"]
+    assert all(isinstance(s, Residual) and not s.skip and sum(isinstance(b, Weighted) for b in s.branch) == 2
+               for s in steps[1:4])
+    assert steps[-1].head
