@@ -65,7 +65,7 @@ def probe(targets: tuple[str, ...], confirm: bool, output_format: str, plot: Pat
 
     TARGET is path/to/model.py:build_model or package.module:build_model (a function called
     with no arguments that returns a Keras model or a torch.nn.Module), or a saved model.keras /
-    model.h5. Without
+    model.h5 / model.pt (torch.save of a whole module). Without
     TARGET, the targets of [tool.gradlint.runtime] are probed. This runs the target's code.
     """
     try:

@@ -24,7 +24,7 @@ from gradlint.runtime.backend import Backend
 from gradlint.runtime.errors import ProbeError, reason
 from gradlint.runtime.torch_backend import is_torch_module
 
-SAVED_SUFFIXES = (".keras", ".h5", ".hdf5")
+SAVED_SUFFIXES = (".keras", ".h5", ".hdf5", ".pt", ".pth")  # (.pt, .pth: runtime/torch_session.py)
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 

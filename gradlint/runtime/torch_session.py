@@ -47,12 +47,13 @@ from gradlint.runtime.verdicts import judge
 
 TORCH_ROOTS = frozenset({"torch", "torchvision", "torchaudio", "torchtext", "timm", "lightning", "pytorch_lightning"})
 KERAS_ROOTS = frozenset({"keras", "tensorflow", "tf_keras"})
+SAVED_SUFFIXES = (".pt", ".pth")
 
 
 def is_torch_target(target: Target) -> bool:
     """Whether to probe `target` with torch without importing TensorFlow first."""
-    if not target.has_source:
-        return False
+    if target.kind == "saved":
+        return target.location.lower().endswith(SAVED_SUFFIXES)
     try:
         _, text = source_of(target)
     except GradlintError:
@@ -124,6 +125,8 @@ def probe_torch(target: Target, options: ProbeOptions, *, progress: Progress | N
 
 def load_torch_model(target: Target, *, source: str | None = None) -> LoadedModel:
     """Run the target's module and call its factory; the result must be a torch.nn.Module."""
+    if target.kind == "saved":
+        return _load_saved(target)
     if target.kind == "file" or source is not None:
         path, original = source_of(target)
         text = original if source is None else source
@@ -159,6 +162,41 @@ def _call(target: Target, factory: Any) -> Any:
     if is_torch_module(result):
         return result
     raise ProbeError(f"{target.spec}: {target.factory}() returned {returned(result)}")
+
+
+def _load_saved(target: Target) -> LoadedModel:
+    """A whole module saved with `torch.save(model, path)` (unpickling runs code, as a target's
+    module does). A TorchScript archive is refused with the reason, a state_dict with what to
+    probe instead."""
+    import zipfile
+
+    torch = load_torch()
+    path = Path(target.location)
+    if not path.is_file():
+        raise ProbeError(f"{target.spec}: file not found")
+    if _is_torchscript(path, zipfile):
+        raise ProbeError(f"{target.spec}: a TorchScript archive (torch.jit.save): its compiled forward runs no "
+                         f"Python hooks, so no layer can be measured; save the module with torch.save(model, path), "
+                         f"or probe the function that builds it")
+    try:
+        model = torch.load(str(path), map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise ProbeError(f"{target.spec}: cannot load the saved model: {reason(exc)}") from exc
+    if not is_torch_module(model):
+        if isinstance(model, dict) and model and all(hasattr(v, "shape") for v in model.values()):
+            raise ProbeError(f"{target.spec}: the file holds a state_dict (parameters only, no model); "
+                             f"probe the function that builds the model instead (model.py:build_model)")
+        raise ProbeError(f"{target.spec}: the file holds {returned(model)}")
+    return LoadedModel(model, target.location)
+
+
+def _is_torchscript(path: Path, zipfile: Any) -> bool:
+    """torch.jit.save writes a zip archive with a `code/` folder; torch.save's has none."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any("/code/" in name for name in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
 
 
 def returned(result: Any) -> str:

@@ -486,6 +486,7 @@ def test_a_factory_returning_neither_keras_nor_torch_exits_2_naming_it(models: P
     assert result.stdout == ""
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")  # TorchScript is deprecated in torch 2.13
 def test_a_torchscript_module_is_refused_with_the_reason(models: Path, run_probe):
     result = run_probe(f"{models}:scripted")
     assert result.exit_code == 2
@@ -634,3 +635,24 @@ def test_a_narrow_relu_stack_is_gr104_at_the_seeds_where_it_dies(models: Path):
     assert surely_dead, "the fixture should die at some seed"
     assert surely_dead <= flagged < set(range(12))
     assert any(line.startswith("GR104 dead ReLU stack in ") and "width 5" in line for line in report.seed_summary.lines())
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")  # TorchScript is deprecated in torch 2.13
+def test_a_module_saved_with_torch_save_is_probed_and_other_pt_files_say_what_they_hold(models: Path, tmp_path: Path,
+                                                                                       run_probe):
+    namespace: dict = {}
+    exec(compile(MODELS, str(models), "exec"), namespace)
+    torch.manual_seed(0)
+    model = namespace["default_mlp_20"]()
+    torch.save(model, tmp_path / "whole.pt")
+    torch.save(model.state_dict(), tmp_path / "weights.pth")
+    torch.jit.save(torch.jit.script(model), tmp_path / "scripted.pt")
+
+    report = probe_target(str(tmp_path / "whole.pt"), ProbeOptions())
+    assert report.framework == "torch" and len(report.layers) == 20
+    assert ("GR101", "backward_ratio") in criteria(report)
+
+    weights = run_probe(str(tmp_path / "weights.pth"))
+    assert weights.exit_code == 2 and "holds a state_dict (parameters only, no model)" in weights.stderr
+    scripted = run_probe(str(tmp_path / "scripted.pt"))
+    assert scripted.exit_code == 2 and "a TorchScript archive (torch.jit.save)" in scripted.stderr
