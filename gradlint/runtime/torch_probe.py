@@ -285,9 +285,9 @@ class TorchProber:
         if found is not None:
             return found[0]
         kind = type(module).__name__
-        if kind == "RNN":
+        if kind in ("RNN", "RNNCell"):
             return str(getattr(module, "nonlinearity", "tanh"))
-        if kind in ("LSTM", "GRU"):
+        if kind in ("LSTM", "GRU", "LSTMCell", "GRUCell"):
             return "tanh"
         if node is not None and kind.startswith(_KERNELED):
             return "linear"
