@@ -211,3 +211,14 @@ def test_a_helper_imported_from_another_module_is_judged_at_each_call(tmp_path: 
     again = gradlint(tmp_path, "check", "--output-format", "concise", ".")
     assert [line.split(" GL101 ")[0] for line in again.stdout.splitlines()] == ["classifier.py:9:29:"]
     assert "gets activation 'tanh' here" in again.stdout and "wants Glorot" in again.stdout
+
+
+def test_a_module_created_after_a_cached_check_is_read(tmp_path: Path):
+    # train.py imports build_lstm from a models.py that does not exist yet: nothing to judge,
+    # and the cached result must not outlive the module's arrival.
+    (tmp_path / "pyproject.toml").write_text("[tool.gradlint]\n")
+    (tmp_path / "train.py").write_text(TRAIN)
+    assert gradlint(tmp_path, "check", ".").stdout == ""
+    (tmp_path / "models.py").write_text(MODELS)
+    result = gradlint(tmp_path, "check", "--output-format", "concise", "train.py")
+    assert [line.split(" ")[1] for line in result.stdout.splitlines()] == ["GL201"], result.stdout + result.stderr

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,13 @@ if TYPE_CHECKING:
     from gradlint.graph.model import ModuleGraph
 
 _MAX_BYTES = 2_000_000  # a module larger than this is not read for another's sake
+# The digest a dependency records for a file that was looked for and not found: creating it
+# later must re-check the files that looked.
+ABSENT = "absent"
+# Per process: a file's content hash, kept while its size and modification time stay, so that
+# a run with many readers of one module (and a warm run re-checking every cached result's
+# dependencies) hashes each module once.
+_DIGESTS: dict[str, tuple[int, int, str]] = {}
 _MAX_DEPTH = 3  # models built in one module from another's functions, and so on
 
 
@@ -54,6 +62,8 @@ class Project:
             self._located[key] = self.locate(Path(importer), module, level)
         path = self._located[key]
         if path is None:
+            for candidate in self.candidates(Path(importer), module, level):
+                self.dependencies.setdefault(str(candidate), ABSENT)
             return None
         if str(path) not in self._read:
             self._read[str(path)] = self.graph(path)
@@ -68,6 +78,10 @@ class Project:
 
     def locate(self, importer: Path, module: str, level: int) -> Path | None:
         """The file of a first-party module, or None (a library, or not found)."""
+        return next((c for c in self.candidates(importer, module, level) if c.is_file()), None)
+
+    def candidates(self, importer: Path, module: str, level: int) -> list[Path]:
+        """Where the module's file would be, in the order Python would find it."""
         parts = [p for p in module.split(".") if p]
         if level > 0:
             base = importer.resolve().parent
@@ -76,21 +90,32 @@ class Project:
             bases = [base]
         else:
             bases = [importer.resolve().parent, *self.roots]
+        found = []
         for base in bases:
             stem = base.joinpath(*parts) if parts else base
-            for candidate in (stem.with_suffix(".py") if parts else None, stem / "__init__.py"):
-                if candidate is not None and candidate.is_file():
-                    return candidate
-        return None
+            if parts:
+                found.append(stem.with_suffix(".py"))
+            found.append(stem / "__init__.py")
+        return found
 
     def graph(self, path: Path) -> ModuleGraph | None:
         try:
-            data = path.read_bytes() if path.stat().st_size <= _MAX_BYTES else None
+            info = path.stat()
         except OSError:
             return None
-        if data is None:
+        if info.st_size > _MAX_BYTES:
+            return None
+        known = _DIGESTS.get(str(path))
+        if known is not None and known[:2] == (info.st_size, info.st_mtime_ns) \
+                and (str(path), known[2]) in self._graphs:
+            self.dependencies[str(path)] = known[2]
+            return self._graphs[(str(path), known[2])]
+        try:
+            data = path.read_bytes()
+        except OSError:
             return None
         digest = hashlib.sha256(data).hexdigest()
+        _DIGESTS[str(path)] = (info.st_size, info.st_mtime_ns, digest)
         self.dependencies[str(path)] = digest
         key = (str(path), digest)
         if key not in self._graphs:
@@ -117,11 +142,27 @@ class Project:
 
 
 def unchanged(dependencies: dict[str, str]) -> bool:
-    """Every module a cached result read still has the content it read."""
+    """Every module a cached result read still has the content it read, and every one it
+    looked for in vain is still missing."""
     for path, digest in dependencies.items():
-        try:
-            if hashlib.sha256(Path(path).read_bytes()).hexdigest() != digest:
+        if digest == ABSENT:
+            if os.path.isfile(path):
                 return False
-        except OSError:
+            continue
+        if _digest(path) != digest:
             return False
     return True
+
+
+def _digest(path: str) -> str | None:
+    """The file's sha256, from the per-process memo while its size and mtime are unchanged."""
+    try:
+        info = os.stat(path)
+        known = _DIGESTS.get(path)
+        if known is not None and known[:2] == (info.st_size, info.st_mtime_ns):
+            return known[2]
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+    _DIGESTS[path] = (info.st_size, info.st_mtime_ns, digest)
+    return digest
