@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import importlib.util
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -93,7 +94,8 @@ def probe_torch(target: Target, options: ProbeOptions, *, progress: Progress | N
     progress = progress or NoProgress()
     spec = target.spec
     started = time.perf_counter()
-    progress.step("loading torch")
+    if "torch" not in sys.modules:
+        progress.step("loading torch")
     torch = load_torch()
     imported = time.perf_counter()
     with quiet_python_warnings(not options.verbose), stdout_to_stderr():
