@@ -9,7 +9,7 @@ from gradlint.diagnostics import SAFE, Diagnostic
 from gradlint.graph.facts import ActivationFact, Layer
 from gradlint.graph.guards import feeds_zero_kernel, normalization_reached
 from gradlint.graph.model import ModuleGraph
-from gradlint.graph.weights import family_kernel
+from gradlint.graph.weights import family_kernel, kernel_scale
 from gradlint.keras_api.activations import Family, family_of
 from gradlint.keras_api.layers import Role
 from gradlint.rules.base import FixSafety, Invalid, Rule
@@ -59,6 +59,9 @@ Only where the kernel's scale reaches the gradient: a layer whose output reaches
 normalization (BatchNormalization, LayerNormalization, …) through linear, ReLU-like, dropout,
 pooling or reshape steps is left alone, since BN(c·Wx) = BN(Wx); so is one whose output only
 feeds a zero-initialized kernel. A lone layer whose consumer cannot be seen keeps its finding.
+Where the layer's fans are known and its initializer, though of another family, gives the
+wanted family's variance anyway (He and Glorot on a 512→10 head: 2/512 against 2/522; Glorot
+for SELU between equal widths: LeCun's 1/fan), the signal cannot tell them apart: no finding.
 
 A layer whose output goes both into an activation (a residual block's main path) and straight
 into an add (its shortcut) is judged by the main path's activation: the shortcut carries the
@@ -273,22 +276,22 @@ x = layers.ReLU()(x)
             """\
 from tensorflow import keras
 from tensorflow.keras import initializers
-inputs = keras.Input(shape=(20,))
-out = keras.layers.Dense(
-    1,
+inputs = keras.Input(shape=(64,))
+reconstruction = keras.layers.Dense(
+    64,
     kernel_initializer=initializers.HeNormal(seed=7),
 )(inputs)
-model = keras.Model(inputs, out)
+model = keras.Model(inputs, reconstruction)
 """,
             fixed="""\
 from tensorflow import keras
 from tensorflow.keras import initializers
-inputs = keras.Input(shape=(20,))
-out = keras.layers.Dense(
-    1,
+inputs = keras.Input(shape=(64,))
+reconstruction = keras.layers.Dense(
+    64,
     kernel_initializer=initializers.GlorotNormal(seed=7),
 )(inputs)
-model = keras.Model(inputs, out)
+model = keras.Model(inputs, reconstruction)
 """,
         ),
         Invalid(
@@ -439,6 +442,8 @@ class MLP(nn.Module):
             return None  # BN(c·Wx) = BN(Wx): the kernel's scale cancels
         if feeds_zero_kernel(graph, layer):
             return None  # nothing passes a zero kernel: its input's scale cannot matter
+        if _same_scale(graph, layer, wanted):
+            return None  # another family's name, the wanted family's variance at these fans
         return wanted
 
     @staticmethod
@@ -455,6 +460,24 @@ def _is_head(graph: ModuleGraph, layer: Layer) -> bool:
     if following is not None and following.source == "output":
         return True
     return any(stack.end == "output" and stack.entries and stack.entries[-1].layer is layer for stack in graph.stacks)
+
+
+# Kernels whose gains (forward and backward) differ by less than this are the same to the
+# signal: a 512→10 softmax head with He (Var 2/512) and with Glorot (Var 2/522), or SELU with
+# Glorot between equal widths (Var 1/fan, LeCun's).
+_SAME_GAIN = 1.25
+
+
+def _same_scale(graph: ModuleGraph, layer: Layer, wanted: Family) -> bool:
+    """Whether the layer's kernel, at its known fans, has the wanted family's gains anyway."""
+    if not layer.fan_in or not layer.fan_out:
+        return False
+    now = kernel_scale(graph, layer)
+    target = family_kernel(wanted, layer.fan_in, layer.fan_out)
+    pairs = ((now.gain, target.gain), (now.back_gain, target.back_gain))
+    if now.assumed_equal_widths or any(a is None or b is None or a <= 0 or b <= 0 for a, b in pairs):
+        return False
+    return all(1 / _SAME_GAIN <= a / b <= _SAME_GAIN for a, b in pairs)  # type: ignore[operator]
 
 
 def _effect_text(effect: LayerEffect) -> str:

@@ -176,12 +176,39 @@ def test_output_layer_is_linear_and_wants_glorot():
     src = """\
     import keras
     model = keras.Sequential([
+        keras.Input((64,)),
+        keras.layers.Dense(64, activation="relu", kernel_initializer="he_normal"),
+        keras.layers.Dense(64, kernel_initializer="he_normal"),
+    ])
+    """
+    [(row, message)] = findings(src)
+    assert row == 5 and "linear output (the model's output" in message and "glorot_normal" in message
+
+
+def test_another_familys_name_with_the_wanted_variance_at_these_fans_is_silent():
+    # A 64→1 head: He's Var 2/64 against Glorot's 2/65, the same kernel to the signal. SELU
+    # with Glorot between equal widths is LeCun's 1/fan. With fans unknown, the name decides.
+    head = """\
+    import keras
+    model = keras.Sequential([
+        keras.Input((64,)),
         keras.layers.Dense(64, activation="relu", kernel_initializer="he_normal"),
         keras.layers.Dense(1, kernel_initializer="he_normal"),
     ])
     """
-    [(row, message)] = findings(src)
-    assert row == 4 and "linear output (the model's output" in message and "glorot_normal" in message
+    assert findings(head) == []
+    selu = """\
+    import keras
+    model = keras.Sequential([
+        keras.Input((128,)),
+        keras.layers.Dense(128, activation="selu", kernel_initializer="glorot_normal"),
+        keras.layers.Dense(128, activation="selu", kernel_initializer="lecun_normal"),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    """
+    assert findings(selu) == []
+    unknown_fans = selu.replace("    keras.Input((128,)),\n", "")
+    assert rows(unknown_fans) == [3]
 
 
 def test_functional_chain_with_residual_merge_and_activation_function():
