@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 
@@ -68,6 +69,7 @@ def test_on_a_terminal_progress_shows_steps_batches_and_seconds_then_each_target
     assert f"\r\x1b[Kbuilding {chatty}…" in shown
     assert f"{chatty}: tracing and measuring batch 1/2…" in shown and f"{chatty}: measuring batch 2/2…" in shown
     assert f"{other}: measuring batch 2/2…" in shown
+    assert re.search(rf"{re.escape(other)}: measuring batch 2/2… \d+\.\d s", shown)  # seconds since the start
     lines = [line.split("\x1b[K")[-1] for line in shown.split("\n")]
     timed = [line for line in lines if line.startswith((f"{chatty}: ", f"{other}: ")) and " s (build " in line]
     assert [line.split(": ")[0] for line in timed] == [chatty, other]
