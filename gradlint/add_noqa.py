@@ -228,7 +228,7 @@ def _add_noqa_to_notebook(source: SourceFile, diagnostics: list[Diagnostic], lin
         if d.cell is not None:
             by_cell.setdefault(d.cell, []).append(d)
     sources: dict[int, str] = {}
-    added, skipped = 0, []
+    added, skipped = 0, list[Skipped]()
     for index, found in sorted(by_cell.items()):
         result = add_noqa(notebook.cells[index - 1].source, found, line_length)
         added += result.added

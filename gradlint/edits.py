@@ -243,7 +243,7 @@ def fit_line_length(diagnostics: list[Diagnostic], tree: ast.Module, source: Sou
     out = []
     for d in diagnostics:
         edits = None if d.fix is None else _fitted_edits(source, statements, d.fix.edits, line_length)
-        out.append(d if edits is None else replace(d, fix=replace(d.fix, edits=edits)))
+        out.append(d if edits is None or d.fix is None else replace(d, fix=replace(d.fix, edits=edits)))
     return out
 
 

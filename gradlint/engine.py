@@ -492,10 +492,10 @@ def check_files(files: list, settings: Settings, fix: bool = False, jobs: int | 
     calls = [call for _, call in heavy]
     results.extend(run_parallel(_check_guarded, calls, jobs))
     for result in results:
-        cache, key = keys.get(result.path, (None, None))
-        if (cache is not None and result.content_key is not None and result.content_key == key
+        entry = keys.get(result.path)
+        if (entry is not None and result.content_key is not None and result.content_key == entry[1]
                 and not result.errors and result.new_text is None):
-            cache.put(result.content_key, result.path, result.diagnostics, result.dependencies, result.coverage)
+            entry[0].put(result.content_key, result.path, result.diagnostics, result.dependencies, result.coverage)
         if result.diagnostics:  # (a run over files without Keras never loads Diagnostic)
             result.diagnostics.sort(key=lambda d: d.sort_key())
     caches.save()

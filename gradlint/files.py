@@ -23,11 +23,13 @@ import os
 import re
 import stat
 import tokenize
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 
 class UnreadableFile(Exception):
@@ -492,7 +494,7 @@ def deferred_signals() -> Iterator[None]:
         yield
         return
     held: list[int] = []
-    previous = {}
+    previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
 
     def hold(signum: int, frame: object) -> None:
         held.append(signum)
@@ -506,8 +508,8 @@ def deferred_signals() -> Iterator[None]:
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        for number, handler in previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
         if held:
             _deliver(held[0], previous[held[0]], restore=False)
 

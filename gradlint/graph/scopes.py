@@ -355,7 +355,9 @@ def _is_keras_applications_getter(func: ast.AST, scope: Scope) -> bool:
         if not isinstance(base, ast.Name):
             return False
         bindings = scope.lookup(base.id)
-        return bool(bindings) and all(
+        if not bindings:
+            return False
+        return all(
             b.kind is BindingKind.IMPORT and (b.path or "").split(".")[0] == _KERAS_APPLICATIONS for b in bindings)
     if not isinstance(func, ast.Name):
         return False
