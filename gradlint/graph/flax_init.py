@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from typing import TypeGuard
 
 from gradlint.flax_api.initializers import (
     CONSTANT,
@@ -57,10 +58,13 @@ def read_initializer(layer: Layer, scopes: ScopeTable, resolver: Resolver,
     for _ in range(3):
         if not isinstance(target, ast.Name):
             break
-        found = resolver.assigned_value(target.id, scope)
-        if found is None or found[0] is target or not isinstance(found[0], (ast.Call, ast.Name, ast.Attribute)):
+        assigned = resolver.assigned_value(target.id, scope)
+        if assigned is None:
             break
-        target, scope = found  # type: ignore[assignment]
+        value, value_scope = assigned
+        if value is target or not isinstance(value, (ast.Call, ast.Name, ast.Attribute)):
+            break
+        target, scope = value, value_scope
         via = True
     display = " ".join(text_of(expr).split())
     if len(display) > _DISPLAY_LIMIT:
@@ -97,13 +101,13 @@ def _fact(expr: ast.expr, target: ast.AST, scope: Scope, resolver: Resolver, dis
         if not isinstance(dist, str) or mode not in ("fan_in", "fan_out", "fan_avg"):
             return None
         distribution = "uniform" if dist == "uniform" else "normal"
-        family = variance_scaling_family(scale, mode)
-        if family is not None:
-            return made(family_spec(family, distribution), family, distribution)
+        scaled = variance_scaling_family(scale, mode)
+        if scaled is not None:
+            return made(family_spec(scaled, distribution), scaled, distribution)
         if not _numeric(scale):
             return None
         return made(initializer_spec("variance_scaling"), None, distribution,
-                    variance_scaling={"scale": float(scale), "mode": mode, "distribution": distribution})  # type: ignore[arg-type]
+                    variance_scaling={"scale": float(scale), "mode": mode, "distribution": distribution})
     if name in CONSTANT_FACTORIES:
         return _constant(made, name, CONSTANT_FACTORIES[name])
     if name in FIXED:
@@ -118,19 +122,19 @@ def _fact(expr: ast.expr, target: ast.AST, scope: Scope, resolver: Resolver, dis
             if not _numeric(std):
                 return None
             return made(initializer_spec("random_normal"), None, "normal",
-                        weight_scale=WeightScale("RandomNormal", 0.0, float(std) ** 2, _shown(defaulted, "stddev")))  # type: ignore[arg-type]
+                        weight_scale=WeightScale("RandomNormal", 0.0, float(std) ** 2, _shown(defaulted, "stddev")))
         if name == "truncated_normal":
             std, low, high = values.get("stddev"), values.get("lower"), values.get("upper")
             if not _numeric(std) or low != -2.0 or high != 2.0:
                 return None
             return made(initializer_spec("truncated_normal"), None, "normal",
-                        weight_scale=WeightScale("TruncatedNormal", 0.0, float(std) ** 2 * TRUNCATED_VARIANCE_FACTOR,  # type: ignore[arg-type]
+                        weight_scale=WeightScale("TruncatedNormal", 0.0, float(std) ** 2 * TRUNCATED_VARIANCE_FACTOR,
                                                  _shown(defaulted, "stddev")))
         if name == "uniform":  # U[0, scale)
             scale = values.get("scale")
             if not _numeric(scale):
                 return None
-            s = float(scale)  # type: ignore[arg-type]
+            s = float(scale)
             return made(initializer_spec("random_uniform"), None, "uniform",
                         weight_scale=WeightScale("RandomUniform", s / 2, s * s / 12, _shown(defaulted, "scale")))
     if name in ORTHOGONAL:
@@ -166,5 +170,5 @@ def _arguments(call: ast.Call, scope: Scope, resolver: Resolver, params: tuple[s
     return values
 
 
-def _numeric(value: object) -> bool:
+def _numeric(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
