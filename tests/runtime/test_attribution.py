@@ -31,7 +31,7 @@ def dead_at_init(fixture_target):
 
 
 def test_a_dead_stack_is_explained_by_the_finding_on_its_first_dead_layer(dead_at_init):
-    zeros, head = row_of('kernel_initializer="zeros"'), row_of('Dense(1, activation="relu")')
+    zeros, head = row_of('kernel_initializer="zeros"'), row_of('Dense(32, activation="relu")')
     [gr104] = [d for d in dead_at_init.findings if d.code == "GR104"]
     assert gr104.extra["first_dead"] == "dense_2"
     assert gr104.message.endswith(f"(explained by GL103 at line {zeros})")
@@ -45,7 +45,7 @@ def test_a_dead_stack_is_explained_by_the_finding_on_its_first_dead_layer(dead_a
 def test_layers_carry_the_rows_they_were_constructed_on(dead_at_init):
     rows = {layer.name: layer.source_rows for layer in dead_at_init.layers}
     assert rows["dense_2"] == (row_of('kernel_initializer="zeros"'),) * 2
-    assert rows["dense_4"] == (row_of('Dense(1, activation="relu")'),) * 2
+    assert rows["dense_4"] == (row_of('Dense(32, activation="relu")'),) * 2
 
 
 def test_a_narrow_dead_stack_with_nothing_on_its_layers_is_explained_by_nothing(fixture_target):
