@@ -196,7 +196,7 @@ class FlowLinks:
         if isinstance(consumer, _Terminal):
             return [OUTPUT if consumer.kind == "output" else UNKNOWN]
         if isinstance(consumer, _ReturnTo):
-            results = list(self.flow.results.get(id(consumer.function), []))
+            results: list[Target] = list(self.flow.results.get(id(consumer.function), []))
             if not results and self.is_model_call(consumer.function):
                 return [OUTPUT]  # what a Model subclass's call() returns is the model's output
             return results or [UNKNOWN]

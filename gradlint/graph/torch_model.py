@@ -297,19 +297,22 @@ class TorchGraph:
         if not (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "range"
                 and 1 <= len(expr.args) <= 3 and not expr.keywords):
             return None
-        bounds = [self.value(a, scope) for a in expr.args]
-        if not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds):
+        values = [self.value(a, scope) for a in expr.args]
+        bounds = [b for b in values if isinstance(b, int) and not isinstance(b, bool)]
+        if len(bounds) != len(values):
             return None
-        return len(range(*bounds)) if bounds[-1] != 0 or len(bounds) < 3 else None  # type: ignore[arg-type]
+        return len(range(*bounds)) if bounds[-1] != 0 or len(bounds) < 3 else None
 
     def _parameter_value(self, name: str, scope: Scope, depth: int) -> object:
-        while scope is not None and not isinstance(scope.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if isinstance(scope.node, (ast.Module, ast.ClassDef)):
+        current: Scope | None = scope
+        while current is not None and not isinstance(current.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if isinstance(current.node, (ast.Module, ast.ClassDef)):
                 return None
-            scope = scope.parent  # (a comprehension inside the function)
-        function = scope.node if scope is not None else None
-        if not isinstance(function, ast.FunctionDef) or len(scope.bindings.get(name, [])) != 1:
+            current = current.parent  # (a comprehension inside the function)
+        if current is None or not isinstance(current.node, ast.FunctionDef) \
+                or len(current.bindings.get(name, [])) != 1:
             return None  # (not a parameter, or one the function assigns again)
+        scope, function = current, current.node
         args = function.args
         params = [a.arg for a in args.args]
         if name not in params or args.vararg is not None and name == args.vararg.arg:
@@ -424,16 +427,17 @@ class TorchGraph:
                     calls.setdefault(owner.attr, []).append((node, loop))
             inner = loop
             if isinstance(node, ast.For):
-                inner = node if loop is None else ast.If()  # nested loops: how often is not read
+                inner = node if loop is None else _UNCOUNTED  # nested loops: how often is not read
             elif isinstance(node, (ast.While, ast.If, ast.Try, ast.With, ast.FunctionDef, ast.Lambda)):
-                inner = ast.If()  # (any marker that is not a For: the count is not known)
+                inner = _UNCOUNTED
             todo.extend((child, inner) for child in ast.iter_child_nodes(node))
         for name, found in calls.items():
             attrs[name] = None
             start = values.get(name, [])
             if len(start) != 1 or not (isinstance(start[0], Seq) and not start[0].items):
                 continue
-            if not all(c.func.attr == "append" and len(c.args) == 1 for c, _ in found):  # type: ignore[union-attr]
+            if not all(isinstance(c.func, ast.Attribute) and c.func.attr == "append" and len(c.args) == 1
+                       for c, _ in found):
                 continue
             loops = {id(l) for _, l in found if l is not None}
             if not loops:
@@ -797,6 +801,9 @@ class TorchGraph:
 
 _MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort", "add_module",
                        "register_module"})
+# Where an append sits inside a loop whose count is not read (a nested loop, a while, a branch):
+# any node that is not an ast.For says so.
+_UNCOUNTED: ast.AST = ast.Pass()
 
 
 def _started_empty(name: str, scope: Scope) -> tuple[ast.AST, Scope] | None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import textwrap
+import warnings
+
+import pytest
 from torch_helpers import codes, graph_of
 
 
@@ -329,6 +333,37 @@ def test_a_module_list_filled_by_append_in_a_range_loop():
     """)
     (stack,) = graph.stacks
     assert [(e.layer.call.lineno, e.repeat) for e in stack.entries] == [(9, 6), (10, 1)]
+
+
+@pytest.mark.parametrize("fill", [
+    "for _ in range(3):\n    for _ in range(2):\n        self.blocks.append(nn.Linear(64, 64))",
+    "for i in range(6):\n    if i % 2:\n        self.blocks.append(nn.Linear(64, 64))",
+    "while len(self.blocks) < 4:\n    self.blocks.append(nn.Linear(64, 64))",
+], ids=["nested-loops", "branch-in-loop", "while"])
+def test_a_module_list_appended_to_where_the_count_is_not_read_is_not_followed(fill: str):
+    body = textwrap.indent(fill, " " * 16)
+    source = f"""
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Tower(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.blocks = nn.ModuleList()
+{body}
+                self.head = nn.Linear(64, 1)
+
+            def forward(self, x):
+                for block in self.blocks:
+                    x = F.relu(block(x))
+                return self.head(x)
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no syntax node built without its required fields)
+        graph = graph_of(source)
+    head = 8 + fill.count("\n") + 1  # the line after the fill
+    (stack,) = graph.stacks
+    assert [(e.layer.call.lineno, e.repeat) for e in stack.entries] == [(head, 1)]
 
 
 def test_modules_built_by_a_factory_function_or_method():
