@@ -286,8 +286,8 @@ class FlaxGraph:
         module leaves it or passes the same one."""
         given = self.arguments.given(ast.Attribute(value=ast.Name(id="self"), attr=name), scope)
         values = [self.module_value(expr, where, cls) for expr, where in given or []]
-        if not values or not all(isinstance(v, Act) for v in values) \
-                or len({v.fact.name for v in values}) != 1:  # type: ignore[union-attr]
+        acts = [v for v in values if isinstance(v, Act)]
+        if not values or len(acts) != len(values) or len({a.fact.name for a in acts}) != 1:
             return None
         return values[0]
 
@@ -310,9 +310,10 @@ class FlaxGraph:
                 return self._partial_activation(expr, scope)
             if isinstance(expr.func, ast.Name) and expr.func.id in self.classes:
                 return Instance(self.classes[expr.func.id])
-            lifted = expr.func.args[0] if isinstance(expr.func, ast.Call) and expr.func.args else None
-            if isinstance(lifted, ast.Name) and lifted.id in self.classes \
-                    and self.resolver.qualified_name(expr.func.func, scope) in LIFTS:  # nn.remat(Block)(64)
+            lifter = expr.func if isinstance(expr.func, ast.Call) and expr.func.args else None
+            lifted = lifter.args[0] if lifter is not None else None
+            if lifter is not None and isinstance(lifted, ast.Name) and lifted.id in self.classes \
+                    and self.resolver.qualified_name(lifter.func, scope) in LIFTS:  # nn.remat(Block)(64)
                 return Instance(self.classes[lifted.id])
             return None
         if isinstance(expr, (ast.Name, ast.Attribute)):
@@ -611,7 +612,7 @@ class _CallRun:
         for name in {n for env in results for n in env}:
             values = [env.get(name) for env in results]
             if all(v is values[0] for v in values) and values[0] is not None:
-                merged[name] = values[0]  # type: ignore[assignment]
+                merged[name] = values[0]
             else:
                 merged[name] = (Node.make(OTHER, [v[0] for v in values if v is not None]), None)
         self.env = merged
