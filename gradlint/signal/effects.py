@@ -119,11 +119,12 @@ def _typical_factor(factors: list[float | None]) -> float | None:
     """A layer repeated by a loop: the geometric mean of its instances after the first (the
     ones the run's ratio multiplies); the first layer's input is the data, not a layer's."""
     used = factors[1:] if len(factors) > 1 else factors
-    if not used or any(f is None for f in used):
+    known = [f for f in used if f is not None]
+    if not used or len(known) != len(used):
         return None
-    if any(f == 0 for f in used):  # type: ignore[comparison-overlap]
+    if any(f == 0 for f in known):
         return 0.0
-    return math.exp(sum(math.log(f) for f in used) / len(used))  # type: ignore[arg-type]
+    return math.exp(sum(math.log(f) for f in known) / len(known))
 
 
 def times(value: float | None) -> str:

@@ -220,7 +220,7 @@ def turn_fan_ins(layer: Layer, repeat: int) -> list[int | None]:
     if own not in choices:
         return [None] * repeat
     other = choices[0] if choices[1] == own else choices[1]
-    return [other] + [own] * (repeat - 1)
+    return [other, *[own] * (repeat - 1)]
 
 
 def _weighted(graph: ModuleGraph, layer: Layer, kernel: KernelScale, line: int, head: bool) -> Weighted:
@@ -316,8 +316,8 @@ def _name(graph: ModuleGraph, stack: Stack) -> str:
     scope: Scope | None = graph.scopes.scope_of(first.call)
     while scope is not None and not isinstance(scope.node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
         scope = scope.parent  # (a comprehension's own scope)
-    if scope is None or isinstance(scope.node, ast.Module):
-        return "<module>"
+    if scope is None or not isinstance(scope.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return "<module>"  # (the loop stops at a function or the module)
     parent = scope.parent
     if parent is not None and isinstance(parent.node, ast.ClassDef):
         return parent.node.name  # layers made in a method: the model is the class

@@ -136,7 +136,7 @@ class _Walker:
                 raise _CannotWalk(f"a tensor used {len(outs)} times")
 
     def _fork(self, node: FlowNode, outs: list) -> tuple[FlowNode, Residual]:
-        paths = []
+        paths: list[tuple[list[_Piece], object]] = []
         for target in outs:
             if not isinstance(target, FlowNode):
                 raise _CannotWalk("a path that leaves the model")

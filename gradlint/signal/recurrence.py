@@ -216,7 +216,7 @@ def _activate(activation: str | None, slope: float | None, state: _State, record
         within = q - between
         if between > 1e-3 * q and within > 0 and activation != "exponential":
             # Units whose inputs have different batch means have different output means.
-            return min(unit_mean_square(activation, between, within, slope), found.second)  # type: ignore[arg-type]
+            return min(unit_mean_square(activation, between, within, slope), found.second)
         return found.mean * found.mean
 
     state.m = found.second
