@@ -92,7 +92,7 @@ class FlaxGraph:
         self.nodes: dict[int, list[Node]] = {}  # id(layer call) → its applications
         self.applied: dict[int, list[Application]] = {}
         self.stacks: list[Stack] = []
-        self.recurrent: list[tuple[str, ast.AST]] = []  # (nn.LSTMCell, the name's node) wherever named
+        self.recurrent: list[tuple[str, ast.Name | ast.Attribute]] = []  # (nn.LSTMCell, the name's node) wherever named
         self._inlining: list[int] = []
         if "flax" not in source.text:
             return
@@ -151,9 +151,11 @@ class FlaxGraph:
         if isinstance(node, ast.Name) and node.id not in _RECURRENT_NAMES:
             return
         name = self.resolver.qualified_name(node, self.scopes.scope_of(node))
-        entry = flax_layer(name) if name is not None else None
+        if name is None:
+            return
+        entry = flax_layer(name)
         if entry is not None and entry.spec.recurrent:
-            self.recurrent.append((class_name(name), node))  # type: ignore[arg-type]
+            self.recurrent.append((class_name(name), node))
 
     def _add_layer(self, call: ast.Call, name: str, entry: FlaxLayer, scope: Scope,
                    partial: ast.Call | None = None) -> None:

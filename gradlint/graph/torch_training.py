@@ -276,7 +276,9 @@ def lightning_fits(graph: ModuleGraph) -> list[LightningFit]:
         if isinstance(model, ast.Name):
             bound = graph.resolver.assigned_value(model.id, scope)
             expr, scope = bound if bound is not None else (None, scope)
-        what = _recurrent_value(graph, torch, expr, scope) if expr is not None else None
+        if expr is None:
+            continue
+        what = _recurrent_value(graph, torch, expr, scope)
         if what is None or _clips_itself(graph, torch, expr):
             continue
         found.append(LightningFit(trainer, fit, " ".join(graph.source.segment(model).split()), what, clip))

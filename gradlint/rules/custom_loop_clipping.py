@@ -382,9 +382,10 @@ for x, y in batches:
         message = f"{what} model trained by {receiver}(...) with {shown}, which does not clip gradients; add {clip}"
         edits: tuple[Edit, ...] = ()
         applicability = SAFE
-        if all(isinstance(o.node, ast.Call) and o.kind == "call" and o.home is None for o in unclipped):
-            edits = tuple(e for o in unclipped for e in constructor_clip_edits(graph, o.node, settings))
-            if any(clip_applicability(o.node, settings) == UNSAFE for o in unclipped):
+        calls = [o.node for o in unclipped if isinstance(o.node, ast.Call) and o.kind == "call" and o.home is None]
+        if len(calls) == len(unclipped):
+            edits = tuple(e for call in calls for e in constructor_clip_edits(graph, call, settings))
+            if any(clip_applicability(call, settings) == UNSAFE for call in calls):
                 applicability = UNSAFE
         names = " and ".join(f"{name}(...)" for name in dict.fromkeys(o.class_name for o in unclipped))
         return self.report(graph, step.call, message, edits, f"Add {clip} to {names}", applicability=applicability)
