@@ -1,6 +1,7 @@
 """Calibrate the signal model against the probe on random Keras models.
 
-    python benchmarks/signal_calibration.py [--count 300] [--seed 0] [--max-depth 40] [--keep DIR]
+    python benchmarks/signal_calibration.py [--count 300] [--torch-models 300] [--seed 0] [--max-depth 40]
+        [--noise-floor] [--keep DIR] [--json FILE]
 
 Generates random models from a seed (Sequential, functional and subclassed; dense, Conv1D,
 Conv2D and EinsumDense stacks; depth 2 to --max-depth, unequal widths; a dozen and a half
@@ -20,6 +21,13 @@ probe's reach, so it is measured on its functional twin: the same layers, in the
 built from the same seed. Prints the distribution of |log10(predicted / measured)|, verdict
 agreement, time per model and a breakdown by structure, then the worst models and why the
 static side could not predict the ones it did not.
+
+Then the same for --torch-models PyTorch models (`torch_models.py`: nn.Sequential, nn.Module
+subclasses and nn.ModuleList loops of Linear/Conv1d/Conv2d layers with PyTorch's default init
+or nn.init calls, residual blocks, BatchNorm/LayerNorm/GroupNorm, dropout), predicted by
+`gradlint signal` from the source and measured by the PyTorch probe (torch imported once; its
+module hooks see every layer, so no twin is needed), reported apart against the same targets.
+`--count 0` or `--torch-models 0` leaves one framework out.
 """
 
 from __future__ import annotations
@@ -47,7 +55,11 @@ sys.path.insert(0, str(ROOT))
 
 from gradlint.signal.recurrence import verdict_of
 
-KERNEL_TYPES = frozenset({"Dense", "Conv1D", "Conv2D", "EinsumDense"})
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from torch_models import TorchGenerator, TorchSpec
+from torch_models import source as torch_source
+
+KERNEL_TYPES = frozenset({"Dense", "Conv1D", "Conv2D", "EinsumDense", "Linear", "Conv1d", "Conv2d"})
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "tanh", "sigmoid", "softplus",
                "linear", "softsign", "mish", "hard_sigmoid", "relu6", "exponential")
@@ -531,7 +543,7 @@ def _subclassed(spec: ModelSpec) -> str:
 
 @dataclass
 class Result:
-    spec: ModelSpec
+    spec: ModelSpec | TorchSpec
     # The probe's summary (rows: every weighted layer, normalizations included) …
     measured: float | None = None
     measured_growth: float | None = None
@@ -579,8 +591,6 @@ def measure(results: list[Result], folder: Path, batch_size: int, repeats: int, 
     """Probe every model (its functional twin for subclassed ones), and with `noise_floor` once
     more from other initial weights; returns TensorFlow's import time."""
     from gradlint.runtime.backend import load
-    from gradlint.runtime.errors import ProbeError
-    from gradlint.runtime.session import probe_target
     from gradlint.runtime.settings import ProbeOptions
 
     started = time.perf_counter()
@@ -591,29 +601,56 @@ def measure(results: list[Result], folder: Path, batch_size: int, repeats: int, 
         progress(f"probe {i + 1}/{len(results)} {result.spec.name}")
         name = result.spec.name
         path = folder / "twins" / f"{name}.py" if result.spec.kind == "subclassed" else folder / f"{name}.py"
-        try:
-            report = probe_target(f"{path}:build_model", options)
-        except ProbeError as exc:
-            result.error = str(exc)
-            continue
-        timings = report.timings
-        result.probe_seconds = timings.get("build", 0.0) + timings.get("probe", 0.0) + timings.get("prediction", 0.0)
-        result.rows = [{"type": la.type, "backward": la.backward_signal, "forward": la.forward_rms}
-                       for la in report.hidden()]
-        result.heads = [la.type for la in report.layers if la.head]
-        result.non_finite = report.loss_non_finite or any(la.non_finite for la in report.layers)
-        result.measured = report.backward_ratio()
-        growth = report.forward_growth()
-        result.measured_growth = growth[0] if growth else None
-        result.runtime, result.runtime_growth = report.predicted_backward_ratio, report.predicted_forward_growth
-        result.runtime_notes = [n for n in report.notes if "signal model" in n]
-        if noise_floor:
-            try:
-                other = probe_target(f"{path}:build_model", replace(options, seed=options.seed + 1))
-            except ProbeError:
-                continue
-            result.measured_other_seed = other.backward_ratio()
+        probe_into(result, path, options, noise_floor)
     return import_seconds
+
+
+def measure_torch(results: list[Result], folder: Path, batch_size: int, repeats: int, noise_floor: bool,
+                  progress: Callable[[str], None]) -> float:
+    """Probe every PyTorch model with the PyTorch probe (its modules' hooks see every layer, so
+    no twin is needed); returns torch's import time."""
+    from gradlint.runtime.settings import ProbeOptions
+    from gradlint.runtime.torch_backend import load_torch
+
+    started = time.perf_counter()
+    load_torch()
+    import_seconds = time.perf_counter() - started
+    options = ProbeOptions(batch_size=batch_size, repeats=repeats, explain=False)
+    for i, result in enumerate(results):
+        progress(f"torch probe {i + 1}/{len(results)} {result.spec.name}")
+        spatial = result.spec.input_shape if result.spec.family == "conv2d" else ()
+        probe_into(result, folder / f"{result.spec.name}.py",
+                   replace(options, input_shapes=(spatial,) if spatial else ()), noise_floor)
+    return import_seconds
+
+
+def probe_into(result: Result, path: Path, options: Any, noise_floor: bool) -> None:
+    """One probe of `path:build_model` (twice with `noise_floor`), its numbers into `result`."""
+    from gradlint.runtime.errors import ProbeError
+    from gradlint.runtime.session import probe_target
+
+    try:
+        report = probe_target(f"{path}:build_model", options)
+    except ProbeError as exc:
+        result.error = str(exc)
+        return
+    timings = report.timings
+    result.probe_seconds = timings.get("build", 0.0) + timings.get("probe", 0.0) + timings.get("prediction", 0.0)
+    result.rows = [{"type": la.type, "backward": la.backward_signal, "forward": la.forward_rms}
+                   for la in report.hidden()]
+    result.heads = [la.type for la in report.layers if la.head]
+    result.non_finite = report.loss_non_finite or any(la.non_finite for la in report.layers)
+    result.measured = report.backward_ratio()
+    growth = report.forward_growth()
+    result.measured_growth = growth[0] if growth else None
+    result.runtime, result.runtime_growth = report.predicted_backward_ratio, report.predicted_forward_growth
+    result.runtime_notes = [n for n in report.notes if "signal model" in n]
+    if noise_floor:
+        try:
+            other = probe_target(f"{path}:build_model", replace(options, seed=options.seed + 1))
+        except ProbeError:
+            return
+        result.measured_other_seed = other.backward_ratio()
 
 
 def predict_statically(results: list[Result], folder: Path) -> tuple[float, str | None]:
@@ -915,6 +952,116 @@ def _g(value: float | None) -> str:
     return "-" if value is None else f"{value:.2e}"
 
 
+# --- the PyTorch report -------------------------------------------------------------------------
+
+
+TORCH_LABELS = ("plain", "BN", "LN", "last hidden row a norm", "last hidden row a norm, widths differ", "residual",
+                "dropout", "dense", "conv1d", "conv2d", "sequential at module level",
+                "sequential in a function", "module", "modulelist", "functional activations", "init default",
+                "init kaiming_normal", "init kaiming_uniform", "init xavier_uniform", "init xavier_normal",
+                "init normal", "init trunc_normal", "init orthogonal")
+
+
+def _torch_labels(result: Result) -> set[str]:
+    labels = set(result.spec.labels)
+    if not labels & {"BN", "LN", "residual", "conv1d", "conv2d"}:
+        labels.add("plain")
+    return labels
+
+
+def report_torch(results: list[Result], args: argparse.Namespace, import_seconds: float, command_seconds: float,
+                 command_failure: str | None, total_seconds: float) -> None:
+    """The same statistics as the Keras report, for the PyTorch models; the static side's
+    claimed models apart, and what it could not claim."""
+    import torch
+
+    measured = [r for r in results if r.error is None]
+    print(f"PyTorch signal calibration: {len(results)} models, seed {args.seed}, max depth {args.max_depth}, "
+          f"probe batch {args.batch_size} × {args.repeats} repeats; torch {torch.__version__}")
+    print(f"models: {dict(Counter(r.spec.kind for r in results))}; {dict(Counter(r.spec.family for r in results))}; "
+          f"depth {min(r.spec.depth for r in results)}–{max(r.spec.depth for r in results)}; hidden widths "
+          f"{min(min(r.spec.widths) for r in results)}–{max(max(r.spec.widths) for r in results)}")
+    errors = [r for r in results if r.error]
+    if errors:
+        print(f"probe errors: {len(errors)}")
+        for r in errors[:5]:
+            print(f"  {r.spec.name}: {r.error[:200]}")
+    no_measure = [r for r in measured if r.measured is None or r.measured == 0]
+    print(f"measured ratio not finite or zero: {len(no_measure)} "
+          f"({sum(r.non_finite for r in no_measure)} with Inf/NaN in the pass)")
+    print()
+    print("|log10(predicted / measured)| of the backward ratio (first / last hidden row):")
+    for side, label in SIDES:
+        values = [d for r in measured if (d := error(r, side)) is not None]
+        good, total = agreement(measured, side)
+        print(f"  {label:<26} {spread(values)}   verdicts {good}/{total} = {_percent(good, total)}")
+    claimed = [r for r in measured if r.static_status == "predicted"
+               and not any(n.startswith("approximate:") for n in r.static_notes)]
+    values = [d for r in claimed if (d := error(r, "static")) is not None]
+    good, total = agreement(claimed, "static")
+    print(f"  {'static, claimed':<26} {spread(values)}   verdicts {good}/{total} = {_percent(good, total)}"
+          f"   ({sum(r.static_status == 'predicted' for r in measured) - len(claimed)} predicted models named "
+          f"approximate)")
+    noise = [d for r in measured if (d := decades(r.measured_other_seed, r.measured)) is not None]
+    if noise:
+        print(f"  {'two seeds, same model':<26} {spread(noise)}   (measurement against measurement)")
+        values = [d for r in measured if (d := decades(r.runtime, _both_seeds(r))) is not None]
+        print(f"  {'runtime vs both seeds':<26} {spread(values)}   (against the geometric mean of the two)")
+        values = [d for r in measured if r.static_measured == r.measured
+                  and (d := decades(r.static, _both_seeds(r))) is not None]
+        print(f"  {'static vs both seeds':<26} {spread(values)}")
+    print("forward growth:")
+    for side, label in SIDES:
+        values = [d for r in measured if (d := error(r, side, growth=True)) is not None]
+        print(f"  {label:<26} {spread(values)}")
+    print()
+    print("by structure (a model counts in each of its labels):")
+    for label in TORCH_LABELS:
+        group = [r for r in measured if label in _torch_labels(r)]
+        if group:
+            print(f"  {label:<38} n={len(group):3d}  {_breakdown(group)}")
+    print()
+    static_times = [r.static_seconds for r in results if r.static_seconds is not None]
+    probe_times = [r.probe_seconds for r in measured if r.probe_seconds is not None]
+    print(f"time per model: static in-process median {statistics.median(static_times) * 1e3:.1f} ms; "
+          f"`gradlint signal` over all {len(results)} files {command_seconds:.2f} s")
+    if probe_times:
+        print(f"               probe (build + measure + predict) median {statistics.median(probe_times):.2f} s "
+              f"(mean {statistics.mean(probe_times):.2f} s); torch import {import_seconds:.1f} s once; "
+              f"probe / static {statistics.median(probe_times) / statistics.median(static_times):.0f}×")
+    if command_failure:
+        print(f"`gradlint signal` over the directory failed ({command_failure}); files taken one by one")
+    print(f"total {total_seconds:.0f} s")
+    print()
+    print_torch_static_failures(results)
+    print_torch_outliers(measured)
+
+
+def print_torch_static_failures(results: list[Result]) -> None:
+    """The models the static side did not claim, by status and structure."""
+    statuses = Counter(_status_kind(r.static_status) for r in results)
+    print(f"static side: {dict(statuses)}")
+    failed = [r for r in results if r.static_status != "predicted"]
+    by = Counter((_status_kind(r.static_status), r.spec.kind, "residual" in r.spec.labels) for r in failed)
+    for (status, kind, residual), n in by.most_common():
+        print(f"  {n:3d} × {status}: {kind}{' with residual adds' if residual else ''}")
+    notes = Counter(n for r in results for n in r.static_notes)
+    if notes:
+        print("  unknown notes (files):")
+        for note, n in notes.most_common(12):
+            print(f"    {n:3d}  {note}")
+    print()
+
+
+def print_torch_outliers(results: list[Result], count: int = 12) -> None:
+    for side, label in SIDES:
+        scored = sorted(((d, r) for r in results if (d := error(r, side)) is not None), key=lambda item: -item[0])
+        print(f"largest errors, {label} (decades; measured, predicted; depth; labels):")
+        for d, r in scored[:count]:
+            print(f"  {r.spec.name} {d:.2f}  measured {_g(measured_for(r, side))}  predicted {_g(predicted(r, side))}"
+                  f"  depth {r.spec.depth}  {', '.join(sorted(_torch_labels(r)))}")
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -928,27 +1075,54 @@ def main() -> None:
     parser.add_argument("--noise-floor", action="store_true",
                         help="probe every model a second time from other initial weights, to show how far "
                              "two measurements of the same model lie apart (doubles the probe time)")
+    parser.add_argument("--torch-models", type=int, default=300, metavar="N",
+                        help="PyTorch models to generate and calibrate too, reported apart [300]; 0: none")
     parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
                         help="write the models into DIR and keep them (default: a temporary directory)")
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="write per-model results to FILE")
     args = parser.parse_args()
     if args.max_depth < 2:
         parser.error("--max-depth must be at least 2")
+    if args.count < 0 or args.torch_models < 0 or args.count + args.torch_models == 0:
+        parser.error("--count and --torch-models must not be negative, nor both 0")
     started = time.perf_counter()
     generator = Generator(args.seed, args.max_depth)
     specs = [generator.model(i) for i in range(args.count)]
+    torch_generator = TorchGenerator(args.seed, args.max_depth)
+    torch_specs = [torch_generator.model(i) for i in range(args.torch_models)]
+    results: list[Result] = []
+    torch_results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="signal_calibration_") as temporary:
         folder = args.keep or Path(temporary)
-        write_models(specs, folder)
-        results = [Result(spec) for spec in specs]
-        command_seconds, command_failure = predict_statically(results, folder)
-        import_seconds = measure(results, folder, args.batch_size, args.repeats, args.noise_floor, _progress)
-        for result in results:
-            judge_static(result)
-    _progress("")
-    report(results, args, import_seconds, command_seconds, command_failure, time.perf_counter() - started)
+        if specs:
+            write_models(specs, folder)
+            results = [Result(spec) for spec in specs]
+            command_seconds, command_failure = predict_statically(results, folder)
+            import_seconds = measure(results, folder, args.batch_size, args.repeats, args.noise_floor, _progress)
+            for result in results:
+                judge_static(result)
+            _progress("")
+            report(results, args, import_seconds, command_seconds, command_failure, time.perf_counter() - started)
+        if torch_specs:
+            torch_started = time.perf_counter()
+            torch_folder = folder / "torch"
+            torch_folder.mkdir(parents=True, exist_ok=True)
+            for spec in torch_specs:
+                (torch_folder / f"{spec.name}.py").write_text(torch_source(spec), encoding="utf-8")
+            torch_results = [Result(spec) for spec in torch_specs]
+            command_seconds, command_failure = predict_statically(torch_results, torch_folder)
+            import_seconds = measure_torch(torch_results, torch_folder, args.batch_size, args.repeats,
+                                           args.noise_floor, _progress)
+            for result in torch_results:
+                judge_static(result)
+            _progress("")
+            if specs:
+                print("\n" + "=" * 100 + "\n")
+            report_torch(torch_results, args, import_seconds, command_seconds, command_failure,
+                         time.perf_counter() - torch_started)
     if args.json:
-        args.json.write_text(json.dumps([_record(r) for r in results], indent=1) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps([_record(r) for r in results + torch_results], indent=1) + "\n",
+                             encoding="utf-8")
 
 
 def write_models(specs: list[ModelSpec], folder: Path) -> None:
@@ -960,9 +1134,11 @@ def write_models(specs: list[ModelSpec], folder: Path) -> None:
 
 
 def _record(result: Result) -> dict[str, Any]:
+    torch = isinstance(result.spec, TorchSpec)
     return {
-        "name": result.spec.name, "kind": result.spec.kind, "family": result.spec.family,
-        "depth": result.spec.depth, "labels": sorted(_labels(result)), "measured": result.measured,
+        "name": result.spec.name, "framework": "torch" if torch else "keras", "kind": result.spec.kind,
+        "family": result.spec.family, "depth": result.spec.depth,
+        "labels": sorted(_torch_labels(result) if torch else _labels(result)), "measured": result.measured,
         "measured_growth": result.measured_growth, "runtime": result.runtime,
         "runtime_growth": result.runtime_growth, "static": result.static, "static_growth": result.static_growth,
         "static_status": result.static_status, "static_notes": result.static_notes,
