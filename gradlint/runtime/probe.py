@@ -117,6 +117,11 @@ class Prober:
         self._head_rows: list[int] = []  # rows whose output is a model output
         self._settled = False
 
+    def reseed(self, seed: int) -> None:
+        """Draw batches and targets as a new prober at `seed` would (the model's weights redrawn
+        in place keep the compiled pass: it holds the variables, not their values)."""
+        self.rng = np.random.default_rng(seed)
+
     def batch(self, batch_size: int) -> list[np.ndarray]:
         return synthetic_batch(self.specs, batch_size, self.rng)
 
@@ -279,12 +284,21 @@ class Prober:
 def probe_model(model: Any, backend: Backend, options: ProbeOptions, *, target: str, filename: str,
                 progress: Progress | None = None) -> ProbeReport:
     """Measure `options.repeats` batches and report per-layer medians (findings not yet judged)."""
-    progress = progress or NoProgress()
     started = time.perf_counter()
     prober = Prober(model, backend, input_shapes=options.input_shapes, seed=options.seed)
+    return probe_with(prober, options, target=target, filename=filename, progress=progress, started=started)
+
+
+def probe_with(prober: Prober, options: ProbeOptions, *, target: str, filename: str,
+               progress: Progress | None = None, started: float | None = None) -> ProbeReport:
+    """`probe_model` with a prober made before (kept to probe the same model at another seed);
+    `started`: when the probe began, for its time."""
+    progress = progress or NoProgress()
+    started = time.perf_counter() if started is None else started
+    model, backend = prober.model, prober.backend
     passes = []
     for i in range(options.repeats):
-        what = "tracing and measuring" if i == 0 and prober.compiled else "measuring"
+        what = "tracing and measuring" if i == 0 and prober.compiled and prober._step is None else "measuring"
         progress.step(f"{target}: {what} batch {i + 1}/{options.repeats}")
         passes.append(prober.measure(prober.batch(options.batch_size)))
     structure = prober.structure

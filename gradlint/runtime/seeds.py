@@ -11,13 +11,20 @@ can be probed alone.
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from gradlint.diagnostics import Diagnostic
 from gradlint.runtime.progress import NoProgress, Progress
+from gradlint.runtime.reinit import Redraw, plan
 from gradlint.runtime.results import ProbeReport, SeedFinding, SeedSummary
 from gradlint.runtime.settings import ProbeOptions
+
+if TYPE_CHECKING:
+    from gradlint.runtime.session import Kept
 
 SMALL_MODEL_PARAMETERS = 100_000
 DEFAULT_SEEDS = 3
@@ -39,20 +46,61 @@ def seed_count(requested: int | None, parameters: int | None) -> tuple[int, str]
 def probe_seeds(target: str, options: ProbeOptions, seeds: int | None = None, *,
                 progress: Progress | None = None, probe: Probe | None = None) -> ProbeReport:
     """The report at `options.seed` with every seed's findings merged into it and a seed summary;
-    the report as it is when one seed is probed."""
-    if probe is None:
-        from gradlint.runtime.session import probe_target as probe
+    the report as it is when one seed is probed. `probe`: a stand-in for `probe_target`, called
+    for every seed (the model then built at each)."""
     progress = progress or NoProgress()
-    first = probe(target, options, progress=progress)
+    if probe is not None:
+        first, kept = probe(target, options, progress=progress), None
+    else:
+        from gradlint.runtime.session import probe_and_keep
+
+        first, kept = probe_and_keep(target, options, progress=progress, keep=True)
     count, reason = seed_count(seeds, first.parameters)
     if count <= 1:
         return first
+    later = [replace(options, seed=options.seed + k) for k in range(1, count)]
     reports = [first]
-    for k in range(1, count):
-        seed = options.seed + k
-        progress.step(f"{target}: seed {seed} ({k + 1} of {count})")
-        reports.append(probe(target, replace(options, seed=seed), progress=progress))
-    return merge(reports, reason)
+    planning = time.perf_counter()
+    redraw, rebuilt = _redraw(kept, options.seed)
+    planning = time.perf_counter() - planning
+    for k, seeded in enumerate(later, start=1):
+        progress.step(f"{target}: seed {seeded.seed} ({k + 1} of {count})")
+        if redraw is not None:
+            from gradlint.runtime.session import probe_kept
+
+            assert kept is not None
+            reports.append(probe_kept(kept, seeded, prepare=functools.partial(redraw.apply, seeded.seed),
+                                      progress=progress))
+        else:
+            reports.append(_rebuilt(probe)(target, seeded, progress=progress))
+    merged = merge(reports, reason)
+    if redraw is not None:  # checking that the model can be redrawn is part of redrawing it
+        merged = replace(merged, timings={**merged.timings,
+                                          "reinit": merged.timings.get("reinit", 0.0) + planning})
+    if rebuilt:
+        seeds_named = ", ".join(str(o.seed) for o in later)
+        note = f"seeds {seeds_named}: the model was built again for each, not redrawn in place ({rebuilt})"
+        merged = replace(merged, notes=(*merged.notes, note))
+    return merged
+
+
+def _rebuilt(probe: Probe | None) -> Probe:
+    if probe is not None:
+        return probe
+    from gradlint.runtime.session import probe_target
+
+    return probe_target
+
+
+def _redraw(kept: Kept | None, seed: int) -> tuple[Redraw | None, str]:
+    """How to give the kept model another seed's weights in place, or why it is built again
+    ("" when no reason needs saying: a stand-in probe, or a torch model)."""
+    if kept is None:
+        return None, ""
+    planned = plan(kept.prober.backend.keras, kept.model, kept.recorded, seed)
+    if isinstance(planned, str):
+        return None, planned
+    return planned, ""
 
 
 def merge(reports: list[ProbeReport], reason: str) -> ProbeReport:
@@ -83,6 +131,7 @@ def merge(reports: list[ProbeReport], reason: str) -> ProbeReport:
                                    tuple(str(h.extra.get("where") or "") for _, h in hits)))
     per_seed = tuple((r.seed, tuple(d.code for d in r.findings)) for r in reports)
     # Each step's time over all the seeds (TensorFlow's import is in the first seed's only).
-    timings = {key: sum(r.timings.get(key, 0.0) for r in reports) for key in first.timings}
+    keys = dict.fromkeys(key for r in reports for key in r.timings)  # "reinit" where redrawn in place
+    timings = {key: sum(r.timings.get(key, 0.0) for r in reports) for key in keys}
     return replace(first, findings=tuple(findings), timings=timings,
                    seed_summary=SeedSummary(seeds, reason, tuple(summary), per_seed))
