@@ -1,11 +1,14 @@
 """Static-path speed of gradlint, measured against a bare LibCST parse of the same files.
 
 Run: pip install -e '.[bench]' && python benchmarks/static_speed.py [--skip-tensorflow] [--repeat N]
-     [--first-party-repeat N] [--first-party-only]
+     [--first-party-repeat N] [--first-party-only] [--torch-only]
 
 Corpora nobody here wrote, all installed offline: the `keras` package source (Keras-heavy),
 a mixed corpus of other installed packages with little Keras code (numpy, click, pathspec,
-…), and where the runtime extra is installed the `tensorflow/python` sources. For each:
+…), where the runtime extra is installed the `tensorflow/python` sources, and where torch is
+installed its `torch/nn` sources (and torchvision's, where installed), copied to a temporary
+directory as a project of its own (gradlint's discovery leaves site-packages alone); that
+corpus's findings are counted too. For each:
 files, MB, then wall time and the ratio to `libcst.parse_module` over the same files in the same run, for one
 process cold, two processes cold, a cold run that fills the cache and the warm run after it,
 and start-up on one small file. Peak RSS of one process is printed for each half and the whole
@@ -16,7 +19,8 @@ other) measures what following the project's own modules costs: cold and warm, a
 same bytes with first-party resolution switched off and against a twin with every import
 replaced by local copies, and after an edit of a module that 17 others use. Its cross-module
 findings are checked too, so that a resolution that silently finds nothing cannot pass.
-`--first-party-only` measures that alone (and the Keras corpus's cold -j1 it is compared with).
+`--first-party-only` measures that alone (and the Keras corpus's cold -j1 it is compared with);
+`--torch-only` measures the PyTorch corpus alone, against the same targets as the Keras corpus.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +51,8 @@ TARGETS = {
     "first_party_cold": 1.3,  # first-party corpus, cold -j1, per MB ≤ 1.3 × the Keras corpus's
     "first_party_warm": 0.05,  # first-party corpus, warm ≤ 0.05 × its cold
 }
+HEADER = (f"{'corpus':<11}{'files':>6}{'MB':>7}{'libcst':>9}{'cold -j1':>10}{'ratio':>7}{'cold -j2':>10}{'ratio':>7}"
+          f"{'speedup':>8}{'filling':>9}{'warm':>8}{'warm/cold':>10}")
 
 
 def package_dir(name: str) -> Path:
@@ -102,6 +109,64 @@ def startup(files: list[Path], repeat: int, cache: Path) -> list[float]:
     return [statistics.median(t) for t in times]
 
 
+def copy_torch_corpus(destination: Path) -> list[Path]:
+    """torch/nn (and torchvision, where installed) copied under `destination` with their
+    package paths, so that relative imports resolve as in the installed package; the roots
+    to check, none when torch is not installed."""
+    import shutil
+
+    roots = []
+    for name, sub in (("torch", "nn"), ("torchvision", "")):
+        if importlib.util.find_spec(name) is None:
+            continue
+        source = package_dir(name) / sub if sub else package_dir(name)
+        target = destination / name / sub if sub else destination / name
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyd"))
+        roots.append(target)
+    return roots
+
+
+def measure_corpus(name: str, roots: list[Path]) -> dict:
+    """One row of the table: the LibCST parse, cold -j1 and -j2, a cold run filling a cache
+    and the warm run after it."""
+    files = [f for r in roots for f in py_files(r)]
+    size = sum(f.stat().st_size for f in files) / 1e6
+    parse = bare_libcst_parse(files)
+    cold1, rss1 = run_gradlint(roots, "--no-cache", "--jobs", "1")
+    cold2, _ = run_gradlint(roots, "--no-cache", "--jobs", "2")
+    with tempfile.TemporaryDirectory() as cache:
+        filling, _ = run_gradlint(roots, "--jobs", "2", "--cache-dir", cache)
+        warm, _ = run_gradlint(roots, "--jobs", "2", "--cache-dir", cache)
+    print(f"{name:<11}{len(files):>6}{size:>7.1f}{parse:>8.2f}s{cold1:>9.2f}s{cold1 / parse:>7.2f}"
+          f"{cold2:>9.2f}s{cold2 / parse:>7.2f}{cold1 / cold2:>7.2f}x{filling:>8.2f}s{warm:>7.2f}s{warm / filling:>10.3f}")
+    return dict(files=files, parse=parse, cold1=cold1, cold2=cold2, filling=filling, warm=warm, rss=rss1)
+
+
+def findings_of(roots: list[Path]) -> list[dict]:
+    """The findings of one cold `gradlint check` of the roots (JSON)."""
+    command = [sys.executable, "-m", "gradlint", "check", "--exit-zero", "--no-cache", "--config", str(EMPTY_CONFIG),
+               "--output-format", "json", *map(str, roots)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout or "[]")
+
+
+def torch_report(corpus: dict, roots: list[Path]) -> None:
+    """The PyTorch corpus's findings, by code and file, and its targets (the Keras corpus's)."""
+    found = findings_of(roots)
+    base = roots[0].parent
+    codes = Counter(f.get("code", "?") for f in found)
+    files = Counter(str(Path(f.get("filename", "?")).resolve().relative_to(base.resolve())) for f in found)
+    print(f"\ntorch corpus findings: {len(found)} ({', '.join(f'{c} {n}' for c, n in sorted(codes.items())) or 'none'}) "
+          f"in {len(files)} files{': ' if files else ''}{', '.join(f'{p} {n}' for p, n in files.most_common(6))}")
+    print("torch corpus targets (the Keras corpus's):")
+    ratio = corpus["cold1"] / corpus["parse"]
+    print(f"  cold -j1 ≤ {TARGETS['keras_cold_1']}x libcst parse: {ratio:.2f}x  {verdict(ratio <= TARGETS['keras_cold_1'])}")
+    speedup = corpus["cold1"] / corpus["cold2"]
+    print(f"  --jobs 2 vs --jobs 1 ≥ {TARGETS['speedup_2']}x: {speedup:.2f}x  {verdict(speedup >= TARGETS['speedup_2'])}")
+    warm_ratio = corpus["warm"] / corpus["filling"]
+    print(f"  warm cache ≤ {TARGETS['warm']}x cold: {warm_ratio:.3f}x  {verdict(warm_ratio <= TARGETS['warm'])}")
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
@@ -139,13 +204,25 @@ def main() -> None:
                         help="cold and warm runs of the first-party corpus to take the median of")
     parser.add_argument("--first-party-only", action="store_true",
                         help="measure only the first-party corpus (and the Keras corpus's cold -j1, its reference)")
+    parser.add_argument("--torch-only", action="store_true",
+                        help="measure only the PyTorch corpus (installed torch/nn, and torchvision where installed)")
     args = parser.parse_args()
+    if args.first_party_only and args.torch_only:
+        parser.error("--first-party-only and --torch-only exclude each other")
     # gradlint as an installed package runs it: from bytecode (pip compiles it on install; an
     # editable install under PYTHONDONTWRITEBYTECODE would compile every module at every start).
     compileall.compile_dir(str(package_dir("gradlint")), quiet=1)
 
-    corpora = {"keras": [package_dir("keras") / "src"]}
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    if args.torch_only:
+        with tempfile.TemporaryDirectory(prefix="torch_corpus_") as tmp:
+            roots = copy_torch_corpus(Path(tmp))
+            if not roots:
+                raise SystemExit("torch is not installed: there is no PyTorch corpus to measure")
+            print(f"\n{HEADER}\n{'-' * len(HEADER)}")
+            torch_report(measure_corpus("torch", roots), roots)
+        return
+    corpora = {"keras": [package_dir("keras") / "src"]}
     if args.first_party_only:
         fp = first_party(corpora["keras"], args.first_party_repeat)
         print("\ntargets:")
@@ -155,25 +232,17 @@ def main() -> None:
                         if importlib.util.find_spec(n)]
     if not args.skip_tensorflow and importlib.util.find_spec("tensorflow"):
         corpora["tensorflow"] = [package_dir("tensorflow") / "python"]
-    print()
-    header = f"{'corpus':<11}{'files':>6}{'MB':>7}{'libcst':>9}{'cold -j1':>10}{'ratio':>7}{'cold -j2':>10}{'ratio':>7}{'speedup':>8}{'filling':>9}{'warm':>8}{'warm/cold':>10}"
-    print(header)
-    print("-" * len(header))
-    results = {}
-    for name, roots in corpora.items():
-        files = [f for r in roots for f in py_files(r)]
-        size = sum(f.stat().st_size for f in files) / 1e6
-        parse = bare_libcst_parse(files)
-        cold1, rss1 = run_gradlint(roots, "--no-cache", "--jobs", "1")
-        cold2, _ = run_gradlint(roots, "--no-cache", "--jobs", "2")
-        with tempfile.TemporaryDirectory() as cache:
-            filling, _ = run_gradlint(roots, "--jobs", "2", "--cache-dir", cache)
-            warm, _ = run_gradlint(roots, "--jobs", "2", "--cache-dir", cache)
-        results[name] = dict(files=files, parse=parse, cold1=cold1, cold2=cold2, filling=filling, warm=warm, rss=rss1)
-        print(f"{name:<11}{len(files):>6}{size:>7.1f}{parse:>8.2f}s{cold1:>9.2f}s{cold1 / parse:>7.2f}"
-              f"{cold2:>9.2f}s{cold2 / parse:>7.2f}{cold1 / cold2:>7.2f}x{filling:>8.2f}s{warm:>7.2f}s{warm / filling:>10.3f}")
+    torch_dir = tempfile.TemporaryDirectory(prefix="torch_corpus_")
+    torch_roots = copy_torch_corpus(Path(torch_dir.name))
+    if torch_roots:
+        corpora["torch"] = torch_roots
+    print(f"\n{HEADER}\n{'-' * len(HEADER)}")
+    results = {name: measure_corpus(name, roots) for name, roots in corpora.items()}
 
     peak_memory(results)
+    if torch_roots:
+        torch_report(results["torch"], torch_roots)
+    torch_dir.cleanup()
 
     with tempfile.TemporaryDirectory() as tmp:
         plain = Path(tmp) / "plain.py"
