@@ -126,7 +126,7 @@ def test_large_generated_file_is_checked(project: Path):
     """A generated module: a wide model and its weights embedded as base64 text, 10 MB."""
     lines = ["from tensorflow import keras", "model = keras.Sequential(["]
     lines += [f"    keras.layers.Dense({i % 97 + 1}, activation='tanh', name='d{i}')," for i in range(3_000)]
-    lines += ["    keras.layers.Dense(10, activation='relu'),", "])", "WEIGHTS = ("]
+    lines += ["    keras.layers.Dense(100, activation='relu'),", "])", "WEIGHTS = ("]
     lines += [f'    "{"QUJD" * 19}"' for _ in range(125_000)]
     lines += [")", ""]
     text = "\n".join(lines)
