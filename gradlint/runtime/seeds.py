@@ -4,9 +4,13 @@ Some faults appear with a probability: a narrow ReLU stack is healthy at one see
 dead at the next. One seed cannot see such a fault, so a small model is probed at a few seeds
 by default. The rule is on the parameter count, which is known after the first probe and does
 not depend on the machine's load: up to SMALL_MODEL_PARAMETERS parameters the probe takes
-DEFAULT_SEEDS seeds (a few tenths of a second each on such a model), above it one. The seeds
-are `--seed`, `--seed + 1`, … so that a run can be repeated and a seed named in the output
-can be probed alone.
+DEFAULT_SEEDS seeds, above it one. The seeds are `--seed`, `--seed + 1`, … so that a run can
+be repeated and a seed named in the output can be probed alone.
+
+A seed after the first does not build the model again: reinit.py draws that seed's initial
+weights into the model already built, bit for bit what a rebuild would give, and the compiled
+pass is reused, so an extra seed costs its measured batches. Where reinit.py cannot know
+the weights a rebuild would give, the model is built again at each seed, said in one note.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from gradlint.diagnostics import Diagnostic
+from gradlint.runtime.errors import reason
 from gradlint.runtime.progress import NoProgress, Progress
 from gradlint.runtime.reinit import Redraw, plan
 from gradlint.runtime.results import ProbeReport, SeedFinding, SeedSummary
@@ -97,7 +102,10 @@ def _redraw(kept: Kept | None, seed: int) -> tuple[Redraw | None, str]:
     ("" when no reason needs saying: a stand-in probe, or a torch model)."""
     if kept is None:
         return None, ""
-    planned = plan(kept.prober.backend.keras, kept.model, kept.recorded, seed)
+    try:
+        planned = plan(kept.prober.backend.keras, kept.model, kept.recorded, seed)
+    except Exception as exc:  # Keras internals it reads have moved: the rebuild still works
+        return None, f"its weights could not be read: {reason(exc)}"
     if isinstance(planned, str):
         return None, planned
     return planned, ""
