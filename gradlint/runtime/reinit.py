@@ -12,7 +12,10 @@ initializer with an integer seed always returns the same values. So while the fi
 model is built, each variable's initializer and each seed holder are recorded; the holder's
 place in seed `s`'s draws is found by replaying them, and at seed `s'` it takes the draw at
 that place. Calling each variable's initializer again then gives, bit for bit, what a rebuild
-at `s'` gives, and a seed named in the output can be probed alone with the same result.
+at `s'` gives, and a seed named in the output can be probed alone with the same result. A
+holder given a seed by the code keeps it, as in a rebuild (one whose seed is a copy of a drawn
+one, as MultiHeadAttention clones its initializers, follows that draw). BatchNorm's moving
+statistics go back to their initializers and each SeedGenerator to `[seed, 0]`.
 
 The model is built again instead (`plan` gives the reason) when that cannot be known:
 - a variable was not made from an initializer (created from an array, or before recording);
