@@ -3,7 +3,7 @@
 
 The layers become `Layer` facts with the Keras-equivalent spec of `flax_api/layers.py`, and the
 order becomes the same stacks (graph/stacks.py) and destinations (graph/guards.py) the Keras
-and PyTorch sides build, through the same nodes as graph/torch_model.py. A `__call__` is
+and PyTorch sides build, through the nodes of graph/module_walk.py. A `__call__` is
 interpreted statement by statement: linen's `@nn.compact` bodies construct and apply layers
 inline (`x = nn.Dense(128)(x)`), linen's `setup()` and NNX's `__init__` assign them to `self.X`
 for `__call__` to apply. A tensor carries its width where known (the features of the layer
@@ -35,9 +35,7 @@ from gradlint.flax_api.layers import (
 from gradlint.graph.facts import ActivationFact, ArgSource, Layer
 from gradlint.graph.flax_init import read_initializer
 from gradlint.graph.flax_values import ClassArguments, class_scope_of
-from gradlint.graph.scopes import Resolver, Scope, ScopeTable
-from gradlint.graph.stacks import OUTPUT, UNKNOWN, Stack, StackEntry
-from gradlint.graph.torch_model import (
+from gradlint.graph.module_walk import (
     ACT,
     ADD,
     END,
@@ -46,17 +44,23 @@ from gradlint.graph.torch_model import (
     OTHER,
     WEIGHTED,
     Act,
+    BodyRun,
     Instance,
     Node,
     Seq,
-    _following,
-    _homogeneous_layer,
-    _statements,
-    _walk,
+    agreed_following,
+    assignments,
+    class_method,
+    destinations_from,
+    is_tensor_method,
+    module_classes,
+    stacks_from,
+    times,
 )
+from gradlint.graph.scopes import Resolver, Scope, ScopeTable
+from gradlint.graph.stacks import Stack
 from gradlint.graph.values import constant_value, range_length
-from gradlint.keras_api.activations import HOMOGENEOUS_ACTIVATIONS
-from gradlint.keras_api.layers import NORMALIZATION_LAYERS, Role
+from gradlint.keras_api.layers import Role
 
 if TYPE_CHECKING:
     from gradlint.graph.source import SourceText
@@ -223,34 +227,10 @@ class FlaxGraph:
     # -- classes -----------------------------------------------------------------------------
     def _find_classes(self) -> None:
         """Module-level classes that derive from nn.Module or nnx.Module (or from one of those)."""
-        changed = True
-        while changed:
-            changed = False
-            for node in self.tree.body:
-                if not isinstance(node, ast.ClassDef) or node.name in self.classes:
-                    continue
-                scope = self.scopes.scope_of(node)
-                for base in node.bases:
-                    name = self.resolver.qualified_name(base, scope)
-                    if name in MODULE_BASES or (isinstance(base, ast.Name) and base.id in self.classes):
-                        self.classes[node.name] = node
-                        changed = True
-                        break
+        self.classes.update(module_classes(self.tree, self.scopes, self.resolver, MODULE_BASES))
 
-    def method(self, cls: ast.ClassDef, name: str, seen: set[int] | None = None) -> ast.FunctionDef | None:
-        seen = set() if seen is None else seen
-        if id(cls) in seen:
-            return None
-        seen.add(id(cls))
-        found = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
-        if found is not None:
-            return found
-        for base in cls.bases:
-            if isinstance(base, ast.Name) and base.id in self.classes:
-                found = self.method(self.classes[base.id], name, seen)
-                if found is not None:
-                    return found
-        return None
+    def method(self, cls: ast.ClassDef, name: str) -> ast.FunctionDef | None:
+        return class_method(self.classes, cls, name)
 
     def _read_attributes(self, cls: ast.ClassDef) -> None:
         """`self.X = …` in linen's setup() or NNX's __init__, and class fields with a module
@@ -269,13 +249,7 @@ class FlaxGraph:
             if function is None:
                 continue
             scope = self.scopes.defs.get(id(function), self.scopes.module_scope)
-            for statement in _statements(function.body):
-                if isinstance(statement, ast.Assign):
-                    targets, value = statement.targets, statement.value
-                elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
-                    targets, value = [statement.target], statement.value
-                else:
-                    continue
+            for _, targets, value in assignments(function):
                 for target in targets:
                     if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
                             and target.value.id == "self":
@@ -407,10 +381,10 @@ class FlaxGraph:
         if isinstance(value, Act):
             return Node.make(ACT, [node], activation=value.fact), width
         if isinstance(value, Seq):
-            times = repeat if value.repeat == 1 else (None if value.repeat is None or repeat is None else value.repeat * repeat)
+            turns = times(value.repeat, repeat)
             current = given
             for item in value.items:
-                current = self.apply(item, current, cls, times)
+                current = self.apply(item, current, cls, turns)
             return current
         if isinstance(value, Instance) and len(self._inlining) < _MAX_INLINE and id(value.cls) not in self._inlining:
             call = self.method(value.cls, "__call__")
@@ -432,43 +406,17 @@ class FlaxGraph:
             entry = self.entries[id(layer.call)]
             if entry.fans is not None and entry.fans.fan_in_param is None and entry.fans.received:
                 self._settle_fan_in(layer)
-            nodes = self.nodes.get(id(layer.call), [])
-            facts = [_following(n) for n in nodes]
-            if facts and all(f is not None for f in facts) and len({f.name for f in facts}) == 1:  # type: ignore[union-attr]
-                layer.following = facts[0]
+            facts, fact = agreed_following(self.nodes.get(id(layer.call), []))
+            if fact is not None:
+                layer.following = fact
                 if layer.unknown_reason is not None and layer.unknown_reason[0] != "initializer-unknown":
                     layer.unknown_reason = None
             elif layer.unknown_reason is None and layer.spec.role is Role.WEIGHTED:
                 names = {f.name for f in facts if f is not None}
                 layer.unknown_reason = ("outputs-disagree", " and ".join(sorted(names))) if len(names) > 1 else \
                     ("output-opaque", "") if facts else ("output-unseen", "")
-        starts: list[Node] = []
-        reached: set[int] = set()
-        steps: dict[int, tuple[list[Layer | ActivationFact], Node | None, str]] = {}
-        for nodes in self.nodes.values():
-            for node in nodes:
-                if node.kind != WEIGHTED:
-                    continue
-                starts.append(node)
-                step = _walk(node)
-                steps[id(node)] = step
-                if step[1] is not None:
-                    reached.add(id(step[1]))
-        for start in starts:
-            if id(start) in reached:
-                continue
-            entries: list[StackEntry] = []
-            current: Node | None = start
-            end = UNKNOWN
-            seen: set[int] = set()
-            while current is not None and id(current) not in seen:
-                seen.add(id(current))
-                after, nxt, end = steps[id(current)]
-                assert current.layer is not None
-                entries.append(StackEntry(current.layer, list(after), current.repeat))
-                current = nxt
-            self.stacks.append(Stack(entries, end if end in (OUTPUT, "weighted") else UNKNOWN))
-        self.stacks.sort(key=lambda s: (s.entries[0].layer.call.lineno, s.entries[0].layer.call.col_offset))
+        starts = [node for nodes in self.nodes.values() for node in nodes if node.kind == WEIGHTED]
+        self.stacks = stacks_from(starts)
 
     def _settle_fan_in(self, layer: Layer) -> None:
         """A linen layer's fan-in: the width it receives in every application (× its kernel
@@ -492,35 +440,11 @@ class FlaxGraph:
 
     def destinations(self, layer: Layer) -> list[tuple[str, Layer | None]]:
         """Where each application's output goes, past homogeneous steps (graph/guards.py's kinds)."""
-        from gradlint.graph.guards import ADDED, NORMALIZED
         from gradlint.graph.guards import OTHER as ELSEWHERE
 
         found: list[tuple[str, Layer | None]] = []
-
-        def follow(node: Node, seen: set[int]) -> None:
-            if not node.consumers:
-                found.append((ELSEWHERE, None))
-            for target in node.consumers:
-                if id(target) in seen:
-                    continue
-                seen.add(id(target))
-                if target.kind == ADD:
-                    found.append((ADDED, None))
-                elif target.kind == LAYER and target.layer is not None:
-                    if target.layer.spec.name in NORMALIZATION_LAYERS:
-                        found.append((NORMALIZED, target.layer))
-                    elif _homogeneous_layer(target.layer):
-                        follow(target, seen)
-                    else:
-                        found.append((ELSEWHERE, target.layer))
-                elif target.kind == ACT and target.activation is not None \
-                        and target.activation.name in HOMOGENEOUS_ACTIVATIONS:
-                    follow(target, seen)
-                else:
-                    found.append((ELSEWHERE, None))
-
         for node in self.nodes.get(id(layer.call), []):
-            follow(node, set())
+            found.extend(destinations_from(node))
             if node.repeat != 1:  # a loop's earlier turns feed its next turn, not what follows the loop
                 found.append((ELSEWHERE, layer))
         return found
@@ -534,50 +458,20 @@ def _positive(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-class _CallRun:
+class _CallRun(BodyRun[Value]):
     """One interpretation of a __call__ body: local names → tensors or module values."""
 
     def __init__(self, graph: FlaxGraph, cls: ast.ClassDef, scope: Scope) -> None:
+        super().__init__(cls, scope)
         self.graph = graph
-        self.cls = cls
-        self.scope = scope
-        self.env: dict[str, Value] = {}
-        self.modules: dict[str, object] = {}
-        self.returned: list[Value] = []
-        self.repeat: int | None = 1
 
-    def body(self, statements: list[ast.stmt]) -> None:
-        for statement in statements:
-            self.statement(statement)
-
-    def statement(self, node: ast.stmt) -> None:
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            module = self._module_of(node.value)
-            if module is not None and len(targets) == 1 and isinstance(targets[0], ast.Name):
-                self.modules[targets[0].id] = module  # `dense = nn.Dense(128)`, applied below
-                self.env.pop(targets[0].id, None)
-                return
-            value = self.expr(node.value)
-            for target in targets:
-                self.bind(target, value)
-        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-            left = self.env.get(node.target.id) or (Node(OTHER), None)
-            right = self.expr(node.value)
-            self.env[node.target.id] = self._merge(node.op, left, right)
-        elif isinstance(node, ast.Return) and node.value is not None:
-            self.returned.append(self.expr(node.value))
-        elif isinstance(node, ast.Expr):
-            self.expr(node.value)
-        elif isinstance(node, ast.If):
-            self.expr(node.test)
-            self.branches([node.body, node.orelse])
-        elif isinstance(node, (ast.With, ast.AsyncWith)):
-            self.body(node.body)
-        elif isinstance(node, ast.For):
-            self.loop(node)
-        elif isinstance(node, (ast.While, ast.Try)):
-            self.branches([node.body, []])
+    def assign(self, targets: list[ast.expr], value: ast.expr) -> None:
+        module = self._module_of(value)
+        if module is not None and len(targets) == 1 and isinstance(targets[0], ast.Name):
+            self.modules[targets[0].id] = module  # `dense = nn.Dense(128)`, applied below
+            self.env.pop(targets[0].id, None)
+            return
+        super().assign(targets, value)
 
     def _module_of(self, expr: ast.expr) -> object:
         """A module an assignment binds (a layer constructed, a Sequential, an activation given
@@ -598,26 +492,9 @@ class _CallRun:
             return self.modules[func.id]
         if isinstance(func, ast.Name) and func.id in self.env:
             return None
-        if isinstance(func, (ast.Attribute, ast.Call, ast.Subscript)) and not self._is_tensor_method(func):
+        if isinstance(func, (ast.Attribute, ast.Call, ast.Subscript)) and not is_tensor_method(func, self.env, RESHAPE_METHODS):
             return self.graph.module_value(func, self.scope, self.cls)
         return None
-
-    def branches(self, bodies: list[list[ast.stmt]]) -> None:
-        """An if/else: each branch from the same names; a name they leave different is opaque."""
-        before = dict(self.env)
-        results = []
-        for body in bodies:
-            self.env = dict(before)
-            self.body(body)
-            results.append(self.env)
-        merged = dict(before)
-        for name in {n for env in results for n in env}:
-            values = [env.get(name) for env in results]
-            if all(v is values[0] for v in values) and values[0] is not None:
-                merged[name] = values[0]
-            else:
-                merged[name] = (Node.make(OTHER, [v[0] for v in values if v is not None]), None)
-        self.env = merged
 
     def loop(self, node: ast.For) -> None:
         """`for layer in self.layers: x = layer(x)`: the body once per module the list holds;
@@ -647,31 +524,17 @@ class _CallRun:
 
     def bind(self, target: ast.expr, value: Value) -> None:
         if isinstance(target, ast.Name):
-            self.env[target.id] = value
             self.modules.pop(target.id, None)
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            for element in target.elts:
-                self.bind(element, (Node.make(OTHER, [value[0]]), None))
+        super().bind(target, value)
 
-    @staticmethod
-    def _merge(op: ast.operator, left: Value, right: Value) -> Value:
+    def merge(self, op: ast.operator, left: Value, right: Value) -> Value:
         if isinstance(op, ast.Add):
             width = left[1] if left[1] == right[1] else None
             return Node.make(ADD, [left[0], right[0]]), width
         return Node.make(OTHER, [left[0], right[0]]), None
 
-    def expr(self, node: ast.expr) -> Value:
-        if isinstance(node, ast.Name):
-            return self.env.get(node.id) or (Node(OTHER), None)
-        if isinstance(node, ast.Call):
-            return self.call(node)
-        if isinstance(node, ast.BinOp):
-            return self._merge(node.op, self.expr(node.left), self.expr(node.right))
-        if isinstance(node, ast.Starred):
-            return self.expr(node.value)
-        inputs = [self.expr(child)[0] for child in ast.iter_child_nodes(node) if isinstance(child, ast.Name)
-                  and child.id in self.env]
-        return Node.make(OTHER, inputs), None
+    def opaque(self, values: list[Value | None]) -> Value:
+        return Node.make(OTHER, [v[0] for v in values if v is not None]), None
 
     def call(self, node: ast.Call) -> Value:
         graph = self.graph
@@ -691,22 +554,10 @@ class _CallRun:
                 return self.expr(first)
             if name in RESHAPES:
                 return self.expr(first)[0], None
-        if isinstance(func, ast.Attribute) and self._is_tensor_method(func):
+        if isinstance(func, ast.Attribute) and is_tensor_method(func, self.env, RESHAPE_METHODS):
             receiver = self.expr(func.value)
             if func.attr in RESHAPE_METHODS:
                 return receiver[0], None
             return Node.make(OTHER, [receiver[0]]), None
         inputs = [self.expr(a)[0] for a in node.args] + [self.expr(k.value)[0] for k in node.keywords]
         return Node.make(OTHER, inputs), None
-
-    def _is_tensor_method(self, func: ast.AST) -> bool:
-        """`x.reshape(...)`, `self.fc(x).reshape(...)`: a method called on a tensor."""
-        if not isinstance(func, ast.Attribute):
-            return False
-        receiver = func.value
-        while isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute) \
-                and receiver.func.attr in RESHAPE_METHODS:
-            receiver = receiver.func.value
-        if isinstance(receiver, ast.Name):
-            return receiver.id in self.env
-        return isinstance(receiver, (ast.Call, ast.BinOp, ast.Subscript))

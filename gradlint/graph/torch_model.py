@@ -13,16 +13,37 @@ goes through one, nothing is concluded.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gradlint.graph.facts import ActivationFact, ArgSource, Layer
+from gradlint.graph.module_walk import (
+    ACT,
+    ADD,
+    END,
+    INPUT,
+    LAYER,
+    OTHER,
+    WEIGHTED,
+    Act,
+    BodyRun,
+    Instance,
+    Node,
+    Seq,
+    agreed_following,
+    assignments,
+    class_method,
+    destinations_from,
+    is_tensor_method,
+    module_classes,
+    stacks_from,
+    times,
+)
 from gradlint.graph.scopes import Resolver, Scope, ScopeTable
-from gradlint.graph.stacks import OUTPUT, UNKNOWN, Stack, StackEntry
+from gradlint.graph.stacks import Stack
 from gradlint.graph.torch_init import TorchInitializers, default_initializer
 from gradlint.graph.values import constant_value, range_length
-from gradlint.keras_api.activations import HOMOGENEOUS_ACTIVATIONS, LINEAR
-from gradlint.keras_api.layers import NORMALIZATION_LAYERS, Role
+from gradlint.keras_api.layers import Role
 from gradlint.torch_api.activations import (
     METHODS,
     TorchActivation,
@@ -58,51 +79,6 @@ _PASS_METHODS = frozenset({
     "reshape_as", "expand", "expand_as", "mean",
 })
 _MAX_INLINE = 4  # submodule classes inlined into a forward(), at most this deep
-
-# Node kinds.
-INPUT, WEIGHTED, ACT, LAYER, ADD, OTHER, END = "input", "weighted", "act", "layer", "add", "other", "output"
-
-
-@dataclass(eq=False)
-class Node:
-    """One value a forward() (or a Sequential) computes, and what reads it."""
-
-    kind: str
-    layer: Layer | None = None
-    activation: ActivationFact | None = None
-    consumers: list[Node] = field(default_factory=list)
-    repeat: int | None = 1
-    # Made by a submodule class's forward() read on its own: what its caller does with the
-    # result is not seen there, so its facts count only where no caller applies the layer.
-    standalone: bool = False
-    solo: bool = True  # the only weighted layer its loop repeats (graph/stacks.py's StackEntry.solo)
-
-    @staticmethod
-    def make(kind: str, inputs: list[Node], **kw: object) -> Node:
-        node = Node(kind, **kw)  # type: ignore[arg-type]
-        for source in inputs:
-            source.consumers.append(node)
-        return node
-
-
-# Module values: what `self.fc1`, a Sequential element or a loop variable stands for.
-@dataclass(eq=False)
-class Seq:
-    items: list[object]  # module values, None for unknown ones
-    repeat: int | None = 1  # a ModuleList made by a comprehension: its one item, N times
-    names: list[str | None] | None = None  # an OrderedDict's keys: `seq.fc1` names the item
-    spliced: bool = False  # `*layers` in the Sequential that holds it: its items are the holder's
-
-
-@dataclass(eq=False)
-class Act:
-    fact: ActivationFact
-
-
-@dataclass(eq=False)
-class Instance:
-    cls: ast.ClassDef
-
 
 @dataclass(frozen=True)
 class AssignSite:
@@ -356,30 +332,10 @@ class TorchGraph:
     # -- classes -----------------------------------------------------------------------------
     def _find_classes(self) -> None:
         """Module-level classes that derive from nn.Module (or from one of those)."""
-        changed = True
-        while changed:
-            changed = False
-            for node in self.tree.body:
-                if not isinstance(node, ast.ClassDef) or node.name in self.classes:
-                    continue
-                scope = self.scopes.scope_of(node)
-                for base in node.bases:
-                    name = self.resolver.qualified_name(base, scope)
-                    if name in MODULE_BASES or (isinstance(base, ast.Name) and base.id in self.classes):
-                        self.classes[node.name] = node
-                        changed = True
-                        break
+        self.classes.update(module_classes(self.tree, self.scopes, self.resolver, MODULE_BASES))
 
     def method(self, cls: ast.ClassDef, name: str) -> ast.FunctionDef | None:
-        found = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
-        if found is not None:
-            return found
-        for base in cls.bases:
-            if isinstance(base, ast.Name) and base.id in self.classes and self.classes[base.id] is not cls:
-                found = self.method(self.classes[base.id], name)
-                if found is not None:
-                    return found
-        return None
+        return class_method(self.classes, cls, name)
 
     def _read_init(self, cls: ast.ClassDef) -> None:
         attrs = self.attrs.setdefault(id(cls), {})
@@ -388,13 +344,7 @@ class TorchGraph:
         if init is None:
             return
         scope = self.scopes.defs.get(id(init), self.scopes.module_scope)
-        for statement in _statements(init.body):
-            targets: list[ast.expr] = []
-            value: ast.expr | None = None
-            if isinstance(statement, ast.Assign):
-                targets, value = statement.targets, statement.value
-            elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
-                targets, value = [statement.target], statement.value
+        for statement, targets, value in assignments(init):
             for target in targets:
                 if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
                     value_of = self.module_value(value, scope, cls)
@@ -681,12 +631,12 @@ class TorchGraph:
         if isinstance(value, Act):
             return Node.make(ACT, [node], activation=value.fact, repeat=repeat)
         if isinstance(value, Seq):
-            times = repeat if value.repeat == 1 else (None if value.repeat is None or repeat is None else value.repeat * repeat)
+            turns = times(value.repeat, repeat)
             if value.repeat != 1:
                 weighted = [i for i in value.items if isinstance(i, Layer) and i.spec.role is Role.WEIGHTED]
                 solo = solo and len(weighted) <= 1
             for item in value.items:
-                node = self.apply(item, node, cls, times, solo)
+                node = self.apply(item, node, cls, turns, solo)
             return node
         if isinstance(value, Instance) and len(self._inlining) < _MAX_INLINE and id(value.cls) not in self._inlining:
             forward = self.method(value.cls, "forward")
@@ -705,77 +655,16 @@ class TorchGraph:
     def _settle(self) -> None:
         """Each layer's following activation, and the stacks."""
         for layer in self.layers:
-            nodes = self.applications(layer)
-            facts = [_following(n) for n in nodes]
-            if facts and all(f is not None for f in facts) and len({f.name for f in facts}) == 1:  # type: ignore[union-attr]
-                layer.following = facts[0]
-        starts: list[Node] = []
-        reached: set[int] = set()
-        steps: dict[int, tuple[list[Layer | ActivationFact], Node | None, str]] = {}
-        for layer in self.layers:
-            for node in self.applications(layer):
-                if node.kind != WEIGHTED:
-                    continue
-                starts.append(node)
-                step = _walk(node)
-                steps[id(node)] = step
-                if step[1] is not None:
-                    reached.add(id(step[1]))
-        shapes: set[tuple[object, ...]] = set()
-        for start in starts:
-            if id(start) in reached:
-                continue
-            entries: list[StackEntry] = []
-            current: Node | None = start
-            end = UNKNOWN
-            seen: set[int] = set()
-            while current is not None and id(current) not in seen and id(current) in steps:
-                seen.add(id(current))
-                after, nxt, end = steps[id(current)]
-                assert current.layer is not None
-                entries.append(StackEntry(current.layer, list(after), current.repeat, current.solo))
-                current = nxt
-            stack = Stack(entries, end if end in (OUTPUT, "weighted") else UNKNOWN)
-            # A submodule class applied several times makes the same stack each time: once.
-            shape = (stack.end, *((id(e.layer.call), e.repeat, *(id(a) if isinstance(a, Layer) else a.name
-                                                                    for a in e.after)) for e in entries))
-            if shape not in shapes:
-                shapes.add(shape)
-                self.stacks.append(stack)
-        self.stacks.sort(key=lambda s: (s.entries[0].layer.call.lineno, s.entries[0].layer.call.col_offset))
+            fact = agreed_following(self.applications(layer))[1]
+            if fact is not None:
+                layer.following = fact
+        starts = [node for layer in self.layers for node in self.applications(layer) if node.kind == WEIGHTED]
+        # A submodule class applied several times makes the same stack each time: once.
+        self.stacks = stacks_from(starts, unique=True)
 
     def destinations(self, layer: Layer) -> list[tuple[str, Layer | None]]:
         """Where each application's output goes, past homogeneous steps (graph/guards.py's kinds)."""
-        from gradlint.graph.guards import ADDED, NORMALIZED
-        from gradlint.graph.guards import OTHER as ELSEWHERE
-
-        found: list[tuple[str, Layer | None]] = []
-
-        def follow(node: Node, seen: set[int]) -> None:
-            if not node.consumers:
-                found.append((ELSEWHERE, None))
-            for target in node.consumers:
-                if id(target) in seen:
-                    continue
-                seen.add(id(target))
-                if target.kind == ADD:
-                    found.append((ADDED, None))
-                elif target.kind == LAYER and target.layer is not None:
-                    if target.layer.spec.name in NORMALIZATION_LAYERS:
-                        found.append((NORMALIZED, target.layer))
-                    elif _homogeneous_layer(target.layer):
-                        follow(target, seen)
-                    else:
-                        found.append((ELSEWHERE, target.layer))
-                elif target.kind == ACT and target.activation is not None \
-                        and target.activation.name in HOMOGENEOUS_ACTIVATIONS:
-                    follow(target, seen)
-                else:
-                    found.append((ELSEWHERE, None))
-
-        for node in self.applications(layer):
-            follow(node, set())
-        return found
+        return [found for node in self.applications(layer) for found in destinations_from(node)]
 
     def applications(self, layer: Layer) -> list[Node]:
         """The layer's applications: those its callers make, else those of its class read alone."""
@@ -875,130 +764,19 @@ def _instances(value: object) -> list[Instance]:
     return []
 
 
-def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
-    """A function body's statements, those inside if/with/try blocks included, in order."""
-    found: list[ast.stmt] = []
-    for statement in body:
-        found.append(statement)
-        if isinstance(statement, (ast.If, ast.With, ast.Try)):
-            found.extend(_statements(statement.body))
-            found.extend(_statements(getattr(statement, "orelse", [])))
-    return found
-
-
-def _homogeneous_layer(layer: Layer) -> bool:
-    name = layer.spec.name
-    return name.startswith(("Dropout", "SpatialDropout", "MaxPooling", "AveragePooling", "GlobalAveragePooling",
-                            "Flatten", "Reshape", "UpSampling"))
-
-
-def _following(node: Node) -> ActivationFact | None:
-    """The activation the node's output meets, past normalization, dropout and pooling."""
-    current = node
-    seen: set[int] = set()
-    while id(current) not in seen:
-        seen.add(id(current))
-        if len(current.consumers) != 1:
-            return None
-        target = current.consumers[0]
-        if target.kind == ACT:
-            return target.activation
-        if target.kind == WEIGHTED and target.layer is not None:
-            return ActivationFact(LINEAR, "weighted", target.layer.call)
-        if target.kind == END:
-            return ActivationFact(LINEAR, "output", node.layer.call if node.layer is not None else None)
-        if target.kind == LAYER:
-            current = target
-            continue
-        return None
-    return None
-
-
-def _walk(start: Node) -> tuple[list[Layer | ActivationFact], Node | None, str]:
-    """From a weighted application along a single path to the next weighted one."""
-    after: list[Layer | ActivationFact] = []
-    node = start
-    seen = {id(start)}
-    while True:
-        if len(node.consumers) != 1:
-            return after, None, UNKNOWN
-        target = node.consumers[0]
-        if id(target) in seen:
-            return after, None, UNKNOWN
-        seen.add(id(target))
-        if target.kind == WEIGHTED:
-            return after, target, "weighted"
-        if target.kind == END:
-            return after, None, OUTPUT
-        if target.kind == LAYER and target.layer is not None:
-            after.append(target.layer)
-        elif target.kind == ACT and target.activation is not None:
-            after.append(target.activation)
-        else:
-            return after, None, UNKNOWN
-        node = target
-
-
-class _ForwardRun:
+class _ForwardRun(BodyRun[Node]):
     """One interpretation of a forward() body: local names → nodes (tensors) or module values."""
 
     def __init__(self, graph: TorchGraph, cls: ast.ClassDef, scope: Scope) -> None:
+        super().__init__(cls, scope)
         self.graph = graph
-        self.cls = cls
-        self.scope = scope
-        self.env: dict[str, Node] = {}
-        self.modules: dict[str, object] = {}
-        self.returned: list[Node] = []
-        self.repeat: int | None = 1
         self.indexed: dict[str, object] = {}  # `self.convs[i]` in an indexed loop → this turn's module
 
-    def body(self, statements: list[ast.stmt]) -> None:
-        for statement in statements:
-            self.statement(statement)
+    def merge(self, op: ast.operator, left: Node, right: Node) -> Node:
+        return Node.make(ADD if isinstance(op, ast.Add) else OTHER, [left, right], repeat=self.repeat)
 
-    def statement(self, node: ast.stmt) -> None:
-        if isinstance(node, ast.Assign):
-            value = self.expr(node.value)
-            for target in node.targets:
-                self.bind(target, value)
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            self.bind(node.target, self.expr(node.value))
-        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-            left = self.env.get(node.target.id) or Node(OTHER)
-            right = self.expr(node.value)
-            kind = ADD if isinstance(node.op, ast.Add) else OTHER
-            self.env[node.target.id] = Node.make(kind, [left, right], repeat=self.repeat)
-        elif isinstance(node, ast.Return) and node.value is not None:
-            self.returned.append(self.expr(node.value))
-        elif isinstance(node, ast.Expr):
-            self.expr(node.value)
-        elif isinstance(node, ast.If):
-            self.expr(node.test)
-            self.branches([node.body, node.orelse])
-        elif isinstance(node, (ast.With, ast.AsyncWith)):
-            self.body(node.body)
-        elif isinstance(node, ast.For):
-            self.loop(node)
-        elif isinstance(node, (ast.While, ast.Try)):
-            self.branches([node.body, []])
-        # Other statements bind nothing a layer's output could flow through.
-
-    def branches(self, bodies: list[list[ast.stmt]]) -> None:
-        """An if/else: each branch from the same names; a name they leave different is opaque."""
-        before = dict(self.env)
-        results = []
-        for body in bodies:
-            self.env = dict(before)
-            self.body(body)
-            results.append(self.env)
-        merged = dict(before)
-        for name in {n for env in results for n in env}:
-            values = [env.get(name) for env in results]
-            if all(v is values[0] for v in values) and values[0] is not None:
-                merged[name] = values[0]
-            else:
-                merged[name] = Node.make(OTHER, [v for v in values if v is not None])
-        self.env = merged
+    def opaque(self, values: list[Node | None]) -> Node:
+        return Node.make(OTHER, [v for v in values if v is not None])
 
     def loop(self, node: ast.For) -> None:
         """`for layer in self.layers: x = layer(x)`: the body once per module the container
@@ -1008,7 +786,7 @@ class _ForwardRun:
             for item in container.items:
                 self.modules[target.id] = item
                 outer = self.repeat
-                self.repeat = _times(container.repeat, outer)
+                self.repeat = times(container.repeat, outer)
                 self.body(node.body)
                 self.repeat = outer
             self.modules.pop(target.id, None)
@@ -1048,32 +826,11 @@ class _ForwardRun:
         outer = self.repeat
         for position in range(length):
             self.indexed = {key: seq.items[position] for key, seq in containers.items()}
-            self.repeat = _times(repeat, outer)
+            self.repeat = times(repeat, outer)
             self.body(node.body)
         self.indexed = {}
         self.repeat = outer
         return True
-
-    def bind(self, target: ast.expr, value: Node) -> None:
-        if isinstance(target, ast.Name):
-            self.env[target.id] = value
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            for element in target.elts:
-                self.bind(element, Node.make(OTHER, [value]))
-
-    def expr(self, node: ast.expr) -> Node:
-        if isinstance(node, ast.Name):
-            return self.env.get(node.id) or Node(OTHER)
-        if isinstance(node, ast.Call):
-            return self.call(node)
-        if isinstance(node, ast.BinOp):
-            left, right = self.expr(node.left), self.expr(node.right)
-            return Node.make(ADD if isinstance(node.op, ast.Add) else OTHER, [left, right], repeat=self.repeat)
-        if isinstance(node, ast.Starred):
-            return self.expr(node.value)
-        inputs = [self.expr(child) for child in ast.iter_child_nodes(node) if isinstance(child, ast.Name)
-                  and child.id in self.env]
-        return Node.make(OTHER, inputs)
 
     def call(self, node: ast.Call) -> Node:
         graph = self.graph
@@ -1084,7 +841,7 @@ class _ForwardRun:
             module = self.modules[func.id]
         elif isinstance(func, ast.Subscript) and self.indexed and ast.dump(func.value) in self.indexed:
             module = self.indexed[ast.dump(func.value)]
-        elif isinstance(func, (ast.Attribute, ast.Call, ast.Subscript)) and not _is_tensor_method(func, self.env):
+        elif isinstance(func, (ast.Attribute, ast.Call, ast.Subscript)) and not is_tensor_method(func, self.env, _PASS_METHODS):
             module = graph.module_value(func, self.scope, self.cls)
         if module is not None and first is not None:
             return graph.apply(module, self.expr(first), self.cls, self.repeat)
@@ -1096,7 +853,7 @@ class _ForwardRun:
                 return Node.make(ACT, [self.expr(first)], activation=fact, repeat=self.repeat)
             if name in _PASS_FUNCTIONS:
                 return self.expr(first)
-        if isinstance(func, ast.Attribute) and _is_tensor_method(func, self.env):
+        if isinstance(func, ast.Attribute) and is_tensor_method(func, self.env, _PASS_METHODS):
             receiver = self.expr(func.value)
             act = METHODS.get(func.attr)
             if act is not None:
@@ -1123,28 +880,6 @@ def dict_iteration(graph: TorchGraph, iterable: ast.expr, target: ast.expr, scop
     return graph.module_value(iterable, scope, cls), target
 
 
-def _times(a: int | None, b: int | None) -> int | None:
-    """Repeats nested in repeats: their product (None where either is unknown)."""
-    if a == 1:
-        return b
-    if b == 1:
-        return a
-    return a * b if a is not None and b is not None else None
-
-
 def _subscript_index(name: ast.Name, body: list[ast.stmt]) -> bool:
     """The name is the index of a subscript somewhere in body (`self.convs[i]`)."""
     return any(isinstance(n, ast.Subscript) and n.slice is name for s in body for n in ast.walk(s))
-
-
-def _is_tensor_method(func: ast.AST, env: dict[str, Node]) -> bool:
-    """`x.relu()`, `self.fc(x).view(...)`: a method called on a tensor, not a module."""
-    if not isinstance(func, ast.Attribute):
-        return False
-    receiver = func.value
-    while isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute) \
-            and receiver.func.attr in _PASS_METHODS:
-        receiver = receiver.func.value
-    if isinstance(receiver, ast.Name):
-        return receiver.id in env
-    return isinstance(receiver, (ast.Call, ast.BinOp, ast.Subscript))
