@@ -956,7 +956,7 @@ def _g(value: float | None) -> str:
 
 
 TORCH_LABELS = ("plain", "BN", "LN", "last hidden row a norm", "last hidden row a norm, widths differ", "residual",
-                "dropout", "dense", "conv1d", "conv2d", "sequential at module level",
+                "dropout", "biases", "no biases", "dense", "conv1d", "conv2d", "sequential at module level",
                 "sequential in a function", "module", "modulelist", "functional activations", "init default",
                 "init kaiming_normal", "init kaiming_uniform", "init xavier_uniform", "init xavier_normal",
                 "init normal", "init trunc_normal", "init orthogonal")

@@ -171,6 +171,7 @@ class TorchGenerator:
         if any("Dropout" in op for op in ops):
             labels.add("dropout")
         labels.add(f"init {style['init']}")
+        labels.add("biases" if style["bias"] else "no biases")
         last = blocks[-1].layers[-1]
         if any(op.startswith(("nn.BatchNorm", "nn.LayerNorm", "nn.GroupNorm")) for op in last.after):
             labels.add("last hidden row a norm" if spec.widths[0] == spec.widths[-1] else
