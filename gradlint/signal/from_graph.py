@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -27,6 +27,7 @@ from gradlint.signal.model import (
     ModelDescription,
     Normalize,
     Reshape,
+    Residual,
     Step,
     Weighted,
 )
@@ -230,6 +231,45 @@ def _weighted(graph: ModuleGraph, layer: Layer, kernel: KernelScale, line: int, 
         activation=activation, slope=slope, elements=layer_elements(graph, layer), head=head, line=line,
         initializer=layer.initializer.display if layer.initializer is not None else None,
     )
+
+
+def walked_weighted(graph: ModuleGraph, layer: Layer, unknown: list[str], fan_in: int | None = None) -> Weighted:
+    """A weighted layer as a step of a walk through forks and joins (signal/functional.py,
+    signal/torch_functional.py); what its kernel's scale cannot see is added to `unknown`,
+    once per line. `fan_in` overrides the layer's (one turn of a loop)."""
+    kernel = kernel_scale(graph, layer, fan_in)
+    line = graph.source.position(graph.source.start(layer.call)).row
+    note = (kernel.unknown if kernel.unknown else
+            f"{layer.class_name}'s fan-in is not visible; equal widths assumed" if kernel.assumed_equal_widths else None)
+    if note is not None and f"line {line}: {note}" not in unknown:
+        unknown.append(f"line {line}: {note}")
+    activation, slope = own_activation(graph, layer)
+    return Weighted(f"{layer.class_name} (line {line})", kernel.gain, kernel.back_gain, activation, slope,
+                    layer_elements(graph, layer), line=line,
+                    initializer=layer.initializer.display if layer.initializer is not None else None)
+
+
+def walked_unweighted(graph: ModuleGraph, layer: Layer) -> list[Step] | None:
+    """A layer without a kernel as the steps of a walk: a normalization followed by its γ's
+    row (the probe measures it too); None where it is not modelled."""
+    found = after_step(graph, layer)
+    if found is None:
+        return None
+    if isinstance(found, Normalize):
+        return [found, normalization_row(graph, layer)]
+    return [found]
+
+
+def mark_head(steps: list[Step]) -> list[Step]:
+    """The last weighted step at the top level is the model's output layer."""
+    for index in range(len(steps) - 1, -1, -1):
+        step = steps[index]
+        if isinstance(step, Weighted):
+            steps[index] = replace(step, head=True)
+            break
+        if isinstance(step, Residual):
+            break
+    return steps
 
 
 def own_activation(graph: ModuleGraph, layer: Layer) -> tuple[str | None, float | None]:

@@ -21,16 +21,14 @@ from gradlint.graph.stacks import OUTPUT, FlowLinks
 from gradlint.graph.weights import kernel_scale
 from gradlint.keras_api.layers import Role
 from gradlint.signal.from_graph import (
-    after_step,
-    layer_elements,
-    normalization_row,
-    own_activation,
+    mark_head,
     turn_fan_ins,
+    walked_unweighted,
+    walked_weighted,
 )
 from gradlint.signal.model import (
     Activation,
     ModelDescription,
-    Normalize,
     Residual,
     Step,
     Weighted,
@@ -79,7 +77,7 @@ def functional_models(graph: ModuleGraph) -> list[FunctionalModel]:
             continue
         if end != OUTPUT or not any(isinstance(p.step, Weighted) for p in pieces):
             continue
-        steps = _mark_head(_repeat(pieces, links))
+        steps = mark_head(_repeat(pieces, links))
         syntax = owner or links.syntax_of(node)
         line = graph.source.position(graph.source.start(syntax)).row if syntax is not None else 1
         name = owner.name if isinstance(owner, ast.ClassDef) else _function_name(graph, syntax)
@@ -177,29 +175,18 @@ class _Walker:
             if layer.spec.initializer_param is None:
                 raise _CannotWalk(f"{layer.class_name}: a layer whose kernel is not modelled")
             turns = turn_fan_ins(layer, 2)
-            kernel = kernel_scale(self.graph, layer, turns[-1])
-            line = self.graph.source.position(self.graph.source.start(layer.call)).row
-            note = (kernel.unknown if kernel.unknown else
-                    f"{layer.class_name}'s fan-in is not visible; equal widths assumed" if kernel.assumed_equal_widths else None)
-            if note is not None and f"line {line}: {note}" not in self.unknown:
-                self.unknown.append(f"line {line}: {note}")
-            activation, slope = own_activation(self.graph, layer)
-            step = Weighted(f"{layer.class_name} (line {line})", kernel.gain, kernel.back_gain, activation, slope,
-                            layer_elements(self.graph, layer), line=line,
-                            initializer=layer.initializer.display if layer.initializer is not None else None)
+            step = walked_weighted(self.graph, layer, self.unknown, turns[-1])
             first = None
             if turns[0] is not None and turns[0] != turns[-1]:
                 entry = kernel_scale(self.graph, layer, turns[0])
-                first = Weighted(step.name, entry.gain, entry.back_gain, activation, slope, step.elements,
-                                 line=line, initializer=step.initializer)
+                first = Weighted(step.name, entry.gain, entry.back_gain, step.activation, step.slope, step.elements,
+                                 line=step.line, initializer=step.initializer)
             return [_Piece(step, loops, first)]
         if role in (Role.ACTIVATION, Role.TRANSPARENT):
-            found = after_step(self.graph, layer)
+            found = walked_unweighted(self.graph, layer)
             if found is None:
                 raise _CannotWalk(f"{layer.class_name}: not modelled")
-            if isinstance(found, Normalize):  # its γ is a row of the probe's table too
-                return [_Piece(found, loops), _Piece(normalization_row(self.graph, layer), loops)]
-            return [_Piece(found, loops)]
+            return [_Piece(step, loops) for step in found]
         raise _CannotWalk(f"{layer.class_name}: not modelled")
 
     def _loops(self, node: FlowNode) -> tuple[int, ...]:
@@ -239,19 +226,6 @@ def _repeat(pieces: list[_Piece], links: FlowLinks) -> list[Step]:
         steps.extend(p.first or p.step for p in pieces[index:end])  # the first turn
         steps.extend(body * (max(times, 1) - 1))
         index = end
-    return steps
-
-
-def _mark_head(steps: list[Step]) -> list[Step]:
-    """The last weighted step at the top level is the model's output layer."""
-    from dataclasses import replace
-
-    for index in range(len(steps) - 1, -1, -1):
-        if isinstance(steps[index], Weighted):
-            steps[index] = replace(steps[index], head=True)  # type: ignore[arg-type]
-            break
-        if isinstance(steps[index], Residual):
-            break
     return steps
 
 

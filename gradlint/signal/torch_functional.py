@@ -11,22 +11,15 @@ the walk, and the model is not described rather than described wrongly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gradlint.graph.torch_model import ACT, ADD, END, INPUT, LAYER, WEIGHTED, Node
-from gradlint.graph.weights import kernel_scale
+from gradlint.graph.module_walk import ACT, ADD, END, INPUT, LAYER, WEIGHTED, Node
 from gradlint.keras_api.layers import Role
-from gradlint.signal.from_graph import (
-    after_step,
-    layer_elements,
-    normalization_row,
-    own_activation,
-)
+from gradlint.signal.from_graph import mark_head, walked_unweighted, walked_weighted
 from gradlint.signal.model import (
     Activation,
     ModelDescription,
-    Normalize,
     Residual,
     Step,
     Weighted,
@@ -61,7 +54,7 @@ def torch_models(graph: ModuleGraph) -> list[TorchModel]:
             continue
         if not walker.residuals or not any(_weighted_in(step) for step, _ in pieces):
             continue  # a plain chain is a stack already
-        steps = _mark_head(_repeat(pieces))
+        steps = mark_head(_repeat(pieces))
         line = graph.source.position(graph.source.start(cls)).row
         found.append(TorchModel(ModelDescription(tuple(steps), cls.name, tuple(walker.unknown)), line, walker.seen))
     return found
@@ -124,24 +117,11 @@ class _Walker:
         if layer.spec.role is Role.WEIGHTED:
             if layer.spec.initializer_param is None:
                 raise _CannotWalk(f"{layer.class_name}: a layer whose kernel is not modelled")
-            kernel = kernel_scale(self.graph, layer)
-            line = self.graph.source.position(self.graph.source.start(layer.call)).row
-            note = (kernel.unknown if kernel.unknown else
-                    f"{layer.class_name}'s fan-in is not visible; equal widths assumed" if kernel.assumed_equal_widths
-                    else None)
-            if note is not None and f"line {line}: {note}" not in self.unknown:
-                self.unknown.append(f"line {line}: {note}")
-            activation, slope = own_activation(self.graph, layer)
-            step = Weighted(f"{layer.class_name} (line {line})", kernel.gain, kernel.back_gain, activation, slope,
-                            layer_elements(self.graph, layer), line=line,
-                            initializer=layer.initializer.display if layer.initializer is not None else None)
-            return [(step, node.repeat)]
-        found = after_step(self.graph, layer)
+            return [(walked_weighted(self.graph, layer, self.unknown), node.repeat)]
+        found = walked_unweighted(self.graph, layer)
         if found is None:
             raise _CannotWalk(f"{layer.class_name}: not modelled")
-        if isinstance(found, Normalize):  # its γ is a row of the probe's table too
-            return [(found, node.repeat), (normalization_row(self.graph, layer), node.repeat)]
-        return [(found, node.repeat)]
+        return [(step, node.repeat) for step in found]
 
 
 def _weighted_in(step: Step) -> bool:
@@ -182,14 +162,4 @@ def _repeat(pieces: list[tuple[Step, int | None]], outer: int | None = 1) -> lis
         times = repeat if isinstance(repeat, int) and repeat != outer else 1
         steps.extend(body * max(times, 1))
         index = end
-    return steps
-
-
-def _mark_head(steps: list[Step]) -> list[Step]:
-    for index in range(len(steps) - 1, -1, -1):
-        if isinstance(steps[index], Weighted):
-            steps[index] = replace(steps[index], head=True)  # type: ignore[arg-type]
-            break
-        if isinstance(steps[index], Residual):
-            break
     return steps
