@@ -15,7 +15,7 @@ import os
 import re
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,6 +109,12 @@ def load_model(target: Target, backend: Backend, *, source: str | None = None) -
     """Build the target's model. `source` replaces the module's text (used by --confirm)."""
     if target.kind == "saved":
         return _load_saved(target, backend)
+    return built_by_factory(target, lambda factory: _call_factory(target, factory, backend), source=source)
+
+
+def built_by_factory(target: Target, call: Callable[[Any], Any], *, source: str | None = None) -> LoadedModel:
+    """Run a file or module target's code and hand its factory to `call` (which builds and
+    checks the model, as Keras or torch wants it); `source` replaces the module's text."""
     if target.kind == "file" or source is not None:
         path, original = source_of(target)
         text = original if source is None else source
@@ -116,14 +122,14 @@ def load_model(target: Target, backend: Backend, *, source: str | None = None) -
         with _fresh_module(module_name):
             module = _exec_module(target, module_name, path, text)
             factory = _resolve_factory(target, module)
-            model = _call_factory(target, factory, backend)
+            model = call(factory)
         filename = target.location if target.kind == "file" else _display_path(path)
         return LoadedModel(model, filename, text, path, _first_line(factory))
     # A module target, imported the ordinary way.
     with _on_sys_path(Path.cwd()):
         module = _import(target)
         factory = _resolve_factory(target, module)
-        model = _call_factory(target, factory, backend)
+        model = call(factory)
     module_file: str | None = getattr(module, "__file__", None)
     module_path = Path(module_file) if module_file else None
     module_text: str | None = None
@@ -242,15 +248,20 @@ def _resolve_factory(target: Target, module: types.ModuleType) -> Any:
     return obj
 
 
-def _call_factory(target: Target, factory: Any, backend: Backend) -> Any:
-    keras = backend.keras
+def called(target: Target, factory: Any) -> Any:
+    """What the factory returns; what it raises, as the ProbeError that says so."""
     try:
-        result = factory()
+        return factory()
     except Exception as exc:
         raise ProbeError(
             f"{target.spec}: calling {target.factory}() raised {reason(exc)}"
             + ("; the factory is called with no arguments" if isinstance(exc, TypeError) else "")
         ) from exc
+
+
+def _call_factory(target: Target, factory: Any, backend: Backend) -> Any:
+    keras = backend.keras
+    result = called(target, factory)
     if isinstance(result, keras.Model) or is_torch_module(result):  # (torch: runtime/torch_session.py)
         return result
     if isinstance(result, keras.layers.Layer):

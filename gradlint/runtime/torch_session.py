@@ -33,14 +33,8 @@ from gradlint.runtime.settings import ProbeOptions
 from gradlint.runtime.targets import (
     LoadedModel,
     Target,
-    _display_path,
-    _exec_module,
-    _first_line,
-    _fresh_module,
-    _import,
-    _module_name_for,
-    _on_sys_path,
-    _resolve_factory,
+    built_by_factory,
+    called,
     source_of,
 )
 from gradlint.runtime.torch_backend import is_torch_module, load_torch
@@ -129,38 +123,11 @@ def load_torch_model(target: Target, *, source: str | None = None) -> LoadedMode
     """Run the target's module and call its factory; the result must be a torch.nn.Module."""
     if target.kind == "saved":
         return _load_saved(target)
-    if target.kind == "file" or source is not None:
-        path, original = source_of(target)
-        text = original if source is None else source
-        name = _module_name_for(target, path)
-        with _fresh_module(name):
-            module = _exec_module(target, name, path, text)
-            factory = _resolve_factory(target, module)
-            model = _call(target, factory)
-        filename = target.location if target.kind == "file" else _display_path(path)
-        return LoadedModel(model, filename, text, path, _first_line(factory))
-    with _on_sys_path(Path.cwd()):
-        module = _import(target)
-        factory = _resolve_factory(target, module)
-        model = _call(target, factory)
-    module_file = getattr(module, "__file__", None)
-    module_path = Path(module_file) if module_file else None
-    module_text = None
-    if module_path is not None and module_path.suffix == ".py":
-        with contextlib.suppress(OSError, UnicodeDecodeError):
-            module_text = module_path.read_text(encoding="utf-8")
-    filename = _display_path(module_path) if module_path is not None else target.spec
-    return LoadedModel(model, filename, module_text, module_path, _first_line(factory))
+    return built_by_factory(target, lambda factory: _call(target, factory), source=source)
 
 
 def _call(target: Target, factory: Any) -> Any:
-    try:
-        result = factory()
-    except Exception as exc:
-        raise ProbeError(
-            f"{target.spec}: calling {target.factory}() raised {reason(exc)}"
-            + ("; the factory is called with no arguments" if isinstance(exc, TypeError) else "")
-        ) from exc
+    result = called(target, factory)
     if is_torch_module(result):
         return result
     raise ProbeError(f"{target.spec}: {target.factory}() returned {returned(result)}")
