@@ -38,7 +38,7 @@ from gradlint.signal.model import (
     Step,
     Weighted,
 )
-from gradlint.signal.recurrence import predict
+from gradlint.signal.recurrence import Prediction, predict
 
 # Prediction and measurement further apart than this (either way) earn a note.
 MISMATCH_FACTOR = 10.0
@@ -77,25 +77,33 @@ def predict_built(model: Any, backend: Backend, structure: Structure) -> BuiltPr
         steps = describer.model_steps(model)
     except Unmappable as exc:
         return BuiltPrediction(nothing, None, None, (str(exc),))
-    steps = _up_to_last_hidden(steps)
+    steps = up_to_last_hidden(steps)
     description = ModelDescription(tuple(steps), model.name, tuple(describer.relevant_notes(steps)))
     prediction = predict(description)
+    rows = predicted_rows(prediction, describer.tapped, structure)
+    ratio, growth = summary_numbers(rows, structure)
+    return BuiltPrediction(tuple(rows), ratio, growth, tuple(prediction.unknown))
+
+
+def predicted_rows(prediction: Prediction, tapped: dict[int, Weighted], structure: Structure,
+                   backward: bool = True) -> list[RowPrediction | None]:
+    """Each probe row's predicted numbers, from the step that stands for it (`tapped`: row
+    index → step); `backward` False: forward ones only (the walk missed the backward anchor)."""
     by_step = {id(lp.layer): lp for lp in prediction.layers}
     rows: list[RowPrediction | None] = []
     for index in range(len(structure.rows)):
-        step = describer.tapped.get(index)
+        step = tapped.get(index)
         found = by_step.get(id(step)) if step is not None else None
         if found is None:
             rows.append(None)
             continue
         # At an output head the recurrence starts its backward walk: no prediction of its own.
         head = index in structure.heads
-        rows.append(RowPrediction(found.forward_rms, None if head else found.backward_signal))
-    ratio, growth = _summary(rows, structure)
-    return BuiltPrediction(tuple(rows), ratio, growth, tuple(prediction.unknown))
+        rows.append(RowPrediction(found.forward_rms, None if head or not backward else found.backward_signal))
+    return rows
 
 
-def _up_to_last_hidden(steps: list[Step]) -> list[Step]:
+def up_to_last_hidden(steps: list[Step]) -> list[Step]:
     """The steps up to the one that holds the last hidden row. What follows (the output head,
     a softmax, pooling) multiplies every row's gradient by the same factor, so the ratios do not
     depend on it; and starting the backward walk right there keeps a residual add whose branch
@@ -104,13 +112,13 @@ def _up_to_last_hidden(steps: list[Step]) -> list[Step]:
     last = -1
     for index, step in enumerate(steps):
         taps: list[tuple[str, Any]] = []
-        _flatten([step], taps)
+        flatten_steps([step], taps)
         if any(kind == "tap" and not item.head for kind, item in taps):
             last = index
     return steps[: last + 1] if last >= 0 else steps
 
 
-def _summary(rows: list[RowPrediction | None], structure: Structure) -> tuple[float | None, float | None]:
+def summary_numbers(rows: list[RowPrediction | None], structure: Structure) -> tuple[float | None, float | None]:
     """First/last hidden backward ratio and forward growth, over the rows the probe uses."""
     hidden = [i for i in range(len(rows)) if i not in structure.heads] or list(range(len(rows) - 1))
     if len(hidden) < 2:
@@ -296,7 +304,7 @@ class _Describer:
         """The notes of unknown steps and layers that lie before the last hidden row: only they
         change the predicted ratio and growth (what follows scales every gradient alike)."""
         order: list[tuple[str, Any]] = []
-        _flatten(steps, order)
+        flatten_steps(steps, order)
         last = max((i for i, (kind, step) in enumerate(order) if kind == "tap" and not step.head), default=-1)
         notes: list[str] = []
         for i, (kind, step) in enumerate(order[: last + 1]):
@@ -312,10 +320,10 @@ class _Describer:
         return next(i for i, s in self.tapped.items() if s is step)
 
 
-def _flatten(steps: list[Step] | tuple[Step, ...], out: list[tuple[str, Any]]) -> None:
+def flatten_steps(steps: list[Step] | tuple[Step, ...], out: list[tuple[str, Any]]) -> None:
     for step in steps:
         if isinstance(step, Residual):
-            _flatten(step.branch, out)
+            flatten_steps(step.branch, out)
         else:
             out.append(("tap" if isinstance(step, Weighted) else "step", step))
 

@@ -23,11 +23,11 @@ from typing import Any
 
 from gradlint.runtime.prediction import (
     BuiltPrediction,
-    RowPrediction,
     Unmappable,
-    _flatten,
-    _summary,
-    _up_to_last_hidden,
+    flatten_steps,
+    predicted_rows,
+    summary_numbers,
+    up_to_last_hidden,
     with_prediction,
 )
 from gradlint.runtime.results import ProbeReport
@@ -71,25 +71,16 @@ def predict_module(prober: Any) -> BuiltPrediction:
         steps = describer.model_steps()
     except Unmappable as exc:
         return BuiltPrediction(nothing, None, None, (str(exc),))
-    steps = _up_to_last_hidden(steps)
+    steps = up_to_last_hidden(steps)
     description = ModelDescription(tuple(steps), type(prober.model).__name__, tuple(describer.notes_before(steps)))
     prediction = predict(description)
-    by_step = {id(lp.layer): lp for lp in prediction.layers}
     # The backward values are relative to the probe's last hidden row: without it in the walk
     # (inside a module torch.fx keeps whole) they would be relative to another row.
     called = set(prober.warm.order)
     hidden = [i for i in range(len(structure.rows)) if i not in structure.heads and prober.qualnames[i] in called]
     anchored = bool(hidden) and hidden[-1] in describer.tapped
-    rows: list[RowPrediction | None] = []
-    for index in range(len(structure.rows)):
-        step = describer.tapped.get(index)
-        found = by_step.get(id(step)) if step is not None else None
-        if found is None:
-            rows.append(None)
-            continue
-        head = index in structure.heads
-        rows.append(RowPrediction(found.forward_rms, None if head or not anchored else found.backward_signal))
-    ratio, growth = _summary(rows, structure)
+    rows = predicted_rows(prediction, describer.tapped, structure, backward=anchored)
+    ratio, growth = summary_numbers(rows, structure)
     unknown = list(prediction.unknown)
     if hidden and not anchored:
         unknown.append(f"the last hidden layer {structure.rows[hidden[-1]].name} is not on the path the signal "
@@ -251,7 +242,7 @@ class _Describer:
     def notes_before(self, steps: list[Step]) -> list[str]:
         """Notes of unknown steps up to the last hidden row: only they change the ratio."""
         order: list[tuple[str, Any]] = []
-        _flatten(steps, order)
+        flatten_steps(steps, order)
         last = max((i for i, (kind, step) in enumerate(order) if kind == "tap" and not step.head), default=-1)
         notes = [self.blind[id(step)] for _, step in order[: last + 1] if id(step) in self.blind]
         return list(dict.fromkeys(notes))
