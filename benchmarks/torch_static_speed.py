@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from static_speed import bare_libcst_parse
+
 TARGET = 1.3  # cold, one process: ≤ 1.3 × bare LibCST parse (static_speed.py's keras_cold_1)
 
 _MLP = '''
@@ -208,18 +210,6 @@ def installed_corpus() -> list[Path]:
     return files
 
 
-def libcst_parse(files: list[Path]) -> float:
-    import libcst
-
-    start = time.perf_counter()
-    for path in files:
-        try:
-            libcst.parse_module(path.read_bytes())
-        except Exception:  # noqa: BLE001 - the baseline only times the parser
-            pass
-    return time.perf_counter() - start
-
-
 def gradlint_check(root: Path) -> tuple[float, int]:
     """Wall clock of one cold `gradlint check -j1`, and the findings it reports."""
     start = time.perf_counter()
@@ -233,7 +223,7 @@ def gradlint_check(root: Path) -> tuple[float, int]:
 
 def measure(kind: str, root: Path, files: list[Path]) -> None:
     megabytes = sum(p.stat().st_size for p in files) / 1e6
-    parse = libcst_parse(files)
+    parse = bare_libcst_parse(files)
     cold, findings = gradlint_check(root)
     ratio = cold / parse
     print(f"{kind:44s} {len(files):6d} {megabytes:6.2f} {parse:7.2f}s {cold:7.2f}s {ratio:6.2f} "
