@@ -178,7 +178,12 @@ def _entry_steps(graph: ModuleGraph, entry: StackEntry, head: bool, scale: Kerne
     elif not entry.solo and (entry.repeat or 1) > 1:
         notes.append(f"line {line}: repeated with other layers by a loop; counted once")
     after: list[Step] = []
+    # Values per example as the steps after the layer pass them on: a normalization's row
+    # compares by norm, as the probe does, only when its width is known.
+    elements = layer_elements(graph, layer)
     for item in entry.after:
+        if isinstance(item, Layer) and not _keeps_shape(item):
+            elements = layer_elements(graph, item)
         found = after_step(graph, item)
         if found is None:
             name = item.class_name if isinstance(item, Layer) else item.name
@@ -186,7 +191,8 @@ def _entry_steps(graph: ModuleGraph, entry: StackEntry, head: bool, scale: Kerne
             continue
         after.append(found)
         if measured and isinstance(item, Layer) and (isinstance(found, Normalize) or item.class_name == "PReLU"):
-            after.append(normalization_row(graph, item))  # a layer with weights: a row of the probe's table
+            # a layer with weights: a row of the probe's table
+            after.append(normalization_row(graph, item, layer_elements(graph, item) or elements))
     following = layer.following
     if (layer.activation_arg is None and following is not None and following.source == "layer"
             and not any(isinstance(a, Activation) for a in after)):
@@ -280,12 +286,22 @@ def own_activation(graph: ModuleGraph, layer: Layer) -> tuple[str | None, float 
     return (fact.name, None) if fact is not None else (LINEAR, None)
 
 
-def normalization_row(graph: ModuleGraph, layer: Layer) -> Weighted:
+def normalization_row(graph: ModuleGraph, layer: Layer, elements: int | None = None) -> Weighted:
     """A layer without a kernel but with weights (a normalization's learned scale γ, ones at
-    first; PReLU's slopes) as the row the probe measures after it: it changes nothing."""
+    first; PReLU's slopes) as the row the probe measures after it: it changes nothing. Its
+    width (`elements`, else its own visible output's) lets ratios across it compare norms."""
     line = graph.source.position(graph.source.start(layer.call)).row
     start = "γ = 1" if layer.class_name != "PReLU" else "α = 0"
-    return Weighted(f"{layer.class_name} (line {line})", 1.0, 1.0, "linear", line=line, initializer=start)
+    return Weighted(f"{layer.class_name} (line {line})", 1.0, 1.0, "linear",
+                    elements=elements if elements is not None else layer_elements(graph, layer), line=line,
+                    initializer=start)
+
+
+def _keeps_shape(layer: Layer) -> bool:
+    """Activations, normalizations and dropout pass on as many values as they receive."""
+    name = layer.spec.name
+    return layer.spec.role is Role.ACTIVATION or name in NORMALIZATION_LAYERS or "Dropout" in name \
+        or name in ("GaussianNoise", "ActivityRegularization")
 
 
 def after_step(graph: ModuleGraph, item: Layer | ActivationFact) -> Step | None:
