@@ -15,7 +15,9 @@ that place. Calling each variable's initializer again then gives, bit for bit, w
 at `s'` gives, and a seed named in the output can be probed alone with the same result. A
 holder given a seed by the code keeps it, as in a rebuild (one whose seed is a copy of a drawn
 one, as MultiHeadAttention clones its initializers, follows that draw). BatchNorm's moving
-statistics go back to their initializers and each SeedGenerator to `[seed, 0]`.
+statistics go back to their initializers and each SeedGenerator to `[seed, 0]`; a random op
+in the pass that draws from a global seed (no SeedGenerator of its own) goes on with its
+stream rather than starting the new seed's: the same distribution, not the same numbers.
 
 The model is built again instead (`plan` gives the reason) when that cannot be known:
 - a variable was not made from an initializer (created from an array, or before recording);
@@ -95,15 +97,17 @@ def draws(seed: int, count: int) -> list[int]:
 class Redraw:
     """How to give the model the weights of another seed: each holder's place in the draws."""
 
-    keras: Any
     variables: list[tuple[Any, Callable[..., Any]]]  # every variable but seed states, with its initializer
     holders: list[tuple[Any, int]]  # (random initializer, place in the draws)
     states: list[tuple[Any, int]]  # (SeedGenerator state variable, place in the draws)
     count: int  # draws to replay
 
     def apply(self, seed: int) -> None:
-        """The weights, BatchNorm statistics and seed states a rebuild at `seed` starts from."""
-        self.keras.utils.set_random_seed(seed)  # as before a build: for random ops the pass draws unseeded
+        """The weights, BatchNorm statistics and seed states a rebuild at `seed` starts from.
+
+        The global seeds are left alone: the reused pass holds its random state from its trace
+        (an op's seed is fixed then), and setting TensorFlow's makes the next call of the pass
+        cost as much as a first (0.15 s on the ResNet-20)."""
         new = draws(seed, self.count)
         for holder, place in self.holders:
             holder.seed = new[place]
@@ -115,7 +119,7 @@ class Redraw:
                 variable.assign(initializer(variable.shape, dtype=variable.dtype))
 
 
-def plan(keras: Any, model: Any, recorded: Recorded, seed: int) -> Redraw | str:
+def plan(model: Any, recorded: Recorded, seed: int) -> Redraw | str:
     """How to redraw `model` (built after set_random_seed(seed) while `recorded`), or why it
     must be built again instead (a phrase for the report)."""
     count = len(recorded.random_initializers) + len(recorded.seed_generators)
@@ -156,4 +160,4 @@ def plan(keras: Any, model: Any, recorded: Recorded, seed: int) -> Redraw | str:
             if not np.array_equal(again, np.asarray(variable.numpy()), equal_nan=True):
                 return f"{variable.path} does not hold its initializer's values (weights set or loaded)"
             variables.append((variable, initializer))
-    return Redraw(keras, variables, holders, states, count)
+    return Redraw(variables, holders, states, count)

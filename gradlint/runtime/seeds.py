@@ -103,7 +103,7 @@ def _redraw(kept: Kept | None, seed: int) -> tuple[Redraw | None, str]:
     if kept is None:
         return None, ""
     try:
-        planned = plan(kept.prober.backend.keras, kept.model, kept.recorded, seed)
+        planned = plan(kept.model, kept.recorded, seed)
     except Exception as exc:  # Keras internals it reads have moved: the rebuild still works
         return None, f"its weights could not be read: {reason(exc)}"
     if isinstance(planned, str):

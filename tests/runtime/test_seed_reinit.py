@@ -20,7 +20,7 @@ def _options(seed: int) -> ProbeOptions:
 def _redraw(target: str, seed: int = 0):
     report, kept = probe_and_keep(target, _options(seed), keep=True)
     assert kept is not None
-    planned = plan(kept.prober.backend.keras, kept.model, kept.recorded, seed)
+    planned = plan(kept.model, kept.recorded, seed)
     return report, kept, planned
 
 
