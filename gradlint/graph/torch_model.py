@@ -611,6 +611,58 @@ class TorchGraph:
                     self.assign_sites[id(statement.value)] = AssignSite(statement, statement.targets[0])
                 if isinstance(value, Seq):
                     Node.make(END, [self.apply(value, Node(INPUT), None)])
+        functions = [f for f in self.tree.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        sequentials = self._sequential_calls() if functions else set()
+        used_inside = self._calls_inside_modules(sequentials) if functions else set()
+        for function in functions:
+            if function.name not in used_inside:
+                self._read_built(function, sequentials)
+
+    def _read_built(self, function: ast.FunctionDef | ast.AsyncFunctionDef, sequentials: set[int]) -> None:
+        """`def build_model(): model = nn.Sequential(...); return model` (or `return
+        nn.Sequential(...)`): a model built in a module-level function, whose input is the
+        data and whose output the model's."""
+        scope = self.scopes.defs.get(id(function), self.scopes.module_scope)
+        for statement in function.body:
+            target: ast.Name | None = None
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
+                    and isinstance(statement.targets[0], ast.Name):
+                target, built = statement.targets[0], statement.value
+            elif isinstance(statement, ast.Return) and statement.value is not None:
+                built = statement.value
+            else:
+                continue
+            if not isinstance(built, ast.Call) or id(built) not in sequentials:
+                continue
+            value = self.module_value(built, scope, None)
+            if target is not None and _mutated(target.id, scope):
+                continue  # built up by add_module()/append() after this
+            if isinstance(value, Seq):
+                self._record_paths(value, target.id if target is not None else "model")
+                if target is not None:
+                    self.assign_sites[id(built)] = AssignSite(statement, target)  # type: ignore[arg-type]
+                Node.make(END, [self.apply(value, Node(INPUT), None)])
+
+    def _calls_inside_modules(self, sequentials: set[int]) -> set[str]:
+        """Names of functions called in a class body or method, or inside an `nn.Sequential(...)`:
+        they build a part of a model (a block), whose input and output are the caller's."""
+        found = set()
+        inner = {id(node) for call in self.scopes.calls if id(call) in sequentials
+                 for node in ast.walk(call) if node is not call}
+        for call in self.scopes.calls:
+            if not isinstance(call.func, ast.Name):
+                continue
+            scope: Scope | None = self.scopes.scope_of(call)
+            while scope is not None and not isinstance(scope.node, ast.ClassDef):
+                scope = scope.parent
+            if scope is not None or id(call) in inner:
+                found.add(call.func.id)
+        return found
+
+    def _sequential_calls(self) -> set[int]:
+        """The module's calls that build an `nn.Sequential`."""
+        return {id(call) for call in self.scopes.calls
+                if self.resolver.qualified_name(call.func, self.scopes.scope_of(call)) == SEQUENTIAL}
 
     def _run_forward(self, cls: ast.ClassDef, forward: ast.FunctionDef, env: dict[str, Node],
                      repeat: int | None = 1) -> list[Node]:
