@@ -48,6 +48,7 @@ from gradlint.graph.module_walk import (
     Instance,
     Node,
     Seq,
+    activation_slope,
     agreed_following,
     assignments,
     class_method,
@@ -215,13 +216,7 @@ class FlaxGraph:
         """The activation applied by `call` (None: given uncalled, with its default slope)."""
         slope = act.default_slope
         if act.slope_param is not None and call is not None:
-            given = next((k.value for k in call.keywords if k.arg == act.slope_param), None)
-            position = (act.slope_position or 0) + 1
-            if given is None and len(call.args) > position:
-                given = call.args[position]
-            if given is not None:
-                value = constant_value(given, scope, self.resolver)
-                slope = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            slope = activation_slope(call, act.slope_param, (act.slope_position or 0) + 1, slope, scope, self.resolver)
         return ActivationFact(act.key, "layer", node, slope=slope)
 
     # -- classes -----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Generic, TypeVar
 from gradlint.graph.facts import ActivationFact, Layer
 from gradlint.graph.scopes import Resolver, Scope, ScopeTable
 from gradlint.graph.stacks import OUTPUT, UNKNOWN, Stack, StackEntry
+from gradlint.graph.values import constant_value
 from gradlint.keras_api.activations import HOMOGENEOUS_ACTIVATIONS, LINEAR
 from gradlint.keras_api.layers import NORMALIZATION_LAYERS
 
@@ -125,6 +126,19 @@ def assignments(function: ast.FunctionDef) -> Iterator[tuple[ast.stmt, list[ast.
             yield statement, statement.targets, statement.value
         elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
             yield statement, [statement.target], statement.value
+
+
+def activation_slope(call: ast.Call, param: str, position: int, default: float | None, scope: Scope,
+                     resolver: Resolver) -> float | None:
+    """The slope an activation call passes (`negative_slope=0.2`, or at `position`): the
+    default where it passes none, None where it is not a number known here."""
+    given = next((k.value for k in call.keywords if k.arg == param), None)
+    if given is None and len(call.args) > position:
+        given = call.args[position]
+    if given is None:
+        return default
+    value = constant_value(given, scope, resolver)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def times(a: int | None, b: int | None) -> int | None:

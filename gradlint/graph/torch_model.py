@@ -30,6 +30,7 @@ from gradlint.graph.module_walk import (
     Instance,
     Node,
     Seq,
+    activation_slope,
     agreed_following,
     assignments,
     class_method,
@@ -320,13 +321,8 @@ class TorchGraph:
                          skip: int = 0) -> ActivationFact:
         slope = act.default_slope
         if act.slope_param is not None:
-            given = next((k.value for k in call.keywords if k.arg == act.slope_param), None)
-            position = (act.slope_position or 0) + skip
-            if given is None and len(call.args) > position:
-                given = call.args[position]
-            if given is not None:
-                value = constant_value(given, scope, self.resolver)
-                slope = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            slope = activation_slope(call, act.slope_param, (act.slope_position or 0) + skip, slope, scope,
+                                     self.resolver)
         return ActivationFact(act.key, "layer", call, slope=slope)
 
     # -- classes -----------------------------------------------------------------------------
