@@ -465,8 +465,9 @@ def _fact(function: str, values: dict[str, object], display: str, call: ast.Call
         spec = initializer_spec("variance_scaling")
         return made(spec, variance_scaling={"scale": scale, "mode": mode, "distribution": distribution},
                     no_family_default=abs(scale - DEFAULT_SCALE) < 1e-9 and mode == "fan_in")
-    if name == "orthogonal_":
-        return made(initializer_spec("orthogonal")) if values.get("gain") == 1.0 else None
+    if name == "orthogonal_":  # (its gain, 1 by default, scales every singular value)
+        gain = values.get("gain")
+        return made(initializer_spec("orthogonal"), variance_scaling={"gain": float(gain)}) if _numeric(gain) else None
     if name in ("eye_", "dirac_"):
         return made(initializer_spec("identity"))
     if name == "normal_":

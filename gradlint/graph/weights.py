@@ -126,7 +126,7 @@ def _fixed(graph: ModuleGraph, fact: InitializerFact, fan_in: int | None, fan_ou
 
 
 def _orthogonal(graph: ModuleGraph, fact: InitializerFact, fan_in: int | None, fan_out: int | None) -> KernelScale:
-    gain = 1.0
+    gain = float(fact.variance_scaling.get("gain", 1.0))  # (PyTorch's orthogonal_ records it here)
     target, scope = fact.resolved, fact.resolved_scope or graph.scopes.module_scope
     if isinstance(target, ast.Call):
         given = target.args[0] if target.args else next((k.value for k in target.keywords if k.arg == "gain"), None)
