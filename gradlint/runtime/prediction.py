@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -320,6 +321,16 @@ class _Describer:
         return next(i for i, s in self.tapped.items() if s is step)
 
 
+def identity_skip(first: Any, second: Any, ancestors: Callable[[Any], set[int]]) -> tuple[Any, Any] | None:
+    """Of two added tensors, (the skip, the branch's end) where one is an ancestor of the
+    other (x + f(x)); None where neither is."""
+    if id(first) in ancestors(second):
+        return first, second
+    if id(second) in ancestors(first):
+        return second, first
+    return None
+
+
 def flatten_steps(steps: list[Step] | tuple[Step, ...], out: list[tuple[str, Any]]) -> None:
     for step in steps:
         if isinstance(step, Residual):
@@ -356,14 +367,11 @@ class _Graph:
     def _residual(self, operation: Any, inputs: list[Any], start: Any) -> list[Step]:
         if len(inputs) != 2 or inputs[0] is inputs[1]:
             raise Unmappable(f"{operation.name} adds {len(inputs)} tensors; the signal model knows x + f(x)")
-        first, second = inputs
-        if id(first) in self.ancestors(second):
-            skip, branch_end = first, second
-        elif id(second) in self.ancestors(first):
-            skip, branch_end = second, first
-        else:
+        ends = identity_skip(inputs[0], inputs[1], self.ancestors)
+        if ends is None:
             raise Unmappable(f"{operation.name} adds two branches, neither of them the identity (a shortcut "
                              f"with weights of its own, or parallel paths); the signal model knows x + f(x)")
+        skip, branch_end = ends
         before = self.between(skip, start)
         branch = self.between(branch_end, skip)
         return before + [Residual(tuple(branch))]

@@ -25,6 +25,7 @@ from gradlint.runtime.prediction import (
     BuiltPrediction,
     Unmappable,
     flatten_steps,
+    identity_skip,
     predicted_rows,
     summary_numbers,
     up_to_last_hidden,
@@ -205,12 +206,10 @@ class _Describer:
         if len(tensors) != 2 or tensors[0] is tensors[1] or len(node.args) != 2 or node.kwargs:
             raise Unmappable(f"{_label(node)} is not x + f(x); the signal model knows residual adds")
         first, second = tensors
-        if id(first) in self.ancestors(second):
-            skip, end = first, second
-        elif id(second) in self.ancestors(first):
-            skip, end = second, first
-        else:
+        ends = identity_skip(first, second, self.ancestors)
+        if ends is None:
             return self._projected(node, first, second, start)
+        skip, end = ends
         return self.between(skip, start) + [Residual(tuple(self.between(end, skip)))]
 
     def _projected(self, node: Any, first: Any, second: Any, start: Any) -> list[Step]:
