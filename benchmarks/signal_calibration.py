@@ -801,6 +801,43 @@ def agreement(results: list[Result], side: str) -> tuple[int, int]:
 SIDES = (("static", "static (gradlint signal)"), ("runtime", "runtime front-end"))
 
 
+def _print_failures(results: list[Result], measured: list[Result]) -> None:
+    """The probe's errors (the first five), and the models whose measured ratio is unusable."""
+    errors = [r for r in results if r.error]
+    if errors:
+        print(f"probe errors: {len(errors)}")
+        for r in errors[:5]:
+            print(f"  {r.spec.name}: {r.error[:200]}")
+    no_measure = [r for r in measured if r.measured is None or r.measured == 0]
+    print(f"measured ratio not finite or zero: {len(no_measure)} "
+          f"({sum(r.non_finite for r in no_measure)} with Inf/NaN in the pass)")
+
+
+def _print_sides(measured: list[Result]) -> None:
+    """Each side's backward-ratio error and verdict agreement."""
+    for side, label in SIDES:
+        values = [d for r in measured if (d := error(r, side)) is not None]
+        good, total = agreement(measured, side)
+        print(f"  {label:<26} {spread(values)}   verdicts {good}/{total} = {_percent(good, total)}")
+
+
+def _print_seeds_and_growth(measured: list[Result]) -> None:
+    """How far two seeds of one model differ, each side against both, and the forward growth's
+    error."""
+    noise = [d for r in measured if (d := decades(r.measured_other_seed, r.measured)) is not None]
+    if noise:
+        print(f"  {'two seeds, same model':<26} {spread(noise)}   (measurement against measurement)")
+        values = [d for r in measured if (d := decades(r.runtime, _both_seeds(r))) is not None]
+        print(f"  {'runtime vs both seeds':<26} {spread(values)}   (against the geometric mean of the two)")
+        values = [d for r in measured if r.static_measured == r.measured
+                  and (d := decades(r.static, _both_seeds(r))) is not None]
+        print(f"  {'static vs both seeds':<26} {spread(values)}")
+    print("forward growth:")
+    for side, label in SIDES:
+        values = [d for r in measured if (d := error(r, side, growth=True)) is not None]
+        print(f"  {label:<26} {spread(values)}")
+
+
 def report(results: list[Result], args: argparse.Namespace, import_seconds: float, command_seconds: float,
            command_failure: str | None, total_seconds: float) -> None:
     import keras
@@ -816,21 +853,11 @@ def report(results: list[Result], args: argparse.Namespace, import_seconds: floa
     print(f"models: {dict(kinds)}; {dict(families)}; depth {min(r.spec.depth for r in results)}–"
           f"{max(r.spec.depth for r in results)}; hidden widths {min(min(_widths(r.spec)[1:]) for r in results)}–"
           f"{max(max(_widths(r.spec)[1:]) for r in results)}")
-    errors = [r for r in results if r.error]
-    if errors:
-        print(f"probe errors: {len(errors)}")
-        for r in errors[:5]:
-            print(f"  {r.spec.name}: {r.error[:200]}")
-    no_measure = [r for r in measured if r.measured is None or r.measured == 0]
-    print(f"measured ratio not finite or zero: {len(no_measure)} "
-          f"({sum(r.non_finite for r in no_measure)} with Inf/NaN in the pass)")
+    _print_failures(results, measured)
     print()
     print("|log10(predicted / measured)| of the backward ratio (first / last hidden row, as the probe's summary;")
     print("the static side against the measurement over the rows it reports):")
-    for side, label in SIDES:
-        values = [d for r in measured if (d := error(r, side)) is not None]
-        good, total = agreement(measured, side)
-        print(f"  {label:<26} {spread(values)}   verdicts {good}/{total} = {_percent(good, total)}")
+    _print_sides(measured)
     # What `gradlint signal` claims: the models in which it names no approximate structure
     # (those get the verdict "unknown" unless far past the thresholds).
     claimed = [r for r in measured if not any(n.startswith("approximate:") for n in (r.static_notes or []))]
@@ -838,18 +865,7 @@ def report(results: list[Result], args: argparse.Namespace, import_seconds: floa
     good, total = agreement(claimed, "static")
     print(f"  {'static, claimed':<26} {spread(values)}   verdicts {good}/{total} = {_percent(good, total)}"
           f"   ({len(measured) - len(claimed)} models named approximate)")
-    noise = [d for r in measured if (d := decades(r.measured_other_seed, r.measured)) is not None]
-    if noise:
-        print(f"  {'two seeds, same model':<26} {spread(noise)}   (measurement against measurement)")
-        values = [d for r in measured if (d := decades(r.runtime, _both_seeds(r))) is not None]
-        print(f"  {'runtime vs both seeds':<26} {spread(values)}   (against the geometric mean of the two)")
-        values = [d for r in measured if r.static_measured == r.measured
-                  and (d := decades(r.static, _both_seeds(r))) is not None]
-        print(f"  {'static vs both seeds':<26} {spread(values)}")
-    print("forward growth:")
-    for side, label in SIDES:
-        values = [d for r in measured if (d := error(r, side, growth=True)) is not None]
-        print(f"  {label:<26} {spread(values)}")
+    _print_seeds_and_growth(measured)
     print()
     print("by structure (a model counts in each of its labels):")
     for label in LABELS:
@@ -981,20 +997,10 @@ def report_torch(results: list[Result], args: argparse.Namespace, import_seconds
     print(f"models: {dict(Counter(r.spec.kind for r in results))}; {dict(Counter(r.spec.family for r in results))}; "
           f"depth {min(r.spec.depth for r in results)}–{max(r.spec.depth for r in results)}; hidden widths "
           f"{min(min(r.spec.widths) for r in results)}–{max(max(r.spec.widths) for r in results)}")
-    errors = [r for r in results if r.error]
-    if errors:
-        print(f"probe errors: {len(errors)}")
-        for r in errors[:5]:
-            print(f"  {r.spec.name}: {r.error[:200]}")
-    no_measure = [r for r in measured if r.measured is None or r.measured == 0]
-    print(f"measured ratio not finite or zero: {len(no_measure)} "
-          f"({sum(r.non_finite for r in no_measure)} with Inf/NaN in the pass)")
+    _print_failures(results, measured)
     print()
     print("|log10(predicted / measured)| of the backward ratio (first / last hidden row):")
-    for side, label in SIDES:
-        values = [d for r in measured if (d := error(r, side)) is not None]
-        good, total = agreement(measured, side)
-        print(f"  {label:<26} {spread(values)}   verdicts {good}/{total} = {_percent(good, total)}")
+    _print_sides(measured)
     claimed = [r for r in measured if r.static_status == "predicted"
                and not any(n.startswith("approximate:") for n in r.static_notes)]
     values = [d for r in claimed if (d := error(r, "static")) is not None]
@@ -1002,18 +1008,7 @@ def report_torch(results: list[Result], args: argparse.Namespace, import_seconds
     print(f"  {'static, claimed':<26} {spread(values)}   verdicts {good}/{total} = {_percent(good, total)}"
           f"   ({sum(r.static_status == 'predicted' for r in measured) - len(claimed)} predicted models named "
           f"approximate)")
-    noise = [d for r in measured if (d := decades(r.measured_other_seed, r.measured)) is not None]
-    if noise:
-        print(f"  {'two seeds, same model':<26} {spread(noise)}   (measurement against measurement)")
-        values = [d for r in measured if (d := decades(r.runtime, _both_seeds(r))) is not None]
-        print(f"  {'runtime vs both seeds':<26} {spread(values)}   (against the geometric mean of the two)")
-        values = [d for r in measured if r.static_measured == r.measured
-                  and (d := decades(r.static, _both_seeds(r))) is not None]
-        print(f"  {'static vs both seeds':<26} {spread(values)}")
-    print("forward growth:")
-    for side, label in SIDES:
-        values = [d for r in measured if (d := error(r, side, growth=True)) is not None]
-        print(f"  {label:<26} {spread(values)}")
+    _print_seeds_and_growth(measured)
     print()
     print("by structure (a model counts in each of its labels):")
     for label in TORCH_LABELS:
