@@ -42,14 +42,15 @@ SMALL_TARGET = Path(__file__).resolve().parents[1] / "fixtures" / "runtime" / "n
 MEDIAN_TARGET, EACH_TARGET = 1.0, 3.0
 
 
-def probe_times(factory: str, options: ProbeOptions, runs: int) -> tuple[list[float], dict[str, float], Any]:
-    """Wall time of each probe of the factory's model, the parts of the median one, the report."""
+def probe_times(target: str, options: ProbeOptions, runs: int) -> tuple[list[float], dict[str, float], Any]:
+    """Wall time of each probe of the target (`file.py:factory`), the parts of the median one,
+    the report."""
     from gradlint.runtime.session import probe_target
 
     times, parts, report = [], [], None
     for _ in range(runs):
         started = time.perf_counter()
-        report = probe_target(f"{MODELS_FILE}:{factory}", options)
+        report = probe_target(target, options)
         times.append(time.perf_counter() - started)
         parts.append(report.timings)
     median_run = sorted(range(runs), key=lambda i: times[i])[runs // 2]
@@ -128,7 +129,7 @@ def main() -> None:
     print("-" * len(header))
     medians = []
     for factory in FACTORIES:
-        times, parts, report = probe_times(factory, options, args.runs)
+        times, parts, report = probe_times(f"{MODELS_FILE}:{factory}", options, args.runs)
         probe = statistics.median(times)
         medians.append(probe)
         first, steady = train_times(factory, args.batch_size)

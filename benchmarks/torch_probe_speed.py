@@ -26,6 +26,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from probe_speed import probe_times
+
 from gradlint.runtime.settings import ProbeOptions
 
 MODELS = '''
@@ -123,19 +125,6 @@ def import_time() -> float:
     return statistics.median(runs)
 
 
-def probe_times(path: Path, factory: str, options: ProbeOptions, runs: int) -> tuple[list[float], dict[str, float], Any]:
-    from gradlint.runtime.session import probe_target
-
-    times, parts, report = [], [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        report = probe_target(f"{path}:{factory}", options)
-        times.append(time.perf_counter() - started)
-        parts.append(report.timings)
-    median_run = sorted(range(runs), key=lambda i: times[i])[runs // 2]
-    return times, parts[median_run], report
-
-
 def train_step_time(namespace: dict, factory: str, report: Any, batch_size: int) -> float:
     """Median of 5 SGD steps (forward, MSE against random targets, backward, step) after one."""
     import torch
@@ -187,7 +176,7 @@ def main() -> None:
         for factory in FACTORIES:
             options = ProbeOptions(batch_size=args.batch_size, repeats=args.repeats,
                                    input_shapes=INPUT_SHAPES.get(factory, ()), explain=False)
-            times, parts, report = probe_times(path, factory, options, args.runs)
+            times, parts, report = probe_times(f"{path}:{factory}", options, args.runs)
             probe = statistics.median(times)
             medians.append(probe)
             step = train_step_time(namespace, factory, report, args.batch_size)
