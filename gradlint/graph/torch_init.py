@@ -94,6 +94,12 @@ class TorchInitializers:
         for cls in self.graph.classes.values():
             self._read_class(cls)
         self._read_function(self.graph.tree.body, self.graph.scopes.module_scope, None, {}, depth=0)
+        # A model built in a function (`def build_model(): model = nn.Sequential(...)`) is
+        # initialized there too: `model.apply(init)`, `for m in model.modules(): ...`.
+        for function in self.graph.tree.body:
+            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                scope = self.graph.scopes.defs.get(id(function), self.graph.scopes.module_scope)
+                self._read_function(function.body, scope, None, {}, depth=0)
 
     def _read_layer_classes(self) -> None:
         """A layer class's `reset_parameters` override initializes every instance (torch's

@@ -65,3 +65,35 @@ def test_a_sequential_built_up_after_its_assignment_is_left_alone():
         return model
     """
     assert codes(src) == []
+
+
+def test_the_function_s_own_init_of_its_model_is_read():
+    # `model.apply(fn)` and `for m in model.modules()` on the function's local model: He for
+    # every Linear, so nothing to say (read as PyTorch's default, both would be GL101).
+    apply = """
+    import torch.nn as nn
+
+
+    def init_weights(m):
+        if isinstance(m, nn.Linear):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+
+
+    def build_model():
+        model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+        model.apply(init_weights)
+        return model
+    """
+    loop = """
+    import torch.nn as nn
+
+
+    def build_model():
+        model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+        for m in model.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+        return model
+    """
+    assert [c for _, c in codes(apply) if c == "GL101"] == []
+    assert [c for _, c in codes(loop) if c == "GL101"] == []
