@@ -54,6 +54,7 @@ from gradlint.graph.module_walk import (
     class_method,
     destinations_from,
     is_tensor_method,
+    item_at,
     module_classes,
     stacks_from,
     times,
@@ -304,10 +305,7 @@ class FlaxGraph:
             return self._list_value(expr, scope, cls, depth)
         if isinstance(expr, ast.Subscript):
             inner = self.module_value(expr.value, scope, cls, depth + 1)
-            index = constant_value(expr.slice, scope, self.resolver)
-            if isinstance(inner, Seq) and inner.repeat == 1 and isinstance(index, int) and not isinstance(index, bool) \
-                    and -len(inner.items) <= index < len(inner.items):
-                return inner.items[index]
+            return item_at(inner, constant_value(expr.slice, scope, self.resolver))
         return None
 
     def _partial_activation(self, call: ast.Call, scope: Scope) -> object:

@@ -67,6 +67,19 @@ class Instance:
     cls: ast.ClassDef
 
 
+def item_at(container: object, index: object) -> object:
+    """`container[index]`: a list's module at a constant position (not a loop's repeated one),
+    or an OrderedDict's by its key; None where it is not known."""
+    if not isinstance(container, Seq):
+        return None
+    if container.repeat == 1 and isinstance(index, int) and not isinstance(index, bool) \
+            and -len(container.items) <= index < len(container.items) and container.names is None:
+        return container.items[index]
+    if container.names is not None and isinstance(index, str) and index in container.names:
+        return container.items[container.names.index(index)]
+    return None
+
+
 # -- classes ---------------------------------------------------------------------------------
 def module_classes(tree: ast.Module, scopes: ScopeTable, resolver: Resolver,
                    bases: Container[str | None]) -> dict[str, ast.ClassDef]:

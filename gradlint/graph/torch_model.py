@@ -36,6 +36,7 @@ from gradlint.graph.module_walk import (
     class_method,
     destinations_from,
     is_tensor_method,
+    item_at,
     module_classes,
     stacks_from,
     times,
@@ -425,12 +426,7 @@ class TorchGraph:
             return None
         if isinstance(expr, ast.Subscript):
             inner = self.module_value(expr.value, scope, cls, depth + 1)
-            index = constant_value(expr.slice, scope, self.resolver)
-            if isinstance(inner, Seq) and inner.repeat == 1 and isinstance(index, int) and not isinstance(index, bool) \
-                    and -len(inner.items) <= index < len(inner.items) and inner.names is None:
-                return inner.items[index]
-            if isinstance(inner, Seq) and inner.names is not None and isinstance(index, str) and index in inner.names:
-                return inner.items[inner.names.index(index)]
+            return item_at(inner, constant_value(expr.slice, scope, self.resolver))
         return None
 
     def _factory_value(self, call: ast.Call, scope: Scope, cls: ast.ClassDef | None, depth: int) -> object:
