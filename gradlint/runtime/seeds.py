@@ -84,7 +84,7 @@ def probe_seeds(target: str, options: ProbeOptions, seeds: int | None = None, *,
                                           "reinit": merged.timings.get("reinit", 0.0) + planning})
     if rebuilt:
         seeds_named = ", ".join(str(o.seed) for o in later)
-        note = f"seeds {seeds_named}: the model was built again for each, not redrawn in place ({rebuilt})"
+        note = f"seeds {seeds_named}: the model was built again for each, not redrawn in place: {rebuilt}"
         merged = replace(merged, notes=(*merged.notes, note))
     return merged
 
