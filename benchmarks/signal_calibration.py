@@ -937,6 +937,7 @@ def _cpus() -> int:
 
 
 def print_static_failures(results: list[Result]) -> None:
+    """The models the static side did not claim, by status and structure (Keras or PyTorch)."""
     statuses = Counter(_status_kind(r.static_status) for r in results)
     print(f"static side: {dict(statuses)}")
     failed = [r for r in results if r.static_status != "predicted"]
@@ -1028,24 +1029,8 @@ def report_torch(results: list[Result], args: argparse.Namespace, import_seconds
         print(f"`gradlint signal` over the directory failed ({command_failure}); files taken one by one")
     print(f"total {total_seconds:.0f} s")
     print()
-    print_torch_static_failures(results)
+    print_static_failures(results)
     print_torch_outliers(measured)
-
-
-def print_torch_static_failures(results: list[Result]) -> None:
-    """The models the static side did not claim, by status and structure."""
-    statuses = Counter(_status_kind(r.static_status) for r in results)
-    print(f"static side: {dict(statuses)}")
-    failed = [r for r in results if r.static_status != "predicted"]
-    by = Counter((_status_kind(r.static_status), r.spec.kind, "residual" in r.spec.labels) for r in failed)
-    for (status, kind, residual), n in by.most_common():
-        print(f"  {n:3d} × {status}: {kind}{' with residual adds' if residual else ''}")
-    notes = Counter(n for r in results for n in r.static_notes)
-    if notes:
-        print("  unknown notes (files):")
-        for note, n in notes.most_common(12):
-            print(f"    {n:3d}  {note}")
-    print()
 
 
 def print_torch_outliers(results: list[Result], count: int = 12) -> None:
