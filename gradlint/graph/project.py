@@ -76,6 +76,13 @@ class Project:
                 return graph, binding.node
         return None
 
+    def first_party(self, importer: str, module: str, level: int) -> bool:
+        """Whether an import names one of the project's modules (looked up once per file)."""
+        key = (importer, module, level)
+        if key not in self._located:
+            self._located[key] = self.locate(Path(importer), module, level)
+        return self._located[key] is not None
+
     def locate(self, importer: Path, module: str, level: int) -> Path | None:
         """The file of a first-party module, or None (a library, or not found)."""
         return next((c for c in self.candidates(importer, module, level) if c.is_file()), None)

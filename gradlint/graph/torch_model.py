@@ -162,9 +162,7 @@ class TorchGraph:
 
     def _find_layers(self) -> None:
         self._find_layer_classes()
-        for node in ast.walk(self.tree):
-            if not isinstance(node, ast.Call):
-                continue
+        for node in self.scopes.calls:  # (every call, in source order: no second walk of the tree)
             if isinstance(node.func, ast.Name):
                 self._callers.setdefault(node.func.id, []).append(node)
                 own = self.layer_classes.get(node.func.id)

@@ -63,22 +63,28 @@ def imported_helper_mismatches(graph: ModuleGraph) -> Iterator[ImportedMismatch]
 
 
 def _imported_names(graph: ModuleGraph) -> set[str]:
-    """The module-level names bound by imports of modules that may be the project's own (not
-    Keras, TensorFlow or the standard library's usual suspects): the only calls worth following."""
+    """The module-level names bound by imports of the project's own modules: the only calls
+    worth following (a library's, Keras' or the standard library's, are not looked at again)."""
+    project, importer = graph.training.tracer.project, graph.training.tracer.path
+    if project is None or importer is None:
+        return set()
     names = set()
     for name, bindings in graph.scopes.module_scope.bindings.items():
         statement = bindings[0].node if len(bindings) == 1 else None
         if isinstance(statement, ast.ImportFrom):
-            module = statement.module or ""
-            if statement.level == 0 and module.split(".")[0] in _LIBRARIES:
-                continue
+            module, level = statement.module or "", statement.level
         elif isinstance(statement, ast.Import):
-            if any((a.asname or a.name.split(".")[0]) == name and a.name.split(".")[0] in _LIBRARIES
-                   for a in statement.names):
+            alias = next((a for a in statement.names if (a.asname or a.name.split(".")[0]) == name), None)
+            if alias is None:
                 continue
+            module, level = (alias.name if alias.asname else alias.name.split(".")[0]), 0
         else:
             continue
-        names.add(name)
+        if level == 0 and module.split(".")[0] in _LIBRARIES:
+            continue
+        if project.first_party(importer, module, level) or (
+                isinstance(statement, ast.ImportFrom) and project.first_party(importer, f"{module}.{name}".lstrip("."), level)):
+            names.add(name)
     return names
 
 
