@@ -473,7 +473,8 @@ def _fact(function: str, values: dict[str, object], display: str, call: ast.Call
                     no_family_default=abs(scale - DEFAULT_SCALE) < 1e-9 and mode == "fan_in")
     if name == "orthogonal_":  # (its gain, 1 by default, scales every singular value)
         gain = values.get("gain")
-        return made(initializer_spec("orthogonal"), variance_scaling={"gain": float(gain)}) if _numeric(gain) else None
+        return made(initializer_spec("orthogonal"), variance_scaling={"gain": float(gain)}) \
+            if _numeric(gain) and isinstance(gain, (int, float)) else None
     if name in ("eye_", "dirac_"):
         return made(initializer_spec("identity"))
     if name == "normal_":

@@ -126,6 +126,7 @@ def _fd_redirected(fd: int, to: int, *, enabled: bool) -> Iterator[None]:
         yield
     finally:
         with contextlib.suppress(OSError, ValueError):
-            sys.__stdout__.flush()  # what was written to fd 1 meanwhile belongs before the switch back
+            if sys.__stdout__ is not None:
+                sys.__stdout__.flush()  # what was written to fd 1 meanwhile belongs before the switch back
         os.dup2(saved, fd)
         os.close(saved)

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from gradlint.runtime.results import ProbeReport
@@ -81,7 +82,7 @@ def _call_sites(layer: Any) -> tuple[Site, ...]:
     """The frames above the construction, innermost first, skipping the layer's own __init__
     chain (a user-defined layer's `super().__init__()` is not where it was made)."""
     sites: list[Site] = []
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     for _ in range(_DEPTH):
         if frame is None:
             break

@@ -215,6 +215,7 @@ class Prober:
         with _intercept(intercepted) as records, tf.GradientTape() as tape:
             outputs = self.model(inputs, training=True)
             flat = list(tree.flatten(outputs))
+            assert self.plan is not None  # (set where the prober is made)
             loss = total_loss(self.plan, targets, flat, self.backend)
         row_outputs: list[list[Any]] = [[] for _ in rows]
         for j, row in enumerate(intercepted):

@@ -215,9 +215,9 @@ def measured_phrase(report: ProbeReport) -> str:
         gaps = _gaps(layer)
         if gaps:
             missing.setdefault(" and ".join(gaps), []).append(layer)
-    for gaps, layers in missing.items():
+    for gap, layers in missing.items():
         which = "every layer" if len(layers) == len(report.layers) else name_list(layers)
-        parts.append(f"not measured: {gaps} of {which}")
+        parts.append(f"not measured: {gap} of {which}")
     return "; ".join(parts)
 
 

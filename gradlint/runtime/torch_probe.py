@@ -211,8 +211,8 @@ class TorchProber:
                 first_error = first_error or exc
         assert first_error is not None
         shapes = ", ".join(s.describe(2) for s in specs)
-        tried = f" (also tried spatial sizes {', '.join(map(str, FALLBACK_SPATIAL))})" if len(attempts) > 1 else ""
-        raise ProbeError(f"the forward pass failed on {shapes}{tried}: {reason(first_error)}; "
+        also = f" (also tried spatial sizes {', '.join(map(str, FALLBACK_SPATIAL))})" if len(attempts) > 1 else ""
+        raise ProbeError(f"the forward pass failed on {shapes}{also}: {reason(first_error)}; "
                          f"pass --input-shape with the per-sample shape") from first_error
 
     def _run_recorded(self, specs: list[TorchInput]) -> WarmUp:
@@ -278,7 +278,7 @@ class TorchProber:
         whole (nn.TransformerEncoder) or without a graph, only an activation module called next
         is seen, and a functional one may hide: then "-" rather than a guess."""
         node = self.traced.node_of(name) if self.traced is not None else None
-        if node is not None:
+        if node is not None and self.traced is not None:
             found = following_activation(node, self.traced)
         else:
             found = activation_after(name, self.warm.leaves, self.modules)

@@ -276,8 +276,8 @@ def collapse_run(layers: Sequence[LayerStats], value: Callable[[LayerStats], flo
     `_COLLAPSE_SHARE` of its whole change on a log scale: where a signal collapses, rather than
     where it ends. `upward`: the value judged is larger at the top of the stack than at the
     bottom (a vanishing backward signal, growing activations). A step from zero is the collapse."""
-    points = [(layer, value(layer)) for layer in layers]
-    points = [(layer, v) for layer, v in points if v is not None and math.isfinite(v)]
+    points: list[tuple[LayerStats, float]] = [
+        (layer, v) for layer in layers if (v := value(layer)) is not None and math.isfinite(v)]
     if len(points) < 2:
         return [layer for layer, _ in points]
     zero = [i for i, (_, v) in enumerate(points) if v <= 0]
