@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 from gradlint.config import Settings
@@ -90,8 +91,11 @@ The message gives the effect as gradlint's signal model predicts it (the mean-fi
 recurrence the runtime probe measures against): the factor per layer, what it compounds to
 over the run of layers between normalizations, and the same after the fix. ReLU after Glorot
 at equal widths is ×0.71 per layer: 30 such layers leave the first layer 4.3e-5 of the last
-one's gradient. The finding is an `error` when the run crosses the probe's thresholds (below
-1e-3 or above 1e3), else a `warning`; `--min-severity error` shows only the errors.
+one's gradient. The run's ratio is quoted only where it says more than the layer's factor
+(the same way, further): between layers of different widths the ratio of norms also holds the
+widths' ratio, and a run of one or two layers adds nothing. The finding is an `error` when the
+run crosses the probe's thresholds (below 1e-3 or above 1e3), else a `warning`;
+`--min-severity error` shows only the errors.
 
 ## Example
 ```python
@@ -487,16 +491,27 @@ def _effect_text(effect: LayerEffect) -> str:
         return "the signal's scale drifts at every layer"
     way = "shrinks" if factor < 1 else "grows"
     text = f"the gradient {way} {times(factor)} per layer"
-    if effect.run_ratio is not None and effect.run_layers > 1:
+    if _compounds(effect):
         text += f", {times(effect.run_ratio)} over this run of {effect.run_layers} layers"
     return text
+
+
+def _compounds(effect: LayerEffect) -> bool:
+    """Whether the run's ratio says more than the layer's factor: it goes the same way and
+    further. Between layers of different widths the ratio of norms also holds the widths'
+    ratio, and a run of mostly fitting layers can end near 1 or past it; quoted then, it would
+    read as the opposite of the layer's own effect."""
+    factor, ratio = effect.factor, effect.run_ratio
+    if factor is None or ratio is None or effect.run_layers <= 1 or factor <= 0 or ratio <= 0:
+        return False
+    return (ratio < 1) == (factor < 1) and abs(math.log(ratio)) > abs(math.log(factor))
 
 
 def _after_fix(effect: LayerEffect) -> str:
     if effect.fixed_factor is None:
         return ""
     text = f" (after the fix: {times(effect.fixed_factor)} per layer"
-    if effect.fixed_ratio is not None and effect.run_layers > 1:
+    if effect.fixed_ratio is not None and _compounds(effect):
         text += f", {times(effect.fixed_ratio)} over the run"
     return text + ")"
 

@@ -505,11 +505,30 @@ def test_the_message_gives_the_run_and_the_severity_follows_the_probe_thresholds
     assert deep_finding.severity == "error"
     shallow = deep.replace("range(30)", "range(2)")
     [shallow_finding] = check_source(textwrap.dedent(shallow), "m.py", Settings(select=("GL101",)))
-    assert "×0.71 over this run of 2 layers" in shallow_finding.message
+    # Two layers: the run's ratio (×0.71) says no more than the layer's factor, and is not quoted.
+    assert "shrinks ×0.71 per layer;" in shallow_finding.message and "over this run" not in shallow_finding.message
     assert shallow_finding.severity == "warning"
     only_errors = Settings(select=("GL101",), min_severity="error")
     assert check_source(textwrap.dedent(shallow), "m.py", only_errors) == []
     assert len(check_source(textwrap.dedent(deep), "m.py", only_errors)) == 1
+
+
+def test_a_run_whose_ratio_contradicts_the_layer_is_not_quoted():
+    # 784→512→256 with Glorot under ReLU: each layer shrinks the gradient, but between these
+    # widths the ratio of norms over the run ends above 1; quoted, it would read as growth.
+    src = """\
+    import keras
+    from keras import layers
+    model = keras.Sequential([
+        keras.Input((784,)),
+        layers.Dense(512, activation="relu"),
+        layers.Dense(256, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ])
+    """
+    for finding in check_source(textwrap.dedent(src), "m.py", Settings(select=("GL101",))):
+        assert "shrinks" in finding.message and "over this run" not in finding.message
+        assert "over the run" not in finding.message
 
 
 def test_tanh_with_he_says_the_gradient_grows():
