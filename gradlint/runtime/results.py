@@ -164,9 +164,6 @@ class ProbeReport:
                 kinds.append(f"{label} of {count} of {len(self.layers)} layers")
         return kinds
 
-    def unmeasured_layers(self) -> list[LayerStats]:
-        return [layer for layer in self.layers if not layer.measured]
-
     # --- the summary numbers the verdicts and the confirm table share -----------------------
 
     def hidden(self) -> list[LayerStats]:
