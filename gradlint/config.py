@@ -7,6 +7,7 @@ file and the key, because a silently ignored setting is worse than none.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -188,9 +189,9 @@ CONFIG_FILE = "gradlint.toml"  # settings at its top level; in one directory it 
 PYPROJECT = "pyproject.toml"
 
 
-def find_config(start: Path) -> Path | None:
+def find_config(start: Path, read: TomlReader | None = None) -> Path | None:
     """The nearest configuration at or above `start`: a gradlint.toml, else a pyproject.toml
-    with a [tool.gradlint] table.
+    with a [tool.gradlint] table. `read`: as for `settings_from_file`.
 
     Another project's pyproject.toml on the way up that cannot be read or parsed, or whose
     `tool` is not a table, is skipped with a warning naming it: it is not gradlint's to judge.
@@ -199,7 +200,7 @@ def find_config(start: Path) -> Path | None:
     start = start.resolve()
     directory = start if start.is_dir() else start.parent
     for candidate in (directory, *directory.parents):
-        path = config_in(candidate)
+        path = config_in(candidate, read=read)
         if path is not None:
             return path
     return None
@@ -287,14 +288,16 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def load_settings(config: Path | None, start: Path) -> Settings:
-    """Settings from `--config` if given, else from the nearest configuration, else defaults."""
+    """Settings from `--config` if given, else from the nearest configuration, else defaults.
+    The pyproject.toml that `find_config` parsed to see its [tool.gradlint] is not parsed again."""
+    read = functools.cache(read_toml)
     if config is not None:
         if not config.exists():
             raise ConfigError(f"{config}: configuration file does not exist")
         path: Path | None = config
     else:
-        path = find_config(start)
-    return Settings() if path is None else settings_from_file(path)
+        path = find_config(start, read)
+    return Settings() if path is None else settings_from_file(path, read)
 
 
 def settings_from_file(path: Path, read: TomlReader | None = None) -> Settings:
