@@ -18,6 +18,7 @@ from gradlint.graph.model import ModuleGraph
 from gradlint.graph.statements import method_calls
 from gradlint.keras_api.layers import KERNEL_FREE_LAYERS, KERNEL_FREE_PREFIX, Role
 from gradlint.keras_api.layers import LAYERS as LAYER_TABLE
+from gradlint.keras_api.names import canonical
 
 # The keywords only Keras' compile() takes among the `compile` methods a module may call
 # (re.compile, jax's lowered.compile(), …).
@@ -35,17 +36,17 @@ def coverage_of(graph: ModuleGraph) -> Coverage:
     return coverage
 
 
-_KERAS_PACKAGES = ("keras", "tensorflow", "tf_keras", "keras_core")
 _WEIGHTED_NAMES = frozenset(name for name, spec in LAYER_TABLE.items() if spec.role is Role.WEIGHTED)
 # The cheap test first: most modules without layers never spell one's name.
 _MENTIONS_WEIGHTED = re.compile(r"\b(?:" + "|".join(sorted(_WEIGHTED_NAMES)) + r")\b")
 
 
 def _imports_keras(tree: ast.Module) -> bool:
+    """A top-level import of TensorFlow or of Keras under any of its names (keras_api/names)."""
     for node in tree.body:
         names = ([a.name for a in node.names] if isinstance(node, ast.Import)
                  else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
-        if any(n.split(".")[0] in _KERAS_PACKAGES for n in names):
+        if any(n.split(".")[0] == "tensorflow" or canonical(n).split(".")[0] == "keras" for n in names):
             return True
     return False
 

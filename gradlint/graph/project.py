@@ -57,10 +57,7 @@ class Project:
         """The function `name` of the module an import names, with that module's graph."""
         if self.depth >= _MAX_DEPTH:
             return None
-        key = (importer, module, level)
-        if key not in self._located:
-            self._located[key] = self.locate(Path(importer), module, level)
-        path = self._located[key]
+        path = self._located_once(importer, module, level)
         if path is None:
             for candidate in self.candidates(Path(importer), module, level):
                 self.dependencies.setdefault(str(candidate), ABSENT)
@@ -77,11 +74,15 @@ class Project:
         return None
 
     def first_party(self, importer: str, module: str, level: int) -> bool:
-        """Whether an import names one of the project's modules (looked up once per file)."""
+        """Whether an import names one of the project's modules."""
+        return self._located_once(importer, module, level) is not None
+
+    def _located_once(self, importer: str, module: str, level: int) -> Path | None:
+        """`locate`, once per checked file for each import."""
         key = (importer, module, level)
         if key not in self._located:
             self._located[key] = self.locate(Path(importer), module, level)
-        return self._located[key] is not None
+        return self._located[key]
 
     def locate(self, importer: Path, module: str, level: int) -> Path | None:
         """The file of a first-party module, or None (a library, or not found)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
@@ -12,6 +13,12 @@ from gradlint.config import Settings
 from gradlint.diagnostics import APPLICABILITIES, SAFE, Diagnostic, Edit, Fix
 from gradlint.graph.model import ModuleGraph
 
+
+def place_in(graph: ModuleGraph, home: ModuleGraph, node: ast.AST) -> str:
+    """`optim.py:5`: a node of another module of the project, its path as seen from the
+    directory of the module the finding is in."""
+    path = os.path.relpath(home.path, os.path.dirname(os.path.abspath(graph.path)))
+    return f"{path}:{home.source.position(home.source.start(node)).row}"
 
 
 @dataclass(frozen=True)

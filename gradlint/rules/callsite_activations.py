@@ -49,7 +49,7 @@ def callsite_mismatches(graph: ModuleGraph, layer: Layer) -> Iterator[CallSiteMi
     names = [f.name if f is not None else None for f in facts]
     if any(n is None for n in names):
         return
-    if _guarded(graph, layer, names):  # type: ignore[arg-type]
+    if guarded(graph, layer, names):  # type: ignore[arg-type]
         return
     function, parameter = where
     for value, name in zip(values, names):
@@ -62,9 +62,9 @@ def callsite_mismatches(graph: ModuleGraph, layer: Layer) -> Iterator[CallSiteMi
                                wanted, others, not written)
 
 
-def _guarded(graph: ModuleGraph, layer: Layer, names: list[str]) -> bool:
-    """A normalization cancels the kernel's scale for every caller's activation, or the output
-    feeds only a zero kernel."""
+def guarded(graph: ModuleGraph, layer: Layer, names: list[str]) -> bool:
+    """A normalization cancels the kernel's scale for every one of these activations (which
+    callers pass), or the output feeds only a zero kernel."""
     if feeds_zero_kernel(graph, layer):
         return True
     if not all(n in HOMOGENEOUS_ACTIVATIONS for n in names):

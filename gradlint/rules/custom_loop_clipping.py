@@ -20,7 +20,6 @@ from gradlint.rules.rnn_clipping import (
     display,
     number,
     origin,
-    row_of,
     tensorflow_reference,
     written_at,
 )

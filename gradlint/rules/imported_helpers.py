@@ -10,15 +10,15 @@ initializer is written in the other module, for every caller at once.
 from __future__ import annotations
 
 import ast
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from gradlint.graph.callsites import argument_of
 from gradlint.graph.facts import Layer
-from gradlint.graph.guards import feeds_zero_kernel, normalization_reached
 from gradlint.graph.model import ModuleGraph
-from gradlint.keras_api.activations import HOMOGENEOUS_ACTIVATIONS, Family, family_of
+from gradlint.keras_api.activations import Family, family_of
+from gradlint.rules.base import place_in
+from gradlint.rules.callsite_activations import guarded
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -94,9 +94,8 @@ _LIBRARIES = frozenset({"keras", "tensorflow", "tf_keras", "keras_core", "torch"
 
 
 def where(graph: ModuleGraph, mismatch: ImportedMismatch) -> str:
-    """`blocks.py:10`, the layer's path as seen from the calling module's directory."""
-    path = os.path.relpath(mismatch.home.path, os.path.dirname(os.path.abspath(graph.path)))
-    return f"{path}:{mismatch.home.source.position(mismatch.home.source.start(mismatch.layer.call)).row}"
+    """`blocks.py:10`: where the layer is, as seen from the calling module."""
+    return place_in(graph, mismatch.home, mismatch.layer.call)
 
 
 def _parameterized_layers(home: ModuleGraph, function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[tuple[Layer, str]]:
@@ -129,10 +128,7 @@ def _judge(graph: ModuleGraph, home: ModuleGraph, function: ast.FunctionDef | as
     if fact is None or initializer is None or initializer.family is None:
         return None
     wanted = family_of(fact.name)
-    if wanted is None or wanted is initializer.family or feeds_zero_kernel(home, layer):
+    if wanted is None or wanted is initializer.family or guarded(home, layer, [fact.name]):
         return None
-    if fact.name in HOMOGENEOUS_ACTIVATIONS and normalization_reached(
-            home, replace(layer, activation_unknown=False, activation_arg=None)) is not None:
-        return None  # BN(c·Wx) = BN(Wx)
     return ImportedMismatch(call if from_default else expr, layer, home, function.name, fact.name, wanted,
                             from_default)

@@ -4,7 +4,6 @@ does not clip gradients."""
 from __future__ import annotations
 
 import ast
-import os
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from gradlint.graph.model import ModuleGraph
 from gradlint.graph.scopes import BindingKind, Scope
 from gradlint.keras_api.names import canonical
 from gradlint.keras_api.optimizers import DEFAULT_OPTIMIZER_STRING
-from gradlint.rules.base import FixSafety, Invalid, Rule
+from gradlint.rules.base import FixSafety, Invalid, Rule, place_in
 from gradlint.rules.names_in_fixes import OTHER_LIBRARY, keras_root_in_use, namespace_rank
 
 # How a name found in the file reaches `keras.optimizers.<Class>`, best first.
@@ -202,8 +201,7 @@ def written_at(graph: ModuleGraph, optimizer: OptimizerFact) -> str:
     (its path as seen from this module's directory)."""
     if optimizer.home is None:
         return f"line {row_of(graph, optimizer.node)}"
-    path = os.path.relpath(optimizer.home.path, os.path.dirname(os.path.abspath(graph.path)))
-    return f"{path}:{row_of(optimizer.home, optimizer.node)}"
+    return place_in(graph, optimizer.home, optimizer.node)
 
 
 class RnnOptimizerWithoutClipping(Rule):
