@@ -90,7 +90,11 @@ def _agree(facts: list[ActivationFact | None]) -> ActivationFact | None:
     if len(names) != 1:
         return None
     # Several contexts agree: name the first place in the source, whatever order they came in.
-    return min(facts, key=lambda f: (getattr(f.node, "lineno", 0), getattr(f.node, "col_offset", 0)))  # type: ignore[union-attr]
+    return _first_in_source([f for f in facts if f is not None])
+
+
+def _first_in_source(facts: list[ActivationFact]) -> ActivationFact:
+    return min(facts, key=lambda f: (getattr(f.node, "lineno", 0), getattr(f.node, "col_offset", 0)))
 
 
 def _why_no_following(facts: list[ActivationFact | None]) -> tuple[str, str]:
@@ -118,9 +122,8 @@ def _settle_shortcuts(graph: ModuleGraph) -> None:
         if None in facts or LINEAR not in names or len(main) != 1 or not splits_at_a_shortcut(graph, layer):
             continue
         name = main.pop()
-        first = min((f for f in facts if f is not None and f.name == name),
-                    key=lambda f: (getattr(f.node, "lineno", 0), getattr(f.node, "col_offset", 0)))
-        layer.following = replace(first, shortcut=True)
+        layer.following = replace(_first_in_source([f for f in facts if f is not None and f.name == name]),
+                                  shortcut=True)
         layer.unknown_reason = None
 
 
