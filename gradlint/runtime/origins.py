@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
@@ -33,9 +33,11 @@ class Origins:
     def note(self, layer: Any) -> None:
         self._sites.append((layer, _call_sites(layer)))
 
-    def rows_by_name(self, path: Path | None) -> dict[str, tuple[int, int]]:
+    def rows_by_name(self, path: Path | None, name_of: Callable[[Any], str | None] | None = None,
+                     ) -> dict[str, tuple[int, int]]:
         """{layer name: (first row, last row)} of the constructions in `path`; a name two
-        layers share is left out rather than guessed."""
+        layers share is left out rather than guessed. `name_of`: the name the report gives a
+        layer (default: its `name`, as Keras layers have)."""
         if path is None:
             return {}
         wanted = os.path.realpath(path)
@@ -44,15 +46,16 @@ class Origins:
         for layer, sites in self._sites:
             rows = next((_rows(site) for site in sites
                          if same.setdefault(site[0], _same_file(site[0], wanted))), None)
-            name = getattr(layer, "name", None)
+            name = name_of(layer) if name_of is not None else getattr(layer, "name", None)
             if rows is None or not isinstance(name, str):
                 continue
             found[name] = None if name in found and found[name] != rows else rows
         return {name: rows for name, rows in found.items() if rows is not None}
 
-    def attach(self, report: ProbeReport, path: Path | None) -> ProbeReport:
+    def attach(self, report: ProbeReport, path: Path | None,
+               name_of: Callable[[Any], str | None] | None = None) -> ProbeReport:
         """The report with each layer's construction rows in the target's file."""
-        rows = self.rows_by_name(path)
+        rows = self.rows_by_name(path, name_of)
         if not rows:
             return report
         layers = tuple(replace(layer, source_rows=rows.get(layer.name)) for layer in report.layers)

@@ -26,7 +26,7 @@ from gradlint.errors import GradlintError
 from gradlint.runtime import explain
 from gradlint.runtime.backend import quiet_python_warnings, stdout_to_stderr
 from gradlint.runtime.errors import ProbeError, reason
-from gradlint.runtime.origins import _call_sites, _rows, _same_file
+from gradlint.runtime.origins import Origins
 from gradlint.runtime.progress import NoProgress, Progress
 from gradlint.runtime.results import ProbeReport
 from gradlint.runtime.settings import ProbeOptions
@@ -188,40 +188,30 @@ def returned(result: Any) -> str:
 
 
 @contextlib.contextmanager
-def _recording(torch: Any) -> Iterator[list[tuple[Any, tuple]]]:
+def _recording(torch: Any) -> Iterator[Origins]:
     """Note the construction sites of every torch module made inside the block."""
-    sites: list[tuple[Any, tuple]] = []
+    origins = Origins()
     base = torch.nn.Module
     original = base.__init__
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
         with contextlib.suppress(Exception):
-            sites.append((self, _call_sites(self)))
+            origins.note(self)
 
     base.__init__ = init  # type: ignore[method-assign]
     try:
-        yield sites
+        yield origins
     finally:
         base.__init__ = original  # type: ignore[method-assign]
 
 
-def _with_rows(report: ProbeReport, sites: list[tuple[Any, tuple]], loaded: LoadedModel) -> ProbeReport:
-    """Each layer's construction rows in the target's file (for "explained by")."""
+def _with_rows(report: ProbeReport, origins: Origins, loaded: LoadedModel) -> ProbeReport:
+    """Each layer's construction rows in the target's file (for "explained by"), named as the
+    report names a module: its path in the model."""
     if loaded.source_path is None:
         return report
-    import os
-
     from gradlint.runtime.torch_probe import display_name
 
-    wanted = os.path.realpath(loaded.source_path)
     names = {id(m): display_name(n, m) for n, m in loaded.model.named_modules()}
-    rows: dict[str, tuple[int, int]] = {}
-    for module, frames in sites:
-        name = names.get(id(module))
-        found = next((_rows(f) for f in frames if _same_file(f[0], wanted)), None)
-        if name is not None and found is not None:
-            rows[name] = found
-    if not rows:
-        return report
-    return replace(report, layers=tuple(replace(layer, source_rows=rows.get(layer.name)) for layer in report.layers))
+    return origins.attach(report, loaded.source_path, lambda module: names.get(id(module)))
