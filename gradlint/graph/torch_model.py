@@ -184,28 +184,18 @@ class TorchGraph:
 
     def _own_init(self, cls: ast.ClassDef) -> ast.FunctionDef | None:
         """The `__init__` a layer class (or a layer class it derives from) defines."""
-        found = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
-        if found is not None:
-            return found
-        for base in cls.bases:
-            if isinstance(base, ast.Name) and base.id in self.layer_classes and self.layer_classes[base.id][1] is not cls:
-                return self._own_init(self.layer_classes[base.id][1])
-        return None
+        classes = {name: found for name, (_, found, _) in self.layer_classes.items()}
+        return class_method(classes, cls, "__init__")
 
     def _add_layer(self, call: ast.Call, name: str, entry: TorchLayer, scope: Scope, torch_name: str | None = None,
                    positional: bool = True) -> None:
         layer = Layer(call, name.rsplit(".", 1)[-1], entry.spec, scope, [ArgSource(call)])
         self.torch_class[id(call)] = torch_name or layer.class_name
-        if entry.fans is not None and not positional:
-            self.layers.append(layer)
-            self.by_call[id(call)] = layer
-            layer.initializer = default_initializer()
-            layer.initializer_home = call
-            return  # its own __init__: where its arguments go is not known
         if entry.fans is not None:
             layer.initializer = default_initializer()
             layer.initializer_home = call
-            self._fanned.append((layer, entry))
+            if positional:  # (a class with its own __init__: where its arguments go is not known)
+                self._fanned.append((layer, entry))
         self.layers.append(layer)
         self.by_call[id(call)] = layer
 
