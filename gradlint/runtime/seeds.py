@@ -60,7 +60,7 @@ def probe_seeds(target: str, options: ProbeOptions, seeds: int | None = None, *,
         from gradlint.runtime.session import probe_and_keep
 
         first, kept = probe_and_keep(target, options, progress=progress, keep=True)
-    count, reason = seed_count(seeds, first.parameters)
+    count, why = seed_count(seeds, first.parameters)
     if count <= 1:
         return first
     later = [replace(options, seed=options.seed + k) for k in range(1, count)]
@@ -78,7 +78,7 @@ def probe_seeds(target: str, options: ProbeOptions, seeds: int | None = None, *,
                                       progress=progress))
         else:
             reports.append(_rebuilt(probe)(target, seeded, progress=progress))
-    merged = merge(reports, reason)
+    merged = merge(reports, why)
     if redraw is not None:  # checking that the model can be redrawn is part of redrawing it
         merged = replace(merged, timings={**merged.timings,
                                           "reinit": merged.timings.get("reinit", 0.0) + planning})
@@ -111,7 +111,7 @@ def _redraw(kept: Kept | None, seed: int) -> tuple[Redraw | None, str]:
     return planned, ""
 
 
-def merge(reports: list[ProbeReport], reason: str) -> ProbeReport:
+def merge(reports: list[ProbeReport], why: str) -> ProbeReport:
     """The first report, its findings replaced by every seed's (each finding once, from the
     first seed that shows it, saying which seeds do), and the per-seed summary."""
     first = reports[0]
@@ -142,4 +142,4 @@ def merge(reports: list[ProbeReport], reason: str) -> ProbeReport:
     keys = dict.fromkeys(key for r in reports for key in r.timings)  # "reinit" where redrawn in place
     timings = {key: sum(r.timings.get(key, 0.0) for r in reports) for key in keys}
     return replace(first, findings=tuple(findings), timings=timings,
-                   seed_summary=SeedSummary(seeds, reason, tuple(summary), per_seed))
+                   seed_summary=SeedSummary(seeds, why, tuple(summary), per_seed))
