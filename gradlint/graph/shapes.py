@@ -217,12 +217,18 @@ def output_shape(layer: Layer, inp: Shape | None, graph: ModuleGraph) -> Shape |
     return Shape(inp.dims[:steps] + out.dims, True) if out is not None and out.exact else None
 
 
+def keeps_shape(layer: Layer) -> bool:
+    """The layer passes on the shape it receives: activations, normalizations, dropout, noise
+    (not pooling, reshapes, padding, cropping or upsampling)."""
+    return layer.spec.role in (Role.ACTIVATION, Role.TRANSPARENT) and _kind(layer.class_name) not in (
+        "Pooling", "GlobalPooling", "Reshape", "Permute", "Flatten") and not _changes_spatial(layer)
+
+
 def _own_output_shape(layer: Layer, inp: Shape | None, graph: ModuleGraph) -> Shape | None:
     args = _Args(layer, graph)
     kind = _kind(layer.class_name)
     rank = _rank(layer.class_name)
-    if layer.spec.role in (Role.ACTIVATION, Role.TRANSPARENT) and kind not in (
-            "Pooling", "GlobalPooling", "Reshape", "Permute", "Flatten") and not _changes_spatial(layer):
+    if keeps_shape(layer):
         return inp
     if kind == "Dense":
         units = args.size("units")

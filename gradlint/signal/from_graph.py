@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from gradlint.graph.facts import ActivationFact, Layer
 from gradlint.graph.scopes import Scope
+from gradlint.graph.shapes import keeps_shape
 from gradlint.graph.stacks import OUTPUT, Stack, StackEntry
 from gradlint.graph.values import constant_value
 from gradlint.graph.weights import KernelScale, kernel_scale
@@ -182,7 +183,7 @@ def _entry_steps(graph: ModuleGraph, entry: StackEntry, head: bool, scale: Kerne
     # compares by norm, as the probe does, only when its width is known.
     elements = layer_elements(graph, layer)
     for item in entry.after:
-        if isinstance(item, Layer) and not _keeps_shape(item):
+        if isinstance(item, Layer) and not keeps_shape(item):
             elements = layer_elements(graph, item)
         found = after_step(graph, item)
         if found is None:
@@ -295,13 +296,6 @@ def normalization_row(graph: ModuleGraph, layer: Layer, elements: int | None = N
     return Weighted(f"{layer.class_name} (line {line})", 1.0, 1.0, "linear",
                     elements=elements if elements is not None else layer_elements(graph, layer), line=line,
                     initializer=start)
-
-
-def _keeps_shape(layer: Layer) -> bool:
-    """Activations, normalizations and dropout pass on as many values as they receive."""
-    name = layer.spec.name
-    return layer.spec.role is Role.ACTIVATION or name in NORMALIZATION_LAYERS or "Dropout" in name \
-        or name in ("GaussianNoise", "ActivityRegularization")
 
 
 def after_step(graph: ModuleGraph, item: Layer | ActivationFact) -> Step | None:
