@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gradlint.graph.facts import InitializerFact, Layer
+from gradlint.graph.module_walk import Instance
 from gradlint.graph.scopes import Scope
 from gradlint.graph.values import constant_value
 from gradlint.keras_api.initializers import (
@@ -118,8 +119,6 @@ class TorchInitializers:
 
     def _read_class(self, cls: ast.ClassDef) -> None:
         """A class's __init__, after those of the submodule classes it builds (they run first)."""
-        from gradlint.graph.torch_model import Instance
-
         if id(cls) in self._done:
             return
         self._done.add(id(cls))
@@ -190,8 +189,6 @@ class TorchInitializers:
         return graph.all_layers(value) if value is not None else None
 
     def _class_layers(self, cls: ast.ClassDef) -> list[Layer]:
-        from gradlint.graph.torch_model import Instance
-
         return self.graph.all_layers(Instance(cls))
 
     def _branch(self, node: ast.If, scope: Scope, cls: ast.ClassDef | None, names: dict[str, _Modules],
@@ -356,8 +353,6 @@ class TorchInitializers:
         values = self._arguments(call, scope, params, skip)
         fact = _fact(function, values, self._display(call), call)
         for layer in layers:
-            if layer.spec.initializer_param is None:
-                continue
             self._set(layer, fact, InitSite(call, statement, alone, function), sure)
 
     def _set(self, layer: Layer, fact: InitializerFact | None, site: InitSite | None, sure: bool) -> None:
