@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gradlint.graph.facts import Layer
+from gradlint.graph.module_walk import Instance
 from gradlint.graph.scopes import Scope
 from gradlint.torch_api.training import (
     CLIP_CALLS,
@@ -216,17 +217,11 @@ def _recurrent_value(graph: ModuleGraph, torch: TorchGraph, expr: ast.AST, scope
         return f"nn.{layer.class_name}" if layer.spec.recurrent else None
     if isinstance(expr.func, ast.Name) and expr.func.id in torch.classes:
         cls = torch.classes[expr.func.id]
-        layers = [l for l in torch.all_layers(_instance(cls)) if l.spec.recurrent]
+        layers = [l for l in torch.all_layers(Instance(cls)) if l.spec.recurrent]
         if layers:
             kinds = ", ".join(dict.fromkeys(f"nn.{l.class_name}" for l in layers))
             return f"{cls.name} with {kinds}"
     return None
-
-
-def _instance(cls: ast.ClassDef) -> object:
-    from gradlint.graph.torch_model import Instance
-
-    return Instance(cls)
 
 
 @dataclass(frozen=True)
@@ -258,7 +253,7 @@ def lightning_fits(graph: ModuleGraph) -> list[LightningFit]:
                 graph.resolver.qualified_name(func, graph.scopes.scope_of(node)) in LIGHTNING_TRAINERS:
             trainers[id(node)] = node
         if isinstance(func, ast.Attribute) and func.attr == "fit":
-            trainer = _trainer_of(graph, func.value, node)
+            trainer = _bound_call(graph, func.value, graph.scopes.scope_of(node))
             if trainer is not None:
                 fits.append((trainer, node))
     found: list[LightningFit] = []
@@ -283,16 +278,6 @@ def lightning_fits(graph: ModuleGraph) -> list[LightningFit]:
             continue
         found.append(LightningFit(trainer, fit, " ".join(graph.source.segment(model).split()), what, clip))
     return found
-
-
-def _trainer_of(graph: ModuleGraph, receiver: ast.expr, at: ast.AST) -> ast.Call | None:
-    if isinstance(receiver, ast.Call):
-        return receiver
-    if isinstance(receiver, ast.Name):
-        bound = graph.resolver.assigned_value(receiver.id, graph.scopes.scope_of(at))
-        if bound is not None and isinstance(bound[0], ast.Call):
-            return bound[0]
-    return None
 
 
 def _clips_itself(graph: ModuleGraph, torch: TorchGraph, expr: ast.AST) -> bool:
@@ -352,6 +337,7 @@ def huggingface_fits(graph: ModuleGraph) -> list[HuggingFaceFit]:
 
 
 def _bound_call(graph: ModuleGraph, expr: ast.expr | None, scope: Scope) -> ast.Call | None:
+    """The call `expr` is, or the one the name `expr` is bound to (`trainer = Trainer(...)`)."""
     if isinstance(expr, ast.Call):
         return expr
     if isinstance(expr, ast.Name):
