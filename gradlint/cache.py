@@ -172,10 +172,13 @@ class ResultCache:
     once on first use, written once at the end of a run. One file rather than one per
     checked file: a warm run opens one cache file instead of thousands."""
 
-    def __init__(self, directory: Path, settings: Settings, code: str | None = None) -> None:
+    def __init__(self, directory: Path, settings: Settings, code: str | None = None,
+                 warned: set[str] | None = None) -> None:
         """`code`: gradlint's `_code_fingerprint()`, when the caller has it already (a run with
-        a cache per sub-project takes it once)."""
+        a cache per sub-project takes it once). `warned`: the warnings said already, shared by
+        a run's caches, so that several configurations naming one refused directory get one."""
         self.directory = directory
+        self._warned = set() if warned is None else warned
         code = _code_fingerprint() if code is None else code
         salt = f"{_FORMAT}\0{__version__}\0{code}\0{settings_fingerprint(settings)}"
         self.id = hashlib.sha256(salt.encode()).hexdigest()[:16]
@@ -296,7 +299,10 @@ class ResultCache:
 
     def _refuse(self, message: str) -> None:
         self._usable = False
-        _warn(message.format(self.directory))
+        text = message.format(self.directory)
+        if text not in self._warned:
+            self._warned.add(text)
+            _warn(text)
 
     def _refuse_foreign(self) -> None:
         self._refuse("not using {} as the result cache: the directory is not empty and has no "

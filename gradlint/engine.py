@@ -395,12 +395,12 @@ def check_file(path: Path, display: str, settings: Settings, fix: bool = False,
     return record_fixes(result, source, fix_source(source.text, display, settings, source.encoding), settings)
 
 
-def _cache_for(settings: Settings, code: str | None = None) -> ResultCache | None:
+def _cache_for(settings: Settings, code: str | None = None, warned: set[str] | None = None) -> ResultCache | None:
     if not settings.use_cache:
         return None
     from gradlint.cache import ResultCache, cache_directory
 
-    return ResultCache(cache_directory(settings), settings, code)
+    return ResultCache(cache_directory(settings), settings, code, warned)
 
 
 def _check_with_key(path: Path, display: str, settings: Settings, fix: bool) -> FileResult:
@@ -511,6 +511,7 @@ class _Caches:
         self._by_settings: dict[int, tuple[Settings, ResultCache | None]] = {}
         self._by_file: dict[Path, ResultCache] = {}
         self._code: str | None = None  # gradlint's own sources, fingerprinted once per run
+        self._warned: set[str] = set()  # a refused directory is warned about once per run
 
     def of(self, settings: Settings) -> ResultCache | None:
         found = self._by_settings.get(id(settings))
@@ -519,7 +520,7 @@ class _Caches:
                 from gradlint.cache import _code_fingerprint
 
                 self._code = _code_fingerprint()
-            cache = _cache_for(settings, self._code)
+            cache = _cache_for(settings, self._code, self._warned)
             if cache is not None:
                 cache = self._by_file.setdefault(cache.file, cache)
             found = self._by_settings[id(settings)] = (settings, cache)  # (kept alive: ids stay unique)

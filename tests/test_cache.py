@@ -158,6 +158,25 @@ def test_a_users_old_results_files_survive_a_command_line_cache_dir(project: Pat
     assert warning.startswith("warning: ") and str(experiments) in warning and "CACHEDIR.TAG" in warning
 
 
+def test_a_refused_cache_dir_is_warned_about_once_across_configurations(project: Path):
+    """A sub-project has a cache of its own (other settings, another results file); both
+    name the one foreign --cache-dir, which is refused once, in one warning."""
+    experiments = project.parent / "experiments"
+    before = snapshot(experiments)
+    sub = project / "sub"
+    sub.mkdir()
+    (sub / "pyproject.toml").write_text('[tool.gradlint]\nclip = "clipvalue"\n')
+    shutil.copy(FIXTURES / "deep_sigmoid_mlp.py", sub / "deep_sigmoid_mlp.py")
+
+    result = gradlint("check", "--cache-dir", "../experiments", "--output-format", "json", ".", cwd=project)
+
+    assert snapshot(experiments) == before
+    checked = {Path(f["filename"]).resolve() for f in findings(result)}
+    assert {project.resolve() / "deep_sigmoid_mlp.py", sub.resolve() / "deep_sigmoid_mlp.py"} <= checked
+    [warning] = result.stderr.splitlines()
+    assert str(experiments) in warning and "CACHEDIR.TAG" in warning
+
+
 def test_cache_dir_dot_leaves_the_current_directory_alone(project: Path):
     (project / "results-final.json").write_text('{"mine": true}\n')
     age(project / "results-final.json", days=60)
