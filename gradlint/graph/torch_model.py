@@ -13,6 +13,7 @@ goes through one, nothing is concluded.
 from __future__ import annotations
 
 import ast
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -44,7 +45,7 @@ from gradlint.graph.module_walk import (
 from gradlint.graph.scopes import Resolver, Scope, ScopeTable
 from gradlint.graph.stacks import Stack
 from gradlint.graph.torch_init import TorchInitializers, default_initializer
-from gradlint.graph.values import constant_value, range_length
+from gradlint.graph.values import call_argument, constant_value, range_length
 from gradlint.keras_api.layers import Role
 from gradlint.torch_api.activations import (
     METHODS,
@@ -219,9 +220,7 @@ class TorchGraph:
             if isinstance(value, int) and not isinstance(value, bool):
                 area = value ** fans.kernel_dims
             elif isinstance(value, tuple) and len(value) == fans.kernel_dims and all(isinstance(v, int) for v in value):
-                area = 1
-                for v in value:
-                    area *= v
+                area = math.prod(value)
             else:
                 area = None
         groups_found = layer.argument("groups")
@@ -294,9 +293,7 @@ class TorchGraph:
         for call in self._callers.get(callee, []):
             if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
                 return None
-            given = next((k.value for k in call.keywords if k.arg == name), None)
-            if given is None and 0 <= index < len(call.args):
-                given = call.args[index]
+            given = call_argument(call, name, index if index >= 0 else None)
             where = self.scopes.scope_of(call)
             if given is None and name in defaults:
                 given, where = defaults[name], self.scopes.scope_of(function)
@@ -526,10 +523,7 @@ class TorchGraph:
                 inner_items = [self.module_value(e, scope, cls, depth + 1) for i in inner for e in i or []]
                 items.append(Seq(inner_items, repeat=count, spliced=True))
                 uses += len(inner)
-        mutations = sum(1 for n in ast.walk(function) if (
-            isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in _MUTATORS
-            and isinstance(n.func.value, ast.Name) and n.func.value.id == name) or (
-            isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name) and n.target.id == name))
+        mutations = sum(1 for n in ast.walk(function) if _grows(n, name))
         return Seq(items) if mutations == uses else None
 
     def _dict_value(self, call: ast.Call, scope: Scope, cls: ast.ClassDef | None, depth: int) -> Seq | None:
@@ -742,14 +736,20 @@ def _started_empty(name: str, scope: Scope) -> tuple[ast.AST, Scope] | None:
     return starts[0].value, scope
 
 
+def _grows(node: ast.AST, name: str) -> bool:
+    """`name.append(...)` (or another mutating method) or `name += ...`."""
+    if isinstance(node, ast.Call):
+        func = node.func
+        return isinstance(func, ast.Attribute) and func.attr in _MUTATORS \
+            and isinstance(func.value, ast.Name) and func.value.id == name
+    return isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and node.target.id == name
+
+
 def _mutated(name: str, scope: Scope) -> bool:
     """The list `name` names in this scope is changed after it is built: `name.append(...)`,
     `name += [...]`, `name[i] = ...`."""
     for node in ast.walk(scope.node):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS \
-                and isinstance(node.func.value, ast.Name) and node.func.value.id == name:
-            return True
-        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and node.target.id == name:
+        if _grows(node, name):
             return True
         if isinstance(node, (ast.Assign, ast.Delete)) and any(
                 isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id == name
