@@ -167,8 +167,10 @@ class _Scopes:
             scope = self._scopes[id(settings)] = _Scope(settings, excludes, suffixes)
         return scope
 
-    def for_path(self, path: Path) -> _Scope:
-        return self.of(self.tree.for_path(path))
+    def for_given(self, given: _Given) -> _Scope:
+        """A path named on the command line: its directory's, as `_examine` found it (no
+        second stat to ask whether it is one)."""
+        return self.of(self.tree.for_directory(given.path if given.is_dir else given.path.parent))
 
     def force_excluded(self, path: Path, is_dir: bool) -> bool:
         """A path named on the command line is excluded by the configuration it lies under,
@@ -218,7 +220,7 @@ def discover(paths: Iterable[Path], settings: Settings | SettingsTree, suffixes:
     seen: set[str] = set()
     for item in given:
         path = item.path
-        scope = scopes.for_path(path)
+        scope = scopes.for_given(item)
         if force_exclude and scopes.force_excluded(path, item.is_dir):
             continue
         found: Iterable[tuple[Path, str, str | None, Settings]] = [(path, item.real, item.problem, scope.settings)]
