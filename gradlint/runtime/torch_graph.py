@@ -17,10 +17,8 @@ from typing import Any
 from gradlint.runtime.errors import reason
 from gradlint.torch_api.activations import FUNCTIONS, METHODS, MODULES
 
-# Modules and calls that pass their input's values on, only rearranged or thinned: an activation
-# after them still acts on the weighted layer's output.
-SIGN_KEEPING_MODULES = ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
-                        "Flatten", "Unflatten", "Identity")
+# Calls that pass their input's values on, only rearranged or thinned: an activation after them
+# still acts on the weighted layer's output (modules: `module_op`'s "dropout" and "reshape").
 RESHAPE_FUNCTIONS = frozenset({"flatten", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "movedim"})
 RESHAPE_METHODS = frozenset({"view", "reshape", "flatten", "contiguous", "permute", "transpose", "squeeze",
                              "unsqueeze", "movedim", "view_as", "reshape_as"})
@@ -175,6 +173,6 @@ def activation_after(name: str, order: list[str], modules: dict[str, Any]) -> tu
         op = module_op(modules[later])
         if op.kind == "activation" and op.activation is not None:
             return op.activation, op.slope
-        if type(modules[later]).__name__ not in SIGN_KEEPING_MODULES:
+        if op.kind not in ("dropout", "reshape"):
             return None
     return None
