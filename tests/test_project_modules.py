@@ -222,3 +222,9 @@ def test_a_module_created_after_a_cached_check_is_read(tmp_path: Path):
     (tmp_path / "models.py").write_text(MODELS)
     result = gradlint(tmp_path, "check", "--output-format", "concise", "train.py")
     assert [line.split(" ")[1] for line in result.stdout.splitlines()] == ["GL201"], result.stdout + result.stderr
+
+
+def test_a_wrapped_recurrent_layer_of_another_module_is_named_with_its_wrapper(project: Path):
+    (project / "models.py").write_text(MODELS.replace("layers.LSTM(64)", "layers.Bidirectional(layers.LSTM(64))"))
+    result = gradlint(project, "check", "--no-cache", "--output-format", "concise", "train.py")
+    assert "GL201 [*] Bidirectional(LSTM) model compiled with optimizer" in result.stdout, result.stdout

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from gradlint.graph.facts import Layer
     from gradlint.graph.model import ModuleGraph
 
 _MAX_BYTES = 2_000_000  # a module larger than this is not read for another's sake
@@ -83,6 +84,10 @@ class Project:
         if key not in self._located:
             self._located[key] = self.locate(Path(importer), module, level)
         return self._located[key]
+
+    def graph_holding(self, layer: Layer) -> ModuleGraph | None:
+        """The graph of the project's module (read for this file's sake) that built `layer`."""
+        return next((g for g in self._graphs.values() if g is not None and id(layer.call) in g.catalog.by_call), None)
 
     def locate(self, importer: Path, module: str, level: int) -> Path | None:
         """The file of a first-party module, or None (a library, or not found)."""

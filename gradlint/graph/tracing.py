@@ -142,6 +142,10 @@ class ModelTracer:
         """How a message names a recurrent layer: "LSTM", "Bidirectional(GRU)", "LSTM or GRU"."""
         if isinstance(layer, ChosenLayer):
             return layer.class_name
+        if self.project is not None and id(layer.call) not in self.catalog.by_call:
+            home = self.project.graph_holding(layer)  # a model built in another module
+            if home is not None:
+                return home.training.tracer.describe(layer, depth)
         if layer.spec.role is Role.WRAPPER and depth < MAX_DEPTH:
             inner = self._wrapped(layer)
             if inner is not None:
