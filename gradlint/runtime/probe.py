@@ -94,16 +94,12 @@ class Prober:
         else:
             self.specs = input_specs(model, kind, backend, input_shapes)
             tiny = synthetic_batch(self.specs, 2, np.random.default_rng(0))
-        outputs = None if kind == SUBCLASSED else _declared_outputs(model)
-        if outputs is None:
+        declared = None if kind == SUBCLASSED else _declared_outputs(model)
+        outputs = self._warm_up(tiny) if declared is None else declared  # (the warm-up builds the layers)
+        self.structure: Structure = describe(model, backend)
+        activations = output_activations(model, self.structure, len(outputs))
+        if declared is not None and any(a is None for a in activations):  # the loss reads real outputs
             outputs = self._warm_up(tiny)
-            self.structure: Structure = describe(model, backend)
-            activations = output_activations(model, self.structure, len(outputs))
-        else:
-            self.structure = describe(model, backend)
-            activations = output_activations(model, self.structure, len(outputs))
-            if any(a is None for a in activations):  # the loss is chosen from the output's values
-                outputs = self._warm_up(tiny)
         self.plan: LossPlan | None = plan_loss(model, outputs, activations, backend)
         self._output_shapes = [tuple(int(d) for d in o.shape[1:]) for o in outputs]
         self._rows = self.structure.rows  # the rows the traced pass reports on, in this order
