@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from gradlint.graph.model import ModuleGraph
 
 # Layers without weights that scale with their input (no offset, no added noise).
-_HOMOGENEOUS_LAYERS = frozenset(
+HOMOGENEOUS_LAYERS = frozenset(
     "Dropout SpatialDropout1D SpatialDropout2D SpatialDropout3D GaussianDropout ActivityRegularization "
     "MaxPooling1D MaxPooling2D MaxPooling3D MaxPool1D MaxPool2D MaxPool3D "
     "AveragePooling1D AveragePooling2D AveragePooling3D AvgPool1D AvgPool2D AvgPool3D "
@@ -76,7 +76,7 @@ def _step(graph: ModuleGraph, item: Layer) -> tuple[str, Layer | None] | None:
         return NORMALIZED, item
     if item.spec.name in _ADDS:
         return ADDED, item
-    if item.spec.name in _HOMOGENEOUS_LAYERS:
+    if item.spec.name in HOMOGENEOUS_LAYERS:
         return None
     if item.spec.role is Role.ACTIVATION:
         effect = graph.catalog.effect_of(item)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from gradlint.graph.facts import ActivationFact, Layer
+from gradlint.graph.guards import ADDED, HOMOGENEOUS_LAYERS, NORMALIZED
+from gradlint.graph.guards import OTHER as ELSEWHERE
 from gradlint.graph.scopes import Resolver, Scope, ScopeTable
 from gradlint.graph.stacks import OUTPUT, UNKNOWN, Stack, StackEntry
 from gradlint.graph.values import constant_value
@@ -282,10 +284,9 @@ class BodyRun(Generic[V]):
 
 # -- walks -----------------------------------------------------------------------------------
 def homogeneous_layer(layer: Layer) -> bool:
-    """A layer that hands its input's scale on (dropout, pooling, reshapes)."""
-    name = layer.spec.name
-    return name.startswith(("Dropout", "SpatialDropout", "MaxPooling", "AveragePooling", "GlobalAveragePooling",
-                            "Flatten", "Reshape", "UpSampling"))
+    """A layer that hands its input's scale on (dropout, pooling, reshapes): the Keras layer it
+    stands for is one graph/guards.py passes through."""
+    return layer.spec.name in HOMOGENEOUS_LAYERS
 
 
 def following(node: Node) -> ActivationFact | None:
@@ -384,9 +385,6 @@ def stacks_from(starts: list[Node], unique: bool = False) -> list[Stack]:
 
 def destinations_from(node: Node) -> list[tuple[str, Layer | None]]:
     """Where one application's output goes, past homogeneous steps (graph/guards.py's kinds)."""
-    from gradlint.graph.guards import ADDED, NORMALIZED
-    from gradlint.graph.guards import OTHER as ELSEWHERE
-
     found: list[tuple[str, Layer | None]] = []
 
     def follow(node: Node, seen: set[int]) -> None:
