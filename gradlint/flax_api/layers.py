@@ -38,11 +38,10 @@ class FanParams:
 
 @dataclass(frozen=True)
 class FlaxLayer:
-    """One Flax class: its spec, its fans (a judged kernel), the prefix messages spell it with
-    and a normalization's default epsilon."""
+    """One Flax class: its spec, its fans (a judged kernel) and a normalization's default
+    epsilon."""
 
     spec: LayerSpec
-    prefix: str  # "nn." or "nnx."
     fans: FanParams | None = None
     default_epsilon: float | None = None
 
@@ -78,9 +77,10 @@ _weighted(NNX + "ConvTranspose", "Conv2DTranspose", ("in_features", "out_feature
 # Weights of other kinds: what flows into them is taken as linear; their kernels are not judged.
 _plain(f"{LINEN}Embed {NNX}Embed {LINEN}MultiHeadDotProductAttention {LINEN}MultiHeadAttention "
        f"{LINEN}SelfAttention {NNX}MultiHeadAttention {LINEN}Einsum {NNX}Einsum", "Embedding", Role.WEIGHTED)
-# Recurrent cells and the layers that scan them.
-for _name in ("LSTMCell", "OptimizedLSTMCell", "ConvLSTMCell", "GRUCell", "MGUCell", "SimpleCell", "RNN",
-              "Bidirectional"):
+# Recurrent cells and the layers that scan them (by their name in linen and NNX alike).
+RECURRENT_NAMES = ("LSTMCell", "OptimizedLSTMCell", "ConvLSTMCell", "GRUCell", "MGUCell", "SimpleCell", "RNN",
+                   "Bidirectional")
+for _name in RECURRENT_NAMES:
     _plain(f"{LINEN}{_name} {NNX}{_name}", "LSTM" if "LSTM" in _name else "GRU" if "GRU" in _name else "SimpleRNN",
            Role.WEIGHTED, recurrent=True)
 # Normalizations: linen's take no width; NNX's take num_features first.
@@ -103,7 +103,7 @@ def flax_layer(canonical_name: str) -> FlaxLayer | None:
     if found is None:
         return None
     spec, fans, epsilon = found
-    return FlaxLayer(spec, "nnx." if canonical_name.startswith(NNX) else "nn.", fans, epsilon)
+    return FlaxLayer(spec, fans, epsilon)
 
 
 def class_name(canonical_name: str) -> str:

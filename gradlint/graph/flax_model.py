@@ -27,6 +27,7 @@ from gradlint.flax_api.layers import (
     LIFTS,
     LISTS,
     MODULE_BASES,
+    RECURRENT_NAMES,
     SEQUENTIAL,
     FlaxLayer,
     class_name,
@@ -152,9 +153,9 @@ class FlaxGraph:
         return (call, name) if name is not None and flax_layer(name) is not None else (None, None)
 
     def _note_recurrent(self, node: ast.Name | ast.Attribute) -> None:
-        if isinstance(node, ast.Attribute) and node.attr not in _RECURRENT_NAMES:
+        if isinstance(node, ast.Attribute) and node.attr not in RECURRENT_NAMES:
             return
-        if isinstance(node, ast.Name) and node.id not in _RECURRENT_NAMES:
+        if isinstance(node, ast.Name) and node.id not in RECURRENT_NAMES:
             return
         name = self.resolver.qualified_name(node, self.scopes.scope_of(node))
         if name is None:
@@ -441,10 +442,6 @@ class FlaxGraph:
             if node.repeat != 1:  # a loop's earlier turns feed its next turn, not what follows the loop
                 found.append((ELSEWHERE, layer))
         return found
-
-
-_RECURRENT_NAMES = frozenset({"LSTMCell", "OptimizedLSTMCell", "ConvLSTMCell", "GRUCell", "MGUCell", "SimpleCell",
-                              "RNN", "Bidirectional"})
 
 
 def _positive(value: object) -> bool:
