@@ -34,9 +34,6 @@ if TYPE_CHECKING:
     from gradlint.graph.model import ModuleGraph
     from gradlint.graph.torch_model import TorchGraph
 
-_BOUNDARIES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-
-
 @dataclass(frozen=True)
 class TorchStep:
     """One optimizer step of a training loop."""
@@ -89,21 +86,9 @@ def _loops(graph: ModuleGraph) -> list[tuple[ast.For | ast.AsyncFor | ast.While,
     return found
 
 
-def _walk_body(body: list[ast.stmt]) -> list[ast.AST]:
-    """Nodes of a loop body in source order, nested functions and classes left out."""
-    found: list[ast.AST] = []
-    todo: list[ast.AST] = list(reversed(body))
-    while todo:
-        node = todo.pop()
-        found.append(node)
-        if not isinstance(node, _BOUNDARIES):
-            todo.extend(reversed(list(ast.iter_child_nodes(node))))
-    return found
-
-
 def _steps_in(graph: ModuleGraph, torch: TorchGraph, loop: ast.For | ast.AsyncFor | ast.While,
               scope: Scope, calls: dict[str, list[ast.Call]]) -> list[TorchStep]:
-    nodes = _walk_body(loop.body)
+    nodes = list(graph.sequential.statements.own_nodes(loop))  # (in source order, nested functions left out)
     statements = {id(s): s for s in nodes if isinstance(s, ast.stmt)}
     parents: dict[int, ast.stmt] = {}
     for statement in statements.values():
