@@ -61,26 +61,23 @@ def optimizer_verdicts(graph: ModuleGraph) -> list[tuple[ast.Call, str, ast.Call
 class _Walker:
     def __init__(self, graph: ModuleGraph) -> None:
         self.graph = graph
-        self.parents: dict[int, ast.AST] = {}
+        self.parents = graph.training.tracer.statements.parents  # (the module's own, walked once)
         self.optimizers: list[ast.Call] = []
         self.loose_clip = False
         self.loads: dict[str, list[ast.Name]] = {}  # name → the places it is read
         for node in ast.walk(graph.tree):
-            for child in ast.iter_child_nodes(node):
-                self.parents[id(child)] = node
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 self.loads.setdefault(node.id, []).append(node)
-        for node in ast.walk(graph.tree):
-            if isinstance(node, ast.Call):
-                name = self.name(node)
-                if name is not None and name.startswith(OPTAX) and name[len(OPTAX):] in OPTIMIZERS:
-                    if not self._injected(node):
-                        self.optimizers.append(node)
-                elif isinstance(node.func, ast.Call) and self.name(node.func) == INJECT and node.func.args \
-                        and (self.qualified(node.func.args[0]) or "")[len(OPTAX):] in OPTIMIZERS:
+            if not isinstance(node, ast.Call):
+                continue
+            name = self.name(node)
+            if name is not None and name.startswith(OPTAX) and name[len(OPTAX):] in OPTIMIZERS:
+                if not self._injected(node):
                     self.optimizers.append(node)
-        for node in ast.walk(graph.tree):
-            if isinstance(node, ast.Call) and self.is_clip(node):
+            elif isinstance(node.func, ast.Call) and self.name(node.func) == INJECT and node.func.args \
+                    and (self.qualified(node.func.args[0]) or "")[len(OPTAX):] in OPTIMIZERS:
+                self.optimizers.append(node)
+            elif self.is_clip(node):
                 parent = self._call_parent(node)
                 if parent is None or self.name(parent) != CHAIN:
                     self.loose_clip = True
