@@ -378,15 +378,20 @@ def check_file(path: Path, display: str, settings: Settings, fix: bool = False,
     bad input.
 
     `data` is the file's content when the caller has read it already."""
-    result = FileResult(display)
     try:
         source = read_source(path, data)
     except UnreadableFile as exc:
-        result.diagnostics.append(_error("GL002", display, f"cannot read file: {exc}"))
-        return result
-    if path.suffix == ".ipynb":
-        result = check_notebook_source(source, display, settings, fix)
-        return with_bytes(result) if fix else result
+        return FileResult(display, [_error("GL002", display, f"cannot read file: {exc}")])
+    return check_decoded(source, display, settings, fix)
+
+
+def check_decoded(source: SourceFile, display: str, settings: Settings, fix: bool = False) -> FileResult:
+    """`check_file` for content read and decoded already (a file's, or standard input's): a
+    notebook by its cells, a module as it is."""
+    if source.path.suffix == ".ipynb":
+        notebook = check_notebook_source(source, display, settings, fix)
+        return with_bytes(notebook) if fix else notebook
+    result = FileResult(display)
     if not fix:
         coverage: list[Coverage] = []
         result.diagnostics = check_source(source.text, display, settings, coverage)

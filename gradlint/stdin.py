@@ -12,14 +12,7 @@ from pathlib import Path
 
 from gradlint.config import Settings
 from gradlint.diagnostics import Diagnostic, Position
-from gradlint.engine import (
-    FileResult,
-    check_notebook_source,
-    check_source,
-    fix_source,
-    record_fixes,
-    with_bytes,
-)
+from gradlint.engine import FileResult, check_decoded
 from gradlint.files import SourceFile, UnreadableFile, decode_source
 
 STDIN_NAME = "-"
@@ -45,17 +38,7 @@ def check_stdin(data: bytes, filename: str | None, settings: Settings, fix: bool
         text, encoding = decode_source(data)
     except UnreadableFile as exc:
         return _unreadable(result, f"cannot read standard input: {exc}")
-    if path.suffix == ".ipynb":
-        notebook = check_notebook_source(SourceFile(path, text, encoding, data), display, settings, fix=fix)
-        return with_bytes(notebook) if fix else notebook
-    source = SourceFile(path, text, encoding, data)
-    result.original = source
-    if not fix:
-        coverage: list = []
-        result.diagnostics = check_source(text, display, settings, coverage)
-        result.coverage = coverage[0] if coverage else None
-        return result
-    return record_fixes(result, source, fix_source(text, display, settings, encoding), settings)
+    return check_decoded(SourceFile(path, text, encoding, data), display, settings, fix)
 
 
 def output_bytes(result: FileResult, data: bytes) -> bytes:
