@@ -113,7 +113,6 @@ class TorchGraph:
         self.stacks: list[Stack] = []
         # Each model class's forward() input (classes other classes hold as submodules aside).
         self.model_inputs: list[tuple[ast.ClassDef, Node]] = []
-        self.recurrent_classes: set[int] = set()
         self._inlining: list[int] = []
         self._standalone = False  # reading a submodule class's forward() on its own
         self._fanned: list[tuple[Layer, TorchLayer]] = []
