@@ -447,7 +447,7 @@ def _add_noqa(files: list, settings: Settings, quiet: bool) -> None:
     what could not be done is said on standard error. Exits 0, or 2 when a file could not
     be checked or written."""
     from gradlint.add_noqa import add_noqa_to_file
-    from gradlint.engine import check_file
+    from gradlint.engine import check_decoded
     from gradlint.files import UnreadableFile, WriteRefused, read_source, write_atomic
     from gradlint.notebook import NotebookError
 
@@ -464,7 +464,7 @@ def _add_noqa(files: list, settings: Settings, quiet: bool) -> None:
             failed = True
             continue
         own = f.settings or settings
-        result = check_file(f.path, f.display, own, data=source.raw)
+        result = check_decoded(source, f.display, own)  # (decoded once: the same source is edited)
         _report_errors([result])
         _report_unchecked(result.diagnostics)
         failed = failed or result.failed
