@@ -38,23 +38,17 @@ class OptaxOptimizer:
 
 def unclipped_optimizers(graph: ModuleGraph) -> list[OptaxOptimizer]:
     """The module's optax optimizers that reach training without clipping (none unless the
-    module names a Flax recurrent model)."""
-    return [OptaxOptimizer(call, chain) for call, verdict, chain in optimizer_verdicts(graph) if verdict == UNCLIPPED]
-
-
-def optimizer_verdicts(graph: ModuleGraph) -> list[tuple[ast.Call, str, ast.Call | None]]:
-    """Each optax optimizer of a module that names a Flax recurrent model: CLIPPED, UNCLIPPED
-    or UNKNOWN, and the chain it is in (computed once per module)."""
-    found = graph.__dict__.get("_optax_verdicts")
-    if found is not None:
-        return found
+    module names a Flax recurrent model, and none where it clips gradients by hand)."""
+    if not graph.flax.recurrent or "optax" not in graph.source.text:
+        return []
+    walker = _Walker(graph)
+    if walker.loose_clip:
+        return []
     found = []
-    if graph.flax.recurrent and "optax" in graph.source.text:
-        walker = _Walker(graph)
-        for call in walker.optimizers:
-            verdict, chain = walker.fate(call, None, 0, set())
-            found.append((call, CLIPPED if walker.loose_clip else verdict, chain))
-    graph.__dict__["_optax_verdicts"] = found
+    for call in walker.optimizers:
+        verdict, chain = walker.fate(call, None, 0, set())
+        if verdict == UNCLIPPED:
+            found.append(OptaxOptimizer(call, chain))
     return found
 
 
