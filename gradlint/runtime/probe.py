@@ -17,7 +17,7 @@ import math
 import re
 import time
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -303,34 +303,41 @@ def probe_with(prober: Prober, options: ProbeOptions, *, target: str, filename: 
     notes = list(prober.notes)
     if prober.plan.note:
         notes.append(prober.plan.note)
-    if not structure.rows:
-        notes.append("the model has no weighted layers")
-    layers = tuple(
-        _aggregate(i, row, [p.rows[i] for p in passes], head=i in structure.heads)
-        for i, row in enumerate(structure.rows)
-    )
-    losses = [p.loss for p in passes]
-    finite_losses = [v for v in losses if math.isfinite(v)]
-    measured = ProbeReport(
+    measured = measured_report(
+        structure, [p.rows for p in passes], [p.loss for p in passes], notes,
         target=target,
         filename=filename,
         model_name=model.name,
         model_class=type(model).__name__,
-        model_kind=structure.kind,
-        layers=layers,
         loss=prober.plan.description,
-        loss_value=float(np.median(finite_losses)) if finite_losses else None,
-        loss_non_finite=len(finite_losses) < len(losses),
         inputs=tuple(spec.describe(options.batch_size) for spec in prober.specs),
         batch_size=options.batch_size,
         repeats=options.repeats,
         seed=options.seed,
-        notes=tuple(notes),
         parameters=int(model.count_params()),
     )
     probed = time.perf_counter()
     report = _with_prediction(measured, model, backend, structure)
     return replace(report, timings={"probe": probed - started, "prediction": time.perf_counter() - probed})
+
+
+def measured_report(structure: Structure, passes: Sequence[Sequence[RowPass]], losses: Sequence[float],
+                    notes: Sequence[str], **fields: Any) -> ProbeReport:
+    """What every framework's probe reports of its passes: per-layer medians, the median finite
+    loss, and its notes (`fields`: the rest of the report, which only the framework knows)."""
+    layers = tuple(_aggregate(i, row, [rows[i] for rows in passes], head=i in structure.heads)
+                   for i, row in enumerate(structure.rows))
+    finite = [v for v in losses if math.isfinite(v)]
+    if not structure.rows:
+        notes = [*notes, "the model has no weighted layers"]
+    return ProbeReport(
+        model_kind=structure.kind,
+        layers=layers,
+        loss_value=float(np.median(finite)) if finite else None,
+        loss_non_finite=len(finite) < len(losses),
+        notes=tuple(notes),
+        **fields,
+    )
 
 
 def _with_prediction(report: ProbeReport, model: Any, backend: Backend, structure: Structure) -> ProbeReport:

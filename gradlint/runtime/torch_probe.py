@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from gradlint.runtime.errors import ProbeError, reason
-from gradlint.runtime.probe import RowPass, _aggregate
+from gradlint.runtime.probe import RowPass, measured_report
 from gradlint.runtime.progress import NoProgress, Progress
 from gradlint.runtime.results import BACKWARD, FORWARD, WEIGHTS, ProbeReport
 from gradlint.runtime.settings import ProbeOptions
@@ -327,30 +327,19 @@ def probe_module(model: Any, options: ProbeOptions, *, target: str, filename: st
         for i in range(options.repeats):
             progress.step(f"{target}: measuring batch {i + 1}/{options.repeats}")
             passes.append(prober.measure())
-    structure = prober.structure
     assert prober.plan is not None
-    layers = tuple(_aggregate(i, row, [rows[i] for _, rows in passes], head=i in structure.heads)
-                   for i, row in enumerate(structure.rows))
-    losses = [loss for loss, _ in passes]
-    finite = [v for v in losses if math.isfinite(v)]
-    notes = list(dict.fromkeys(prober.notes))
-    if not structure.rows:
-        notes.append("the model has no weighted layers")
-    report = ProbeReport(
+    report = measured_report(
+        prober.structure, [rows for _, rows in passes], [loss for loss, _ in passes],
+        list(dict.fromkeys(prober.notes)),
         target=target,
         filename=filename,
         model_name=type(model).__name__,
         model_class=_class_name(model),
-        model_kind=structure.kind,
-        layers=layers,
         loss=prober.plan.description,
-        loss_value=float(np.median(finite)) if finite else None,
-        loss_non_finite=len(finite) < len(losses),
         inputs=tuple(spec.describe(options.batch_size) for spec in prober.specs),
         batch_size=options.batch_size,
         repeats=options.repeats,
         seed=options.seed,
-        notes=tuple(notes),
         parameters=int(sum(p.numel() for p in model.parameters())),
         framework="torch",
     )
