@@ -166,7 +166,5 @@ class _Walker:
         return UNCLIPPED, next((c for _, c in verdicts if c is not None), chain)
 
     def _function_of(self, node: ast.AST) -> ast.FunctionDef | None:
-        current = self.parents.get(id(node))
-        while current is not None and not isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            current = self.parents.get(id(current))
-        return current if isinstance(current, ast.FunctionDef) else None
+        owner = self.graph.training.tracer.statements.owner(node)
+        return owner if isinstance(owner, ast.FunctionDef) else None
