@@ -58,7 +58,7 @@ def plan_flax_fix(graph: ModuleGraph, layer: Layer, family: Family, settings: Se
     return InitializerFix((replace_node(source, fact.expr, new),), text)
 
 
-def initializers_prefix(graph: ModuleGraph, layer: Layer | None = None) -> str | None:
+def initializers_prefix(graph: ModuleGraph, layer: Layer) -> str | None:
     """How the file reaches jax.nn.initializers: `nn.initializers.`, `nnx.initializers.`,
     `jax.nn.initializers.`, `initializers.` (None: it names neither jax nor flax). The
     layer's own framework first: an NNX layer's file may import linen too."""
@@ -68,7 +68,7 @@ def initializers_prefix(graph: ModuleGraph, layer: Layer | None = None) -> str |
         qualified = graph.resolver.qualified_name(ast.Name(id=bound), scope)
         if qualified in _ROUTES:
             found.setdefault(qualified, bound)
-    own = "flax.nnx" if layer is not None and layer.class_name.startswith("nnx.") else "flax.linen"
+    own = "flax.nnx" if layer.class_name.startswith("nnx.") else "flax.linen"
     order = ("jax.nn.initializers", f"{own}.initializers", own, "jax.nn", "jax", "flax.linen.initializers",
              "flax.nnx.initializers", "flax.linen", "flax.nnx", "flax")
     for target in order:
