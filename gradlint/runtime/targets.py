@@ -24,7 +24,8 @@ from gradlint.runtime.backend import Backend
 from gradlint.runtime.errors import ProbeError, reason
 from gradlint.runtime.torch_backend import is_torch_module
 
-SAVED_SUFFIXES = (".keras", ".h5", ".hdf5", ".pt", ".pth")  # (.pt, .pth: runtime/torch_session.py)
+TORCH_SAVED_SUFFIXES = (".pt", ".pth")  # loaded in runtime/torch_session.py
+SAVED_SUFFIXES = (".keras", ".h5", ".hdf5", *TORCH_SAVED_SUFFIXES)
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 

@@ -31,6 +31,7 @@ from gradlint.runtime.progress import NoProgress, Progress
 from gradlint.runtime.results import ProbeReport
 from gradlint.runtime.settings import ProbeOptions
 from gradlint.runtime.targets import (
+    TORCH_SAVED_SUFFIXES,
     LoadedModel,
     Target,
     built_by_factory,
@@ -42,13 +43,12 @@ from gradlint.runtime.verdicts import judge
 
 TORCH_ROOTS = frozenset({"torch", "torchvision", "torchaudio", "torchtext", "timm", "lightning", "pytorch_lightning"})
 KERAS_ROOTS = frozenset({"keras", "tensorflow", "tf_keras"})
-SAVED_SUFFIXES = (".pt", ".pth")
 
 
 def is_torch_target(target: Target) -> bool:
     """Whether to probe `target` with torch without importing TensorFlow first."""
     if target.kind == "saved":
-        return target.location.lower().endswith(SAVED_SUFFIXES)
+        return target.location.lower().endswith(TORCH_SAVED_SUFFIXES)
     try:
         _, text = source_of(target)
     except GradlintError:
