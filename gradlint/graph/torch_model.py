@@ -180,7 +180,7 @@ class TorchGraph:
                 continue
             act = activation_module(name)
             if act is not None:
-                self.activations[id(node)] = Act(self._activation_fact(act, node, scope, module=True))
+                self.activations[id(node)] = Act(self._activation_fact(act, node, scope))
 
     def _own_init(self, cls: ast.ClassDef) -> ast.FunctionDef | None:
         """The `__init__` a layer class (or a layer class it derives from) defines."""
@@ -302,8 +302,7 @@ class TorchGraph:
             values.append(value)
         return values[0] if values and len(set(values)) == 1 else None
 
-    def _activation_fact(self, act: TorchActivation, call: ast.Call, scope: Scope, module: bool,
-                         skip: int = 0) -> ActivationFact:
+    def _activation_fact(self, act: TorchActivation, call: ast.Call, scope: Scope, skip: int = 0) -> ActivationFact:
         slope = act.default_slope
         if act.slope_param is not None:
             slope = activation_slope(call, act.slope_param, (act.slope_position or 0) + skip, slope, scope,
@@ -880,7 +879,7 @@ class _ForwardRun(BodyRun[Node]):
         if name is not None and first is not None:
             act = activation_function(name)
             if act is not None:
-                fact = graph._activation_fact(act, node, self.scope, module=False, skip=1)
+                fact = graph._activation_fact(act, node, self.scope, skip=1)
                 return Node.make(ACT, [self.expr(first)], activation=fact, repeat=self.repeat)
             if name in _PASS_FUNCTIONS:
                 return self.expr(first)

@@ -146,7 +146,7 @@ def _kind_of(graph: ModuleGraph, name: str, scope: Scope) -> str | None:
         if qualified.startswith(OPTIMIZER_PREFIX) and not qualified.startswith(SCHEDULER_PREFIX):
             return "optimizer"
         return None
-    if found is None and _is_parameter(graph, name, scope):
+    if found is None and _is_parameter(name, scope):
         lowered = name.lower()
         if "scaler" in lowered:
             return "scaler"
@@ -155,7 +155,7 @@ def _kind_of(graph: ModuleGraph, name: str, scope: Scope) -> str | None:
     return None
 
 
-def _is_parameter(graph: ModuleGraph, name: str, scope: Scope) -> bool:
+def _is_parameter(name: str, scope: Scope) -> bool:
     node = scope.node
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return False
@@ -168,9 +168,9 @@ def _recurrent_model(graph: ModuleGraph, torch: TorchGraph, name: str, scope: Sc
     """(name, what makes it recurrent) when `name` is bound to a recurrent model."""
     found = graph.resolver.assigned_value(name, scope)
     if found is not None:
-        what = _recurrent_value(graph, torch, found[0], found[1])
+        what = _recurrent_value(torch, found[0])
         return (name, what) if what else None
-    if depth > 2 or not _is_parameter(graph, name, scope):
+    if depth > 2 or not _is_parameter(name, scope):
         return None
     function = scope.node
     assert isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -185,13 +185,13 @@ def _recurrent_model(graph: ModuleGraph, torch: TorchGraph, name: str, scope: Sc
             inner = _recurrent_model(graph, torch, arg.id, caller_scope, calls, depth + 1)
             what = inner[1] if inner is not None else None
         else:
-            what = _recurrent_value(graph, torch, arg, caller_scope) if arg is not None else None
+            what = _recurrent_value(torch, arg) if arg is not None else None
         if what is not None:
             return name, what
     return None
 
 
-def _recurrent_value(graph: ModuleGraph, torch: TorchGraph, expr: ast.AST, scope: Scope) -> str | None:
+def _recurrent_value(torch: TorchGraph, expr: ast.AST) -> str | None:
     # `LM(...).to(device)`, `.cuda()`: the model itself.
     while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in MODEL_METHODS:
         expr = expr.func.value
@@ -255,17 +255,17 @@ def lightning_fits(graph: ModuleGraph) -> list[LightningFit]:
         expr: ast.AST | None = model
         if isinstance(model, ast.Name):
             bound = graph.resolver.assigned_value(model.id, scope)
-            expr, scope = bound if bound is not None else (None, scope)
+            expr = bound[0] if bound is not None else None
         if expr is None:
             continue
-        what = _recurrent_value(graph, torch, expr, scope)
-        if what is None or _clips_itself(graph, torch, expr):
+        what = _recurrent_value(torch, expr)
+        if what is None or _clips_itself(torch, expr):
             continue
         found.append(LightningFit(trainer, fit, " ".join(graph.source.segment(model).split()), what, clip))
     return found
 
 
-def _clips_itself(graph: ModuleGraph, torch: TorchGraph, expr: ast.AST) -> bool:
+def _clips_itself(torch: TorchGraph, expr: ast.AST) -> bool:
     """A LightningModule that overrides its gradient clipping or optimizes manually."""
     while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in MODEL_METHODS:
         expr = expr.func.value
@@ -311,11 +311,10 @@ def huggingface_fits(graph: ModuleGraph) -> list[HuggingFaceFit]:
         if not (isinstance(clip, ast.Constant) and clip.value in (None, 0)) or isinstance(clip.value, bool):
             continue
         expr: ast.AST | None = model
-        where = scope
         if isinstance(model, ast.Name):
             bound = graph.resolver.assigned_value(model.id, scope)
-            expr, where = bound if bound is not None else (None, scope)
-        what = _recurrent_value(graph, torch, expr, where) if expr is not None else None
+            expr = bound[0] if bound is not None else None
+        what = _recurrent_value(torch, expr) if expr is not None else None
         if what is not None:
             found.append(HuggingFaceFit(node, clip, " ".join(graph.source.segment(model).split()), what))
     return found

@@ -85,13 +85,13 @@ class _Walker:
                 pieces.extend(self._pieces(target))
                 current = target
             elif len(outs) == 2:
-                meet, residual = self._fork(current, outs)
+                meet, residual = self._fork(outs)
                 pieces.append((residual, meet.repeat))
                 current = meet
             else:
                 raise _CannotWalk(f"a tensor used {len(outs)} times")
 
-    def _fork(self, node: Node, outs: list[Node]) -> tuple[Node, Residual]:
+    def _fork(self, outs: list[Node]) -> tuple[Node, Residual]:
         meet = _meeting_add(outs)
         if meet is None:
             raise _CannotWalk("two paths that do not meet again at one addition")
