@@ -45,7 +45,7 @@ from gradlint.graph.module_walk import (
 from gradlint.graph.scopes import Resolver, Scope, ScopeTable
 from gradlint.graph.stacks import Stack
 from gradlint.graph.torch_init import TorchInitializers, default_initializer
-from gradlint.graph.values import call_argument, constant_value, range_length
+from gradlint.graph.values import call_argument, constant_value
 from gradlint.keras_api.layers import Role
 from gradlint.torch_api.activations import (
     METHODS,
@@ -254,10 +254,7 @@ class TorchGraph:
 
     def range_count(self, expr: ast.expr, scope: Scope) -> int | None:
         """How many turns `range(...)` makes, its arguments read as `value()` reads them
-        (constructor parameters included)."""
-        found = range_length(expr, scope, self.resolver)
-        if found is not None:
-            return found
+        (constructor parameters included, which values.range_length does not read)."""
         if not (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "range"
                 and 1 <= len(expr.args) <= 3 and not expr.keywords):
             return None
